@@ -1,0 +1,1 @@
+"""The thin HTTP API: validates, writes the event row, starts or signals workflows."""

@@ -1,0 +1,54 @@
+"""The API's composition root: `create_app()` wires settings, the database and Temporal.
+
+uvicorn api.app:create_app --factory
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api import health
+from api.leads.router import router as leads_router
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+from core.temporal import connect_temporal
+from db.session import Database
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    temporal: Client | None = None,
+) -> FastAPI:
+    """Build the app. Tests pass their own database and Temporal client; a server passes none."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging()
+        owned: Database | None = None
+        if getattr(app.state, "database", None) is None:
+            owned = app.state.database = Database(settings.database_url)
+        if getattr(app.state, "temporal", None) is None:
+            app.state.temporal = await connect_temporal(settings, lazy=True)
+        yield
+        if owned is not None:
+            owned.dispose()
+
+    app = FastAPI(
+        title="Facet",
+        version="0.1.0",
+        summary="Lead capture, qualification and nurturing for jewelry stores.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.temporal = temporal
+    app.include_router(health.router)
+    app.include_router(leads_router)
+    return app

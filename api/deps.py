@@ -1,0 +1,31 @@
+"""Annotated dependency aliases: what a route may ask FastAPI to hand it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from core.settings import Settings
+from db.session import Database
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def _temporal(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DatabaseDep = Annotated[Database, Depends(_database)]
+TemporalDep = Annotated[Client, Depends(_temporal)]
+SettingsDep = Annotated[Settings, Depends(_settings)]

@@ -1,0 +1,56 @@
+"""Typed calls into journey workflows: enroll by signal-with-start, deliver events by signal."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.journey import JourneyEvent, JourneyInput, NurtureJourney
+
+log = logging.getLogger(__name__)
+
+
+async def enroll(
+    client: Client, *, task_queue: str, workflow_id: str, start: JourneyInput, event: JourneyEvent
+) -> bool:
+    """Start the journey with `event`, or signal it if it runs. False if it already ended.
+
+    The workflow id is the business key, so a retried request lands in the same journey.
+    A journey that has ended is not started again for the same sequence (REJECT_DUPLICATE):
+    a lead who bought should not get the welcome a second time.
+    """
+    try:
+        await client.start_workflow(
+            NurtureJourney.run,
+            start,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            start_signal="record_event",
+            start_signal_args=[event],
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
+
+
+async def deliver(client: Client, workflow_ids: Iterable[str], event: JourneyEvent) -> list[str]:
+    """Signal `event` to each journey; returns the ids that were running to receive it."""
+    delivered = []
+    for workflow_id in workflow_ids:
+        handle: WorkflowHandle[NurtureJourney, object] = client.get_workflow_handle(workflow_id)
+        try:
+            await handle.signal(NurtureJourney.record_event, event)
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            log.info("journey %s has ended; event %s not delivered", workflow_id, event.event_id)
+            continue
+        delivered.append(workflow_id)
+    return delivered

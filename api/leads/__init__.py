@@ -1,0 +1,1 @@
+"""Leads: capture, read, timeline, events."""

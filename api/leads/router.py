@@ -1,0 +1,101 @@
+"""Routes for leads: capture, read, timeline, events."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+from api.auth import Principal, require_roles
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.leads import service
+from api.leads.schemas import (
+    CaptureResult,
+    EventIn,
+    EventRecorded,
+    LeadCapture,
+    LeadView,
+    Timeline,
+)
+from sequences.vocabulary import ApiRole
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"])
+
+Capturer = Annotated[Principal, Depends(require_roles(ApiRole.ASSOCIATE, ApiRole.POS))]
+Reader = Annotated[Principal, Depends(require_roles(ApiRole.ASSOCIATE))]
+EventSender = Annotated[Principal, Depends(require_roles(ApiRole.ASSOCIATE, ApiRole.POS))]
+
+_problems: dict[int | str, dict[str, str]] = {
+    401: {"description": "Missing or unknown API key"},
+    403: {"description": "The key's role or store does not allow this"},
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "The person was already a lead", "model": CaptureResult},
+        **_problems,
+    },
+)
+async def capture_lead(
+    body: LeadCapture,
+    response: Response,
+    principal: Capturer,
+    database: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> CaptureResult:
+    """Capture a lead (or find the existing one) and enroll it in its journey."""
+    result = await service.capture_lead(
+        body, principal, database=database, temporal=temporal, settings=settings
+    )
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.get("/{lead_id}", responses={404: {"description": "No such lead"}, **_problems})
+async def get_lead(lead_id: uuid.UUID, principal: Reader, database: DatabaseDep) -> LeadView:
+    """The lead, its consents and its journeys."""
+    return await run_in_threadpool(
+        database.run, lambda session: service.read_lead(session, lead_id, principal)
+    )
+
+
+@router.get("/{lead_id}/timeline", responses={404: {"description": "No such lead"}, **_problems})
+async def get_timeline(lead_id: uuid.UUID, principal: Reader, database: DatabaseDep) -> Timeline:
+    """Everything that happened to the lead: events and messages, sent or suppressed."""
+    return await run_in_threadpool(
+        database.run, lambda session: service.read_timeline(session, lead_id, principal)
+    )
+
+
+@router.post(
+    "/{lead_id}/events",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "This event_id was recorded before", "model": EventRecorded},
+        404: {"description": "No such lead"},
+        409: {"description": "The event_id was used for something else"},
+        **_problems,
+    },
+)
+async def post_event(
+    lead_id: uuid.UUID,
+    body: EventIn,
+    response: Response,
+    principal: EventSender,
+    database: DatabaseDep,
+    temporal: TemporalDep,
+) -> EventRecorded:
+    """Record an event (visit, question, purchase, …) once, and tell the lead's journeys."""
+    result = await service.record_event(
+        lead_id, body, principal, database=database, temporal=temporal
+    )
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return result

@@ -1,0 +1,187 @@
+"""Request and response bodies of the lead routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sequences.vocabulary import (
+    Channel,
+    ConsentStatus,
+    EventKind,
+    JourneyStatus,
+    LeadSource,
+    Purpose,
+    Segment,
+    Stage,
+    TouchStatus,
+)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ConsentGiven(_In):
+    """Which channels the person agreed to receive marketing on, and the proof of it."""
+
+    email: bool = False
+    sms: bool = False
+    whatsapp: bool = False
+    evidence: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="What the person agreed to, e.g. the checkbox text and form version",
+    )
+
+    def channels(self) -> list[Channel]:
+        given = {Channel.EMAIL: self.email, Channel.SMS: self.sms, Channel.WHATSAPP: self.whatsapp}
+        return [channel for channel, yes in given.items() if yes]
+
+
+class LeadCapture(_In):
+    store_id: uuid.UUID
+    source: LeadSource
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(
+        default=None, max_length=32, description="Any format; the store's country is assumed"
+    )
+    email: str | None = Field(default=None, max_length=320)
+    preferred_channel: Channel | None = None
+    segment: Segment | None = None
+    language: str | None = Field(default=None, max_length=16)
+    timezone: str | None = Field(default=None, max_length=64, description="IANA name")
+    message: str | None = Field(default=None, max_length=4000, description="The enquiry text")
+    pos_customer_id: str | None = Field(default=None, max_length=100)
+    consent: ConsentGiven = ConsentGiven()
+
+    @field_validator("email")
+    @classmethod
+    def _normalise_email(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as error:
+            raise ValueError(f"not a valid email address: {error}") from error
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from error
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> LeadCapture:
+        if not self.phone and not self.email:
+            raise ValueError("give a phone or an email: a lead needs a way to be reached")
+        return self
+
+
+class CaptureResult(BaseModel):
+    lead_id: uuid.UUID
+    created: bool
+    journey_workflow_id: str | None
+    journey_status: JourneyStatus | None
+
+
+class ConsentView(BaseModel):
+    channel: Channel
+    purpose: Purpose
+    status: ConsentStatus
+    source: str
+    evidence: str | None
+    captured_at: datetime
+    revoked_at: datetime | None
+
+
+class JourneySummary(BaseModel):
+    workflow_id: str
+    sequence_key: str
+    sequence_version: int
+    status: JourneyStatus
+    outcome: str | None
+    revenue_minor: int | None
+    currency: str | None
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class LeadView(BaseModel):
+    id: uuid.UUID
+    store_id: uuid.UUID
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    email: str | None
+    source: str
+    segment: str | None
+    stage: Stage
+    preferred_channel: Channel | None
+    language: str | None
+    timezone: str | None
+    score: int | None
+    created_at: datetime
+    consents: list[ConsentView]
+    journeys: list[JourneySummary]
+
+
+class EventEntry(BaseModel):
+    type: Literal["event"] = "event"
+    at: datetime
+    event_id: uuid.UUID
+    kind: str
+    source: str
+    payload: dict[str, Any]
+
+
+class TouchEntry(BaseModel):
+    type: Literal["touch"] = "touch"
+    at: datetime
+    touch_id: uuid.UUID
+    step_id: str
+    channel: Channel | None
+    template: str
+    status: TouchStatus
+    reason: str | None
+    subject: str | None
+    body: str | None
+    provider: str | None
+
+
+TimelineEntry = Annotated[EventEntry | TouchEntry, Field(discriminator="type")]
+
+
+class Timeline(BaseModel):
+    lead_id: uuid.UUID
+    entries: list[TimelineEntry]
+    journeys: list[JourneySummary]
+
+
+class EventIn(_In):
+    event_id: str = Field(
+        min_length=1, max_length=200, description="Your id for this event; repeats are ignored"
+    )
+    kind: EventKind
+    occurred_at: AwareDatetime | None = None
+    source: str = Field(default="api", max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    revenue_minor: int | None = Field(default=None, ge=0, description="For purchases")
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+
+class EventRecorded(BaseModel):
+    event_id: uuid.UUID
+    duplicate: bool
+    delivered_to: list[str]

@@ -1,0 +1,420 @@
+"""Lead capture and events: one database unit of work, then the Temporal call.
+
+The row is written first and the workflow started or signalled second. If Temporal is down
+the request fails with 503 and the caller retries: the retry finds the same lead and event
+rows and repeats only the Temporal call, which is idempotent by business key and event id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import phonenumbers
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api import journeys
+from api.auth import Principal
+from api.errors import conflict, field_error, forbidden, not_found, unavailable
+from api.leads.schemas import (
+    CaptureResult,
+    ConsentView,
+    EventEntry,
+    EventIn,
+    EventRecorded,
+    JourneySummary,
+    LeadCapture,
+    LeadView,
+    Timeline,
+    TimelineEntry,
+    TouchEntry,
+)
+from core.settings import Settings
+from db.models import Enrollment, Event, Lead, SequenceVersion, Store
+from db.repositories import (
+    ConsentRepository,
+    EnrollmentRepository,
+    EventRepository,
+    LeadRepository,
+    SequenceRepository,
+    StoreRepository,
+    TouchRepository,
+)
+from db.session import Database
+from db.types import utcnow
+from sequences.model import Sequence
+from sequences.vocabulary import EventKind, JourneyStatus, Purpose
+from workflows.journey import JourneyEvent, JourneyInput, journey_workflow_id
+
+
+def normalise_phone(raw: str, country: str) -> str:
+    """E.164, reading numbers without a country code as the store's country."""
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException as error:
+        raise field_error("phone", f"not a phone number ({error})") from error
+    if not phonenumbers.is_valid_number(number):
+        raise field_error(
+            "phone", f"not a valid phone number for region {country} or in +country format"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True)
+class _Enrolment:
+    workflow_id: str
+    start: JourneyInput
+    status: JourneyStatus
+
+
+@dataclass(frozen=True)
+class _CapturePlan:
+    lead_id: uuid.UUID
+    created: bool
+    event: JourneyEvent
+    enrolment: _Enrolment | None
+    other_journeys: list[str]
+
+
+def _sequence_for(session: Session, lead: Lead, settings: Settings) -> SequenceVersion | None:
+    """The newest published sequence for the lead's segment, else the fallback sequence."""
+    sequences = SequenceRepository(session)
+    if lead.segment:
+        for version in sequences.latest_of_each():
+            if version.body.get("segment") == lead.segment:
+                return version
+    return sequences.latest(settings.fallback_sequence_key)
+
+
+def _ensure_enrolment(session: Session, lead: Lead, version: SequenceVersion) -> _Enrolment:
+    workflow_id = journey_workflow_id(lead.id, version.key)
+    enrollments = EnrollmentRepository(session)
+    enrollment = enrollments.by_workflow_id(workflow_id)
+    if enrollment is None:
+        enrollment = enrollments.add(
+            Enrollment(
+                lead_id=lead.id,
+                sequence_version_id=version.id,
+                sequence_key=version.key,
+                workflow_id=workflow_id,
+                started_at=utcnow(),
+            )
+        )
+        pinned = version
+    else:
+        pinned = SequenceRepository(session).get(enrollment.sequence_version_id) or version
+    start = JourneyInput(
+        lead_id=lead.id,
+        enrollment_id=enrollment.id,
+        sequence_version=pinned.version,
+        sequence=Sequence.model_validate(pinned.body),
+        enrolled_at=enrollment.started_at,
+    )
+    return _Enrolment(workflow_id, start, enrollment.status)
+
+
+def _fill_identity(lead: Lead, request: LeadCapture, phone: str | None, session: Session) -> None:
+    """Add what a returning lead told us this time, without taking another lead's identity."""
+    leads = LeadRepository(session)
+    if (
+        phone
+        and not lead.phone_e164
+        and not leads.find_by_identity(lead.store_id, phone_e164=phone, email=None)
+    ):
+        lead.phone_e164 = phone
+    if (
+        request.email
+        and not lead.email
+        and not leads.find_by_identity(lead.store_id, phone_e164=None, email=request.email)
+    ):
+        lead.email = request.email
+    lead.first_name = lead.first_name or request.first_name
+    lead.last_name = lead.last_name or request.last_name
+    lead.preferred_channel = request.preferred_channel or lead.preferred_channel
+    lead.segment = lead.segment or (request.segment.value if request.segment else None)
+
+
+def _record_capture(
+    session: Session, request: LeadCapture, principal: Principal, settings: Settings
+) -> _CapturePlan:
+    store = StoreRepository(session).get(request.store_id)
+    if store is None:
+        raise field_error("store_id", f"no store with id {request.store_id}")
+    principal.check_store(store.id)
+    phone = normalise_phone(request.phone, store.country) if request.phone else None
+
+    leads = LeadRepository(session)
+    lead = leads.find_by_identity(store.id, phone_e164=phone, email=request.email)
+    created = lead is None
+    if lead is None:
+        lead = leads.add(
+            Lead(
+                store_id=store.id,
+                first_name=request.first_name,
+                last_name=request.last_name,
+                phone_e164=phone,
+                email=request.email,
+                pos_customer_id=request.pos_customer_id,
+                timezone=request.timezone or store.timezone,
+                language=request.language or store.locale,
+                preferred_channel=request.preferred_channel,
+                source=request.source.value,
+                segment=request.segment.value if request.segment else None,
+            )
+        )
+    else:
+        _fill_identity(lead, request, phone, session)
+
+    now = utcnow()
+    consents = ConsentRepository(session)
+    for channel in request.consent.channels():
+        consents.grant(
+            lead.id,
+            channel,
+            Purpose.MARKETING,
+            source=request.source.value,
+            evidence=request.consent.evidence,
+            at=now,
+        )
+
+    kind = EventKind.CAPTURED if created else EventKind.ENQUIRY
+    event = EventRepository(session).add(
+        Event(
+            store_id=store.id,
+            lead_id=lead.id,
+            kind=kind.value,
+            source=request.source.value,
+            payload={"message": request.message} if request.message else {},
+            occurred_at=now,
+            idempotency_key=f"capture:{uuid.uuid4()}",
+        )
+    )
+    version = _sequence_for(session, lead, settings)
+    enrolment = _ensure_enrolment(session, lead, version) if version else None
+    others = [
+        e.workflow_id
+        for e in EnrollmentRepository(session).active_for_lead(lead.id)
+        if enrolment is None or e.workflow_id != enrolment.workflow_id
+    ]
+    return _CapturePlan(
+        lead_id=lead.id,
+        created=created,
+        event=JourneyEvent(event_id=event.id, kind=kind, occurred_at=now),
+        enrolment=enrolment,
+        other_journeys=others,
+    )
+
+
+async def capture_lead(
+    request: LeadCapture,
+    principal: Principal,
+    *,
+    database: Database,
+    temporal: Client,
+    settings: Settings,
+) -> CaptureResult:
+    """Find or create the lead, record consent and the enquiry, and enroll it in a journey."""
+
+    def work(session: Session) -> _CapturePlan:
+        return _record_capture(session, request, principal, settings)
+
+    try:
+        plan = await run_in_threadpool(database.run, work)
+    except IntegrityError:
+        # Another request created the same person a moment ago: this time we find it.
+        plan = await run_in_threadpool(database.run, work)
+
+    status: JourneyStatus | None = None
+    try:
+        if plan.enrolment is not None:
+            running = await journeys.enroll(
+                temporal,
+                task_queue=settings.temporal_task_queue,
+                workflow_id=plan.enrolment.workflow_id,
+                start=plan.enrolment.start,
+                event=plan.event,
+            )
+            status = JourneyStatus.ACTIVE if running else plan.enrolment.status
+        await journeys.deliver(temporal, plan.other_journeys, plan.event)
+    except RPCError as error:
+        raise unavailable(
+            f"lead {plan.lead_id} is saved but its journey could not be reached "
+            f"({error.message}); send the same request again"
+        ) from error
+    return CaptureResult(
+        lead_id=plan.lead_id,
+        created=plan.created,
+        journey_workflow_id=plan.enrolment.workflow_id if plan.enrolment else None,
+        journey_status=status,
+    )
+
+
+def _lead_for(session: Session, lead_id: uuid.UUID, principal: Principal) -> Lead:
+    lead = LeadRepository(session).get(lead_id)
+    if lead is None:
+        raise not_found(f"lead {lead_id}")
+    if not principal.may_access_store(lead.store_id):
+        raise forbidden("this lead belongs to a store your key cannot see")
+    return lead
+
+
+def _journeys(session: Session, lead_id: uuid.UUID) -> list[JourneySummary]:
+    sequences = SequenceRepository(session)
+    summaries = []
+    for enrollment in EnrollmentRepository(session).for_lead(lead_id):
+        version = sequences.get(enrollment.sequence_version_id)
+        summaries.append(
+            JourneySummary(
+                workflow_id=enrollment.workflow_id,
+                sequence_key=enrollment.sequence_key,
+                sequence_version=version.version if version else 0,
+                status=enrollment.status,
+                outcome=enrollment.outcome,
+                revenue_minor=enrollment.revenue_minor,
+                currency=enrollment.currency,
+                started_at=enrollment.started_at,
+                ended_at=enrollment.ended_at,
+            )
+        )
+    return summaries
+
+
+def read_lead(session: Session, lead_id: uuid.UUID, principal: Principal) -> LeadView:
+    lead = _lead_for(session, lead_id, principal)
+    consents = [
+        ConsentView.model_validate(consent, from_attributes=True)
+        for consent in ConsentRepository(session).for_lead(lead.id)
+    ]
+    return LeadView(
+        id=lead.id,
+        store_id=lead.store_id,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        phone=lead.phone_e164,
+        email=lead.email,
+        source=lead.source,
+        segment=lead.segment,
+        stage=lead.stage,
+        preferred_channel=lead.preferred_channel,
+        language=lead.language,
+        timezone=lead.timezone,
+        score=lead.score,
+        created_at=lead.created_at,
+        consents=consents,
+        journeys=_journeys(session, lead.id),
+    )
+
+
+def read_timeline(session: Session, lead_id: uuid.UUID, principal: Principal) -> Timeline:
+    lead = _lead_for(session, lead_id, principal)
+    entries: list[TimelineEntry] = [
+        EventEntry(
+            at=event.occurred_at,
+            event_id=event.id,
+            kind=event.kind,
+            source=event.source,
+            payload=event.payload,
+        )
+        for event in EventRepository(session).for_lead(lead.id)
+    ]
+    entries += [
+        TouchEntry(
+            at=touch.sent_at or touch.created_at,
+            touch_id=touch.id,
+            step_id=touch.step_id,
+            channel=touch.channel,
+            template=touch.template,
+            status=touch.status,
+            reason=touch.reason,
+            subject=touch.subject,
+            body=touch.body,
+            provider=touch.provider,
+        )
+        for touch in TouchRepository(session).for_lead(lead.id)
+    ]
+    entries.sort(key=lambda entry: entry.at)
+    return Timeline(lead_id=lead.id, entries=entries, journeys=_journeys(session, lead.id))
+
+
+@dataclass(frozen=True)
+class _EventPlan:
+    event: JourneyEvent
+    duplicate: bool
+    journeys: list[str]
+
+
+def _record_event(
+    session: Session, lead_id: uuid.UUID, request: EventIn, principal: Principal
+) -> _EventPlan:
+    lead = _lead_for(session, lead_id, principal)
+    events = EventRepository(session)
+    event = events.by_key(lead.store_id, request.event_id)
+    duplicate = event is not None
+    if event is None:
+        payload = dict(request.payload)
+        if request.revenue_minor is not None:
+            payload["revenue_minor"] = request.revenue_minor
+            payload["currency"] = request.currency or _store_currency(session, lead)
+        event = events.add(
+            Event(
+                store_id=lead.store_id,
+                lead_id=lead.id,
+                kind=request.kind.value,
+                source=request.source,
+                payload=payload,
+                occurred_at=request.occurred_at or utcnow(),
+                idempotency_key=request.event_id,
+            )
+        )
+    elif event.lead_id != lead.id or event.kind != request.kind.value:
+        raise conflict(
+            f"event_id {request.event_id!r} was already used for a different "
+            f"{'lead' if event.lead_id != lead.id else 'kind of event'}; use a new event_id"
+        )
+    revenue = event.payload.get("revenue_minor")
+    journey_event = JourneyEvent(
+        event_id=event.id,
+        kind=EventKind(event.kind),
+        occurred_at=event.occurred_at,
+        revenue_minor=revenue if isinstance(revenue, int) else None,
+        currency=event.payload.get("currency") if isinstance(revenue, int) else None,
+    )
+    active = [e.workflow_id for e in EnrollmentRepository(session).active_for_lead(lead.id)]
+    return _EventPlan(journey_event, duplicate, active)
+
+
+def _store_currency(session: Session, lead: Lead) -> str:
+    return session.get_one(Store, lead.store_id).currency
+
+
+async def record_event(
+    lead_id: uuid.UUID,
+    request: EventIn,
+    principal: Principal,
+    *,
+    database: Database,
+    temporal: Client,
+) -> EventRecorded:
+    """Store the event once; signal it to the lead's running journeys (they dedupe by id)."""
+
+    def work(session: Session) -> _EventPlan:
+        return _record_event(session, lead_id, request, principal)
+
+    try:
+        plan = await run_in_threadpool(database.run, work)
+    except IntegrityError:
+        plan = await run_in_threadpool(database.run, work)
+    try:
+        delivered = await journeys.deliver(temporal, plan.journeys, plan.event)
+    except RPCError as error:
+        raise unavailable(
+            f"event saved but journeys could not be reached ({error.message}); "
+            "send the same request again"
+        ) from error
+    return EventRecorded(
+        event_id=plan.event.event_id, duplicate=plan.duplicate, delivered_to=delivered
+    )

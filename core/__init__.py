@@ -1,0 +1,1 @@
+"""Settings, the Temporal client factory and logging: what every process needs to start."""

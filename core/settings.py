@@ -1,0 +1,66 @@
+"""The one settings class. Every process reads its configuration here and nowhere else."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / ".data"
+
+# Values that mean "nobody set this yet". Outside development they are refused at start-up,
+# so a forgotten secret stops the service instead of signing tokens with a known value.
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "dev-secret", "secret"})
+
+
+class Settings(BaseSettings):
+    """Facet's configuration, from environment variables (or a `.env` file)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    database_url: str = Field(
+        default=f"sqlite:///{DATA_DIR / 'facet.db'}",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db",
+    )
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "facet"
+
+    # Signs one-click unsubscribe links and other tokens Facet hands out.
+    secret_key: SecretStr = SecretStr("dev-secret")
+
+    # Sequence a lead is enrolled in when no sequence names the lead's segment.
+    fallback_sequence_key: str = "engagement_welcome"
+
+    # How long the worker lets in-flight activities finish on shutdown.
+    worker_graceful_shutdown_seconds: float = 30.0
+
+    # Providers (issue 4 fills these in); absent keys keep every channel on the outbox.
+    sendgrid_api_key: SecretStr | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        if self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                f"SECRET_KEY is a placeholder; set a random value before running in "
+                f"{self.environment} (for example: python -c 'import secrets; "
+                f"print(secrets.token_urlsafe(32))')"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

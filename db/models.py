@@ -1,0 +1,291 @@
+"""Typed SQLAlchemy 2 models. Timestamps are UTC-aware; money is integer minor units + currency.
+
+Relationships are `lazy="raise"`: a repository loads what a caller needs on purpose, so no
+query hides inside an attribute access.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import JSONDocument, UTCDateTime, string_enum, utcnow
+from sequences.vocabulary import (
+    ApiRole,
+    Channel,
+    ConsentStatus,
+    JourneyStatus,
+    Purpose,
+    StaffRole,
+    Stage,
+    TaskStatus,
+    TouchStatus,
+)
+
+# Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONDocument,
+        list[Any]: JSONDocument,
+        list[str]: JSONDocument,
+        Channel: string_enum(Channel),
+        Purpose: string_enum(Purpose),
+        ConsentStatus: string_enum(ConsentStatus),
+        StaffRole: string_enum(StaffRole),
+        Stage: string_enum(Stage),
+        JourneyStatus: string_enum(JourneyStatus),
+        TouchStatus: string_enum(TouchStatus),
+        TaskStatus: string_enum(TaskStatus),
+        ApiRole: string_enum(ApiRole),
+    }
+
+
+def _id() -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(default=utcnow)
+
+
+class Store(Base):
+    """A branch. Its country and region drive quiet hours; its timezone is the lead default."""
+
+    __tablename__ = "store"
+
+    id: Mapped[uuid.UUID] = _id()
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2, e.g. "IN", "US"
+    region: Mapped[str | None] = mapped_column(String(8))  # e.g. US state "FL"
+    currency: Mapped[str] = mapped_column(String(3))
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _created()
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[StaffRole]
+    expertise: Mapped[list[str]] = mapped_column(default=list)
+    languages: Mapped[list[str]] = mapped_column(default=list)
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    capacity: Mapped[int] = mapped_column(Integer, default=20)
+    created_at: Mapped[datetime] = _created()
+
+
+class Lead(Base):
+    """One person, customer or not. Identity keys are unique within a store."""
+
+    __tablename__ = "lead"
+    __table_args__ = (
+        UniqueConstraint("store_id", "phone_e164"),
+        UniqueConstraint("store_id", "email"),
+        UniqueConstraint("store_id", "pos_customer_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(320))
+    pos_customer_id: Mapped[str | None] = mapped_column(String(100))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    preferred_channel: Mapped[Channel | None]
+    source: Mapped[str] = mapped_column(String(32))
+    segment: Mapped[str | None] = mapped_column(String(32))
+    segment_reason: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[Stage] = mapped_column(default=Stage.INTEREST)
+    score: Mapped[int | None]
+    score_explanation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    budget_band: Mapped[str | None] = mapped_column(String(32))
+    occasion_dates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Consent(Base):
+    """The consent ledger: one row per lead × channel × purpose. No row means no consent."""
+
+    __tablename__ = "consent"
+    __table_args__ = (UniqueConstraint("lead_id", "channel", "purpose"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
+    channel: Mapped[Channel]
+    purpose: Mapped[Purpose]
+    status: Mapped[ConsentStatus]
+    legal_basis: Mapped[str] = mapped_column(String(32), default="consent")
+    source: Mapped[str] = mapped_column(String(64))
+    evidence: Mapped[str | None] = mapped_column(Text)
+    captured_at: Mapped[datetime] = _created()
+    revoked_at: Mapped[datetime | None]
+    revoked_via: Mapped[str | None] = mapped_column(String(64))
+
+
+class Event(Base):
+    """Append-only: what happened to a lead. The idempotency key is unique within a store."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        UniqueConstraint("store_id", "idempotency_key"),
+        Index("ix_event_lead_occurred", "lead_id", "occurred_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
+    kind: Mapped[str] = mapped_column(String(48))
+    source: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = _created()
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+
+
+class SequenceVersion(Base):
+    """A published, immutable version of a sequence. Running journeys keep theirs."""
+
+    __tablename__ = "sequence_version"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    published_by: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[datetime] = _created()
+
+
+class Enrollment(Base):
+    """A lead in one sequence version, run by the journey workflow named here."""
+
+    __tablename__ = "enrollment"
+
+    id: Mapped[uuid.UUID] = _id()
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
+    sequence_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sequence_version.id"))
+    sequence_key: Mapped[str] = mapped_column(String(100))
+    workflow_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[JourneyStatus] = mapped_column(default=JourneyStatus.ACTIVE)
+    started_at: Mapped[datetime] = _created()
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    revenue_minor: Mapped[int | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+
+
+class Touch(Base):
+    """The outbox: one row per message Facet sent or chose not to send, with the reason."""
+
+    __tablename__ = "touch"
+    __table_args__ = (Index("ix_touch_lead_created", "lead_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
+    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment.id"))
+    step_id: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[Channel | None]
+    purpose: Mapped[Purpose]
+    template: Mapped[str] = mapped_column(String(200))
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    status: Mapped[TouchStatus]
+    reason: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = _created()
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Task(Base):
+    """Work for a person: call this lead, pick stones, review. Routed and given an SLA."""
+
+    __tablename__ = "task"
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"), index=True)
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    role_needed: Mapped[StaffRole]
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    routing_reason: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(16), default="warm")
+    sla_due_at: Mapped[datetime | None]
+    status: Mapped[TaskStatus] = mapped_column(default=TaskStatus.OPEN)
+    outcome: Mapped[str | None] = mapped_column(String(48))
+    history: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Purchase(Base):
+    __tablename__ = "purchase"
+    __table_args__ = (UniqueConstraint("store_id", "pos_transaction_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
+    pos_transaction_id: Mapped[str] = mapped_column(String(100))
+    amount_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    associate_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    purchased_at: Mapped[datetime]
+    created_at: Mapped[datetime] = _created()
+
+
+class ApiKey(Base):
+    """An API credential. Only a SHA-256 of the key is stored; the key is shown once."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[uuid.UUID] = _id()
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[ApiRole]
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("store.id"))
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = _created()
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,99 @@
+"""Engines and units of work for SQLite (embedded) and PostgreSQL.
+
+The embedded stack has two processes (API and worker) writing one SQLite file, so SQLite runs
+in WAL mode with a busy timeout, and every transaction starts with BEGIN IMMEDIATE: a writer
+waits for the lock up front instead of failing half-way when a read turns into a write. A
+database that stays locked past the timeout is retried, never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+LOCKED_RETRIES = 5
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; for SQLite, creates the folder and sets WAL and the busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        **kwargs,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _is_locked(error: OperationalError) -> bool:
+    return "database is locked" in str(error.orig) or "database is busy" in str(error.orig)
+
+
+class Database:
+    """Owns the engine and hands out units of work: one request or one activity each."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one unit of work, retrying it whole if SQLite stays locked."""
+        for attempt in range(1, LOCKED_RETRIES + 1):
+            try:
+                with self.session() as session:
+                    return work(session)
+            except OperationalError as error:
+                if not _is_locked(error) or attempt == LOCKED_RETRIES:
+                    raise
+                log.warning("database locked; retrying unit of work (attempt %d)", attempt)
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,113 @@
+"""Message templates: one YAML file per template, one variant per channel, rendered by Jinja2.
+
+Marketing staff write templates, so they are untrusted: they render in Jinja2's sandbox, with
+HTML autoescaped for email bodies and undefined merge fields raising instead of printing blanks.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sequences.vocabulary import Channel
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot be used, named with its file and the reason."""
+
+
+class EmailVariant(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    subject: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+
+
+class MessageTemplate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    email: EmailVariant | None = None
+    sms: str | None = None
+    whatsapp: str | None = None
+
+    def channels(self) -> set[Channel]:
+        present = {
+            Channel.EMAIL: self.email,
+            Channel.SMS: self.sms,
+            Channel.WHATSAPP: self.whatsapp,
+        }
+        return {channel for channel, variant in present.items() if variant}
+
+
+class MergeFields(BaseModel):
+    """What a template may use. Activities fill it from the database at send time."""
+
+    model_config = ConfigDict(frozen=True)
+    first_name: str
+    store_name: str
+    store_phone: str = ""
+    store_address: str = ""
+    associate_name: str = ""
+
+
+SAMPLE_FIELDS = MergeFields(
+    first_name="Asha",
+    store_name="Facet Demo Jewellers",
+    store_phone="+91 80 4000 0000",
+    store_address="12 MG Road, Bengaluru",
+    associate_name="Priya",
+)
+
+
+class RenderedMessage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    subject: str | None
+    body: str
+
+
+_text = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_html = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
+@lru_cache(maxsize=256)
+def load_template(name: str) -> MessageTemplate:
+    """Read `templates/<name>.yaml`; raise TemplateProblem naming the file when it is bad."""
+    path = TEMPLATE_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise TemplateProblem(f"unknown template {name!r} (expected {path.name} in templates/)")
+    try:
+        return MessageTemplate.model_validate(yaml.safe_load(path.read_text()))
+    except (yaml.YAMLError, ValidationError) as error:
+        raise TemplateProblem(f"template {name!r}: {error}") from error
+
+
+def render(name: str, channel: Channel, fields: MergeFields) -> RenderedMessage:
+    """Render `name` for `channel`. Raises TemplateProblem if it has no such variant."""
+    template = load_template(name)
+    context = fields.model_dump()
+    try:
+        if channel is Channel.EMAIL and template.email is not None:
+            return RenderedMessage(
+                subject=_text.from_string(template.email.subject).render(context),
+                body=_html.from_string(template.email.body).render(context),
+            )
+        text = template.sms if channel is Channel.SMS else template.whatsapp
+        if channel is not Channel.EMAIL and text:
+            return RenderedMessage(subject=None, body=_text.from_string(text).render(context))
+    except TemplateError as error:
+        raise TemplateProblem(f"template {name!r} ({channel}): {error}") from error
+    raise TemplateProblem(f"template {name!r} has no {channel} variant")
+
+
+def check_template(name: str) -> None:
+    """Publish-time check: every variant renders with the sample merge fields."""
+    template = load_template(name)
+    if not template.channels():
+        raise TemplateProblem(f"template {name!r} has no variant for any channel")
+    for channel in template.channels():
+        render(name, channel, SAMPLE_FIELDS)

@@ -1,0 +1,128 @@
+"""The words every layer shares: channels, purposes, roles, event kinds, journey outcomes.
+
+They live here, in the pure bottom layer, because the sequence language is written in them;
+the database, the API and the workflows all import them from this one place.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class Purpose(StrEnum):
+    """Why a message is sent; consent and frequency caps apply per purpose."""
+
+    MARKETING = "marketing"
+    TRANSACTIONAL = "transactional"
+
+
+class ConsentStatus(StrEnum):
+    GRANTED = "granted"
+    REVOKED = "revoked"
+
+
+class LeadSource(StrEnum):
+    WEB_FORM = "web_form"
+    QR = "qr"
+    WALK_IN = "walk_in"
+    WHATSAPP = "whatsapp"
+    INSTAGRAM = "instagram"
+    POS = "pos"
+    PHONE = "phone"
+    REFERRAL = "referral"
+
+
+class Segment(StrEnum):
+    ENGAGEMENT = "engagement"
+    BRIDAL = "bridal"
+    CUSTOM_DESIGN = "custom_design"
+    ANNIVERSARY = "anniversary"
+    GIFTING = "gifting"
+    DAILY_WEAR = "daily_wear"
+    GOLD_SCHEME = "gold_scheme"
+    REPAIR = "repair"
+
+
+class Stage(StrEnum):
+    AWARENESS = "awareness"
+    INTEREST = "interest"
+    CONSIDERATION = "consideration"
+    INTENT = "intent"
+    PURCHASE = "purchase"
+    POST_SALE = "post_sale"
+
+
+class StaffRole(StrEnum):
+    ASSOCIATE = "associate"
+    GEMOLOGIST = "gemologist"
+    DESIGNER = "designer"
+    MANAGER = "manager"
+
+
+class EventKind(StrEnum):
+    """What can happen to a lead. Journeys react to these by name."""
+
+    CAPTURED = "captured"
+    ENQUIRY = "enquiry"
+    STORE_VISIT = "store_visit"
+    PRODUCT_VIEW = "product_view"
+    CATEGORY_VIEW = "category_view"
+    QUESTION = "question"
+    TECHNICAL_QUESTION = "technical_question"
+    APPOINTMENT_REQUESTED = "appointment_requested"
+    APPOINTMENT_BOOKED = "appointment_booked"
+    REPLY = "reply"
+    EMAIL_OPENED = "email_opened"
+    EMAIL_CLICKED = "email_clicked"
+    PURCHASE = "purchase"
+    JOB_STATUS = "job_status"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
+    NOTE = "note"
+
+
+class JourneyStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"  # ran its last step without reaching the goal
+    CONVERTED = "converted"  # reached its goal (e.g. a purchase)
+    EXITED = "exited"  # left early on an exit event (e.g. opted out)
+
+
+class TouchStatus(StrEnum):
+    CLAIMED = "claimed"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    REPLIED = "replied"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class SuppressionReason(StrEnum):
+    NO_CONSENT = "no_consent"
+    NO_CONTACT = "no_contact"
+    QUIET_HOURS = "quiet_hours"
+    FREQUENCY_CAP = "frequency_cap"
+    INVALID_CONTACT = "invalid_contact"
+    WINDOW_CLOSED = "window_closed"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class ApiRole(StrEnum):
+    ADMIN = "admin"
+    MARKETING = "marketing"
+    ASSOCIATE = "associate"
+    POS = "pos"

@@ -1,0 +1,102 @@
+"""Rows and journeys for tests, made through the real repositories."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Sequence as Seq
+from datetime import datetime
+
+from db.models import Enrollment, Lead, Store, Touch
+from db.repositories import (
+    ConsentRepository,
+    EnrollmentRepository,
+    LeadRepository,
+    SequenceRepository,
+    TouchRepository,
+)
+from db.session import Database
+from db.types import utcnow
+from sequences.model import Sequence
+from sequences.vocabulary import Channel, Purpose
+from workflows.journey import JourneyInput, journey_workflow_id
+
+
+def indian_mobile() -> str:
+    """A valid, random Indian mobile number in E.164, unique enough for one test."""
+    return f"+9198{random.randint(0, 99_999_999):08d}"
+
+
+def make_lead(
+    database: Database,
+    store: Store,
+    *,
+    consent: Seq[Channel] = (Channel.EMAIL, Channel.WHATSAPP),
+    preferred: Channel | None = None,
+    phone: str | None = "random",
+    email: str | None = "random",
+) -> uuid.UUID:
+    def create(session) -> uuid.UUID:  # type: ignore[no-untyped-def]
+        lead = LeadRepository(session).add(
+            Lead(
+                store_id=store.id,
+                first_name="Asha",
+                phone_e164=indian_mobile() if phone == "random" else phone,
+                email=f"asha.{uuid.uuid4().hex[:8]}@example.com" if email == "random" else email,
+                preferred_channel=preferred,
+                timezone=store.timezone,
+                source="web_form",
+            )
+        )
+        for channel in consent:
+            ConsentRepository(session).grant(
+                lead.id, channel, Purpose.MARKETING, source="test", evidence="test", at=utcnow()
+            )
+        return lead.id
+
+    return database.run(create)
+
+
+def enroll(
+    database: Database,
+    lead_id: uuid.UUID,
+    *,
+    sequence: Sequence | None = None,
+    key: str = "engagement_welcome",
+    enrolled_at: datetime | None = None,
+) -> tuple[str, JourneyInput]:
+    """An enrollment row and the journey input to start it with (the library's or `sequence`)."""
+
+    def create(session) -> tuple[str, JourneyInput]:  # type: ignore[no-untyped-def]
+        version = SequenceRepository(session).latest(key)
+        assert version is not None, f"sequence {key} is not published"
+        body = sequence or Sequence.model_validate(version.body)
+        workflow_id = journey_workflow_id(lead_id, body.key) + f":{uuid.uuid4().hex[:6]}"
+        enrollment = EnrollmentRepository(session).add(
+            Enrollment(
+                lead_id=lead_id,
+                sequence_version_id=version.id,
+                sequence_key=body.key,
+                workflow_id=workflow_id,
+                started_at=enrolled_at or utcnow(),
+            )
+        )
+        return workflow_id, JourneyInput(
+            lead_id=lead_id,
+            enrollment_id=enrollment.id,
+            sequence_version=version.version,
+            sequence=body,
+            enrolled_at=enrollment.started_at,
+        )
+
+    return database.run(create)
+
+
+def touches(database: Database, lead_id: uuid.UUID) -> list[Touch]:
+    return list(database.run(lambda session: TouchRepository(session).for_lead(lead_id)))
+
+
+def enrollment(database: Database, workflow_id: str) -> Enrollment:
+    row = database.run(lambda session: EnrollmentRepository(session).by_workflow_id(workflow_id))
+    assert row is not None
+    return row

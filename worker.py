@@ -1,0 +1,95 @@
+"""The worker's composition root: builds the database, providers and activities, then runs.
+
+    python worker.py
+
+SIGINT/SIGTERM stop polling for new work and give in-flight activities
+`WORKER_GRACEFUL_SHUTDOWN_SECONDS` to finish, so a deploy never cuts a send in half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.enrollment import EnrollmentActivities
+from activities.messaging import MessagingActivities
+from activities.providers.base import Providers
+from activities.providers.outbox import outbox_providers
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+from core.temporal import connect_temporal
+from db.session import Database
+from workflows.journey import NurtureJourney
+
+log = logging.getLogger("facet.worker")
+
+WORKFLOWS = [NurtureJourney]
+ACTIVITY_THREADS = 16
+
+
+def build_providers(settings: Settings) -> Providers:
+    """Every channel goes to the outbox until real providers are configured (issue 4)."""
+    return outbox_providers()
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    database: Database,
+    providers: Providers,
+    executor: ThreadPoolExecutor,
+    graceful_shutdown: timedelta = timedelta(seconds=30),
+) -> Worker:
+    """The Worker with every Facet workflow and activity registered; tests use it too."""
+    messaging = MessagingActivities(database, providers)
+    enrollment = EnrollmentActivities(database)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[messaging.send_message, enrollment.finish_enrollment],
+        activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
+        graceful_shutdown_timeout=graceful_shutdown,
+    )
+
+
+async def main() -> None:
+    configure_logging()
+    settings = get_settings()
+    database = Database(settings.database_url)
+    client = await connect_temporal(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        worker = build_worker(
+            client,
+            task_queue=settings.temporal_task_queue,
+            database=database,
+            providers=build_providers(settings),
+            executor=executor,
+            graceful_shutdown=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+        )
+        run = asyncio.create_task(worker.run())
+        log.info("worker polling task queue %r", settings.temporal_task_queue)
+        await asyncio.wait([run, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")
+        if not run.done():
+            log.info("shutting down: letting in-flight activities finish")
+            await worker.shutdown()
+        await run
+    database.dispose()
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

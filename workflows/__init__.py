@@ -1,0 +1,1 @@
+"""Workflows: deterministic orchestration. No I/O, clocks or randomness outside Temporal's."""
