@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -93,3 +95,8 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # Everything is shut down by now. Leave without running interpreter teardown, where the
+    # Temporal SDK can abort with PyGILState_Release (sdk-python #300, TEMPORAL_NOTES.md).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -20,7 +20,7 @@ PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "dev-secret", "s
 class Settings(BaseSettings):
     """Facet's configuration, from environment variables (or a `.env` file)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "test", "production"] = "development"
 

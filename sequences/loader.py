@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from sequences.model import Sequence
-from sequences.templates import TemplateProblem, check_template
+from sequences.templates import TEMPLATE_DIR, TemplateProblem, check_template
 
 LIBRARY_DIR = Path(__file__).parent / "library"
 
@@ -37,7 +37,7 @@ def _describe(error: ValidationError, body: Any) -> str:
     return "; ".join(problems)
 
 
-def parse_sequence(body: Any, origin: str) -> Sequence:
+def parse_sequence(body: Any, origin: str, templates: Path = TEMPLATE_DIR) -> Sequence:
     """Validate a sequence body (already parsed from YAML or JSON) and its templates."""
     try:
         sequence = Sequence.model_validate(body)
@@ -47,7 +47,7 @@ def parse_sequence(body: Any, origin: str) -> Sequence:
         if step.send is None:
             continue
         try:
-            check_template(step.send.template)
+            check_template(step.send.template, templates)
         except TemplateProblem as problem:
             raise SequenceError(
                 f"{origin}: step {step.id!r}, field send.template: {problem}"
@@ -55,19 +55,21 @@ def parse_sequence(body: Any, origin: str) -> Sequence:
     return sequence
 
 
-def load_sequence_file(path: Path) -> Sequence:
+def load_sequence_file(path: Path, templates: Path = TEMPLATE_DIR) -> Sequence:
     try:
         body = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise SequenceError(f"{path.name}: not valid YAML: {error}") from error
-    return parse_sequence(body, path.name)
+    return parse_sequence(body, path.name, templates)
 
 
-def load_library(directory: Path = LIBRARY_DIR) -> dict[str, Sequence]:
+def load_library(
+    directory: Path = LIBRARY_DIR, templates: Path = TEMPLATE_DIR
+) -> dict[str, Sequence]:
     """Every sequence in the library folder, keyed by its key."""
     sequences: dict[str, Sequence] = {}
     for path in sorted(directory.glob("*.yaml")):
-        sequence = load_sequence_file(path)
+        sequence = load_sequence_file(path, templates)
         if sequence.key in sequences:
             raise SequenceError(f"{path.name}: key {sequence.key!r} is used by another file")
         sequences[sequence.key] = sequence

@@ -75,9 +75,9 @@ _html = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
 
 
 @lru_cache(maxsize=256)
-def load_template(name: str) -> MessageTemplate:
-    """Read `templates/<name>.yaml`; raise TemplateProblem naming the file when it is bad."""
-    path = TEMPLATE_DIR / f"{name}.yaml"
+def load_template(name: str, directory: Path = TEMPLATE_DIR) -> MessageTemplate:
+    """Read `<directory>/<name>.yaml`; raise TemplateProblem naming the file when it is bad."""
+    path = directory / f"{name}.yaml"
     if not path.is_file():
         raise TemplateProblem(f"unknown template {name!r} (expected {path.name} in templates/)")
     try:
@@ -86,9 +86,11 @@ def load_template(name: str) -> MessageTemplate:
         raise TemplateProblem(f"template {name!r}: {error}") from error
 
 
-def render(name: str, channel: Channel, fields: MergeFields) -> RenderedMessage:
+def render(
+    name: str, channel: Channel, fields: MergeFields, directory: Path = TEMPLATE_DIR
+) -> RenderedMessage:
     """Render `name` for `channel`. Raises TemplateProblem if it has no such variant."""
-    template = load_template(name)
+    template = load_template(name, directory)
     context = fields.model_dump()
     try:
         if channel is Channel.EMAIL and template.email is not None:
@@ -104,10 +106,10 @@ def render(name: str, channel: Channel, fields: MergeFields) -> RenderedMessage:
     raise TemplateProblem(f"template {name!r} has no {channel} variant")
 
 
-def check_template(name: str) -> None:
+def check_template(name: str, directory: Path = TEMPLATE_DIR) -> None:
     """Publish-time check: every variant renders with the sample merge fields."""
-    template = load_template(name)
+    template = load_template(name, directory)
     if not template.channels():
         raise TemplateProblem(f"template {name!r} has no variant for any channel")
     for channel in template.channels():
-        render(name, channel, SAMPLE_FIELDS)
+        render(name, channel, SAMPLE_FIELDS, directory)

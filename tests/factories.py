@@ -36,7 +36,7 @@ def make_lead(
     phone: str | None = "random",
     email: str | None = "random",
 ) -> uuid.UUID:
-    def create(session) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    def create(session) -> uuid.UUID:
         lead = LeadRepository(session).add(
             Lead(
                 store_id=store.id,
@@ -67,7 +67,7 @@ def enroll(
 ) -> tuple[str, JourneyInput]:
     """An enrollment row and the journey input to start it with (the library's or `sequence`)."""
 
-    def create(session) -> tuple[str, JourneyInput]:  # type: ignore[no-untyped-def]
+    def create(session) -> tuple[str, JourneyInput]:
         version = SequenceRepository(session).latest(key)
         assert version is not None, f"sequence {key} is not published"
         body = sequence or Sequence.model_validate(version.body)

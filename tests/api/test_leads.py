@@ -20,9 +20,10 @@ from workflows.journey import JourneyResult
 
 @pytest.fixture
 async def http(dev_server, database, worker_for) -> AsyncIterator[httpx.AsyncClient]:
-    async with worker_for(dev_server.client) as task_queue, api_client(
-        database, dev_server.client, task_queue
-    ) as client:
+    async with (
+        worker_for(dev_server.client) as task_queue,
+        api_client(database, dev_server.client, task_queue) as client,
+    ):
         yield client
 
 
@@ -57,7 +58,9 @@ async def _wait_for_touch(http: httpx.AsyncClient, key: str, lead_id: str) -> di
 
 
 def _count(database, model, *conditions) -> int:
-    return database.run(lambda s: s.scalar(select(func.count()).select_from(model).where(*conditions)))
+    return database.run(
+        lambda s: s.scalar(select(func.count()).select_from(model).where(*conditions))
+    )
 
 
 async def test_capture_enrolls_and_welcome_appears_on_timeline(http, store, api_key, dev_server):
@@ -191,13 +194,13 @@ async def test_keys_and_roles_are_checked(http, store, make_store, api_key, data
     assert _count(database, Lead, Lead.store_id == store.id) == 0
 
 
-async def test_pos_key_cannot_read_leads_and_unknown_lead_is_404(
-    http, store, make_store, api_key
-):
+async def test_pos_key_cannot_read_leads_and_unknown_lead_is_404(http, store, make_store, api_key):
     pos, associate = api_key(ApiRole.POS), api_key(ApiRole.ASSOCIATE, store_id=store.id)
     created = (await http.post("/v1/leads", json=_lead_body(store.id), headers=_auth(pos))).json()
 
-    assert (await http.get(f"/v1/leads/{created['lead_id']}", headers=_auth(pos))).status_code == 403
+    assert (
+        await http.get(f"/v1/leads/{created['lead_id']}", headers=_auth(pos))
+    ).status_code == 403
     ok = await http.get(f"/v1/leads/{created['lead_id']}", headers=_auth(associate))
     assert ok.status_code == 200
     missing = await http.get(f"/v1/leads/{uuid.uuid4()}", headers=_auth(associate))
@@ -234,7 +237,9 @@ async def test_events_are_idempotent_by_the_callers_event_id(
     assert (first.status_code, second.status_code, reused.status_code) == (201, 200, 409)
     assert first.json()["event_id"] == second.json()["event_id"]
     assert first.json()["delivered_to"] == [created["journey_workflow_id"]]
-    assert _count(database, Event, Event.lead_id == uuid.UUID(lead_id), Event.kind == "purchase") == 1
+    assert (
+        _count(database, Event, Event.lead_id == uuid.UUID(lead_id), Event.kind == "purchase") == 1
+    )
 
     handle = dev_server.client.get_workflow_handle(
         created["journey_workflow_id"], result_type=JourneyResult
@@ -255,7 +260,8 @@ async def test_events_are_idempotent_by_the_callers_event_id(
 async def test_unknown_lead_and_bad_event_are_rejected(http, store, api_key):
     key = api_key(ApiRole.POS)
     unknown = await http.post(
-        f"/v1/leads/{uuid.uuid4()}/events", json={"event_id": "x", "kind": "store_visit"},
+        f"/v1/leads/{uuid.uuid4()}/events",
+        json={"event_id": "x", "kind": "store_visit"},
         headers=_auth(key),
     )
     assert unknown.status_code == 404

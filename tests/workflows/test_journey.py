@@ -13,7 +13,9 @@ from tests.factories import enroll, enrollment, make_lead, touches
 from workflows.journey import JourneyEvent, JourneyResult, NurtureJourney
 
 
-async def _start(env: WorkflowEnvironment, task_queue: str, workflow_id: str, start) -> WorkflowHandle:
+async def _start(
+    env: WorkflowEnvironment, task_queue: str, workflow_id: str, start
+) -> WorkflowHandle:
     return await env.client.start_workflow(
         NurtureJourney.run, start, id=workflow_id, task_queue=task_queue
     )

@@ -1,0 +1,37 @@
+"""The settings class: safe defaults for development, no placeholder secrets elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from core.settings import DATA_DIR, Settings
+
+
+def test_development_defaults_to_sqlite_under_data_and_the_embedded_temporal(monkeypatch):
+    for name in ("DATABASE_URL", "TEMPORAL_ADDRESS", "ENVIRONMENT", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.database_url == f"sqlite:///{DATA_DIR / 'facet.db'}"
+    assert settings.temporal_address == "localhost:7233"
+    assert settings.sendgrid_api_key is None
+
+
+@pytest.mark.parametrize("secret", ["dev-secret", "changethis", ""])
+def test_production_refuses_a_placeholder_secret(secret):
+    with pytest.raises(ValidationError, match="SECRET_KEY is a placeholder"):
+        Settings(_env_file=None, environment="production", secret_key=secret)
+
+
+def test_environment_variables_configure_everything(monkeypatch):
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-long-random-value")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://facet@db/facet")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "temporal.internal:7233")
+    monkeypatch.setenv("SENDGRID_API_KEY", "")  # compose passes unset keys as empty strings
+    settings = Settings(_env_file=None)
+    assert settings.database_url == "postgresql+psycopg://facet@db/facet"
+    assert settings.temporal_address == "temporal.internal:7233"
+    assert settings.secret_key.get_secret_value() == "a-long-random-value"
+    assert "a-long-random-value" not in repr(settings)
+    assert settings.sendgrid_api_key is None

@@ -1,0 +1,80 @@
+"""Repositories on a real database: immutable sequence versions, the outbox claim, and
+SQLite's two-process writing."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import uuid
+
+from sqlalchemy import func, select
+
+from db.library import publish_library, sequence_body
+from db.models import Event
+from db.repositories import EventRepository, SequenceRepository
+from db.session import Database
+from db.types import utcnow
+from sequences.loader import load_library
+from tests.factories import make_lead
+
+
+def test_publishing_the_same_body_keeps_the_version_and_a_change_adds_one(database: Database):
+    key = f"welcome_{uuid.uuid4().hex[:6]}"
+    body = sequence_body(load_library()["engagement_welcome"]) | {"key": key}
+
+    def publish(changed_name: str):
+        return database.run(
+            lambda s: SequenceRepository(s).publish(
+                key, changed_name, body | {"name": changed_name}, by="t"
+            )
+        )
+
+    first, same, changed = publish("A"), publish("A"), publish("B")
+    assert (first.version, same.version, changed.version) == (1, 1, 2)
+    assert same.id == first.id
+    latest = database.run(lambda s: SequenceRepository(s).latest(key))
+    assert latest is not None and latest.body["name"] == "B"
+    old = database.run(lambda s: SequenceRepository(s).get(first.id))
+    assert old is not None and old.body["name"] == "A"  # published versions never change
+
+
+def test_republishing_an_unchanged_library_adds_no_versions(database: Database):
+    before = database.run(lambda s: [v.version for v in publish_library(s)])
+    after = database.run(lambda s: [v.version for v in publish_library(s)])
+    assert before == after
+
+
+def test_concurrent_writers_lose_no_event(database: Database, store):
+    """API and worker write one SQLite file: every write lands, none fails as 'locked'."""
+    lead_id = make_lead(database, store)
+    errors: list[BaseException] = []
+
+    def add_view(session, key: str) -> Event:
+        return EventRepository(session).add(
+            Event(
+                store_id=store.id,
+                lead_id=lead_id,
+                kind="product_view",
+                source="test",
+                occurred_at=utcnow(),
+                idempotency_key=key,
+            )
+        )
+
+    def write(n: int) -> None:
+        try:
+            for i in range(20):
+                database.run(functools.partial(add_view, key=f"{n}-{i}"))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    count = database.run(
+        lambda s: s.scalar(select(func.count()).select_from(Event).where(Event.lead_id == lead_id))
+    )
+    assert count == 120
