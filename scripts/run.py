@@ -25,9 +25,12 @@ from db.migrate import migrate  # noqa: E402
 from db.session import Database  # noqa: E402
 from scripts.demo import seed_demo  # noqa: E402
 
+# Ports and the folder for Temporal's file can be moved, e.g. to run a second copy beside
+# the first (the test of this launcher does).
 API_PORT = int(os.environ.get("FACET_API_PORT", "8000"))
-TEMPORAL_PORT = 7233
-TEMPORAL_UI_PORT = 8233
+TEMPORAL_PORT = int(os.environ.get("FACET_TEMPORAL_PORT", "7233"))
+TEMPORAL_UI_PORT = int(os.environ.get("FACET_TEMPORAL_UI_PORT", "8233"))
+STATE_DIR = Path(os.environ.get("FACET_DATA_DIR", str(DATA_DIR)))
 STOP_TIMEOUT = 40  # the worker gives in-flight activities 30 s
 
 
@@ -83,7 +86,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     settings = get_settings()
-    DATA_DIR.mkdir(exist_ok=True)
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
     print("Facet: migrating the database …", flush=True)
     migrate(settings.database_url)
     database = Database(settings.database_url)
@@ -98,16 +101,17 @@ def main() -> int:
             server = _start(
                 [
                     str(temporal), "server", "start-dev",
-                    "--db-filename", str(DATA_DIR / "temporal.db"),
+                    "--db-filename", str(STATE_DIR / "temporal.db"),
                     "--ip", "127.0.0.1",
                     "--port", str(TEMPORAL_PORT),
                     "--ui-port", str(TEMPORAL_UI_PORT),
                     "--log-level", "warn",
                 ],
-                log=DATA_DIR / "temporal.log",
+                log=STATE_DIR / "temporal.log",
             )  # fmt: skip
             processes.append(("Temporal dev server", server))
             _wait_for_port(TEMPORAL_PORT, "the Temporal dev server", server, 60)
+            os.environ["TEMPORAL_ADDRESS"] = f"127.0.0.1:{TEMPORAL_PORT}"  # for the children
         worker = _start([sys.executable, "worker.py"])
         processes.append(("worker", worker))
         api = _start(

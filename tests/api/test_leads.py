@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -57,6 +59,17 @@ async def _wait_for_touch(http: httpx.AsyncClient, key: str, lead_id: str) -> di
     raise AssertionError("no touch appeared on the timeline within 5 s")
 
 
+def _decoded_payloads(node: Any) -> str:
+    """Every payload in a workflow history, decoded to text."""
+    if isinstance(node, dict):
+        if "data" in node and isinstance(node["data"], str) and "metadata" in node:
+            return base64.b64decode(node["data"]).decode(errors="replace")
+        return " ".join(_decoded_payloads(value) for value in node.values())
+    if isinstance(node, list):
+        return " ".join(_decoded_payloads(value) for value in node)
+    return ""
+
+
 def _count(database, model, *conditions) -> int:
     return database.run(
         lambda s: s.scalar(select(func.count()).select_from(model).where(*conditions))
@@ -93,6 +106,10 @@ async def test_capture_enrolls_and_welcome_appears_on_timeline(http, store, api_
     }
     handle = dev_server.client.get_workflow_handle(created["journey_workflow_id"])
     assert (await handle.describe()).workflow_type == "NurtureJourney"
+    history = _decoded_payloads(json.loads((await handle.fetch_history()).to_json()))
+    assert created["lead_id"] in history  # the payloads were decoded: ids are there
+    for personal in (lead["phone"], lead["email"], "Asha", body["message"]):
+        assert personal not in history, "personal data reached the workflow history"
 
 
 async def test_same_person_again_is_the_same_lead_and_journey(http, store, api_key, database):

@@ -10,6 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from sequences.vocabulary import Channel, EventKind, JourneyStatus, TouchStatus
 from tests.factories import enroll, enrollment, make_lead, touches
+from tests.workflows.replay import keep_history
 from workflows.journey import JourneyEvent, JourneyResult, NurtureJourney
 
 
@@ -36,6 +37,7 @@ async def test_welcome_sends_at_once_then_after_two_and_seven_days(
     async with worker_for(time_skipping.client) as task_queue:
         handle = await _start(time_skipping, task_queue, workflow_id, start)
         result = await handle.result()
+        await keep_history(handle, "journey_welcome_completed")
 
     assert result.status is JourneyStatus.COMPLETED
     assert _days_after_enrolment(result, start) == {"welcome": 0, "four_cs": 2, "viewing_invite": 7}
@@ -66,6 +68,7 @@ async def test_purchase_on_day_three_ends_journey_converted_and_day_seven_sends_
         )
         await handle.signal(NurtureJourney.record_event, purchase)
         result = await handle.result()
+        await keep_history(handle, "journey_converted_on_day_3")
         await time_skipping.sleep(timedelta(days=5))
 
     assert result.status is JourneyStatus.CONVERTED

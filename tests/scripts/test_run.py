@@ -1,0 +1,140 @@
+"""`make run`'s launcher as a user meets it: start, capture a lead, Ctrl-C, start again."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.factories import indian_mobile
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Stack:
+    """scripts/run.py in its own folder and ports, read line by line like a terminal."""
+
+    def __init__(self, data: Path) -> None:
+        self.api, self.temporal, self.ui = _free_port(), _free_port(), _free_port()
+        self.data = data
+        self.output = data / "run.log"
+
+    def start(self) -> subprocess.Popen[bytes]:
+        env = {k: v for k, v in os.environ.items() if k not in {"TEMPORAL_ADDRESS", "DATABASE_URL"}}
+        env |= {
+            "DATABASE_URL": f"sqlite:///{self.data / 'facet.db'}",
+            "FACET_DATA_DIR": str(self.data),
+            "FACET_API_PORT": str(self.api),
+            "FACET_TEMPORAL_PORT": str(self.temporal),
+            "FACET_TEMPORAL_UI_PORT": str(self.ui),
+        }
+        self.output.write_text("")
+        return subprocess.Popen(
+            [sys.executable, "scripts/run.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.output.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_for(self, text: str, process: subprocess.Popen[bytes], seconds: float = 90) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            log = self.output.read_text()
+            if text in log:
+                return log
+            if process.poll() is not None:
+                raise AssertionError(f"launcher exited {process.returncode}:\n{log}")
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared:\n{self.output.read_text()}")
+
+    def call(self, method: str, path: str, key: str, body: Any = None) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.api}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    return process.wait(timeout=90)
+
+
+def test_run_starts_everything_and_a_second_run_resumes_the_same_journeys(tmp_path):
+    stack = Stack(tmp_path)
+    first = stack.start()
+    try:
+        log = stack.wait_for("Press Ctrl-C to stop.", first)
+        key = re.search(r"Admin API key \(shown once, keep it\): (\S+)", log)
+        store = re.search(r"Demo store:\s+(\S+)", log)
+        assert key and store, log
+        assert f"http://127.0.0.1:{stack.api}/docs" in log
+        assert f"http://127.0.0.1:{stack.ui}" in log
+
+        status, created = stack.call(
+            "POST",
+            "/v1/leads",
+            key[1],
+            {
+                "store_id": store[1],
+                "source": "web_form",
+                "first_name": "Asha",
+                "phone": indian_mobile(),
+                "consent": {"whatsapp": True, "evidence": "test"},
+            },
+        )
+        assert status == 201
+        lead = created["lead_id"]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            _, timeline = stack.call("GET", f"/v1/leads/{lead}/timeline", key[1])
+            if any(e["type"] == "touch" for e in timeline["entries"]):
+                break
+            time.sleep(0.1)
+        assert [e["step_id"] for e in timeline["entries"] if e["type"] == "touch"] == ["welcome"]
+
+        ui = urllib.request.urlopen(
+            f"http://127.0.0.1:{stack.ui}/api/v1/namespaces/default/workflows", timeout=10
+        ).read()
+        assert created["journey_workflow_id"].encode() in ui
+    finally:
+        assert _stop(first) == 0
+    assert "Facet: stopped." in stack.output.read_text()
+
+    second = stack.start()
+    try:
+        log = stack.wait_for("Press Ctrl-C to stop.", second)
+        assert "Admin API key: printed the first time" in log
+        _, view = stack.call("GET", f"/v1/leads/{lead}", key[1])
+        assert [j["status"] for j in view["journeys"]] == ["active"]
+        described = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "temporal"),
+                "workflow", "describe",
+                "--address", f"127.0.0.1:{stack.temporal}",
+                "--workflow-id", created["journey_workflow_id"],
+                "--output", "json",
+            ],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        assert "WORKFLOW_EXECUTION_STATUS_RUNNING" in described.stdout
+    finally:
+        assert _stop(second) == 0
