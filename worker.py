@@ -19,7 +19,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.enrollment import EnrollmentActivities
+from activities.journey import JourneyActivities
 from activities.messaging import MessagingActivities
 from activities.providers.base import Providers
 from activities.providers.outbox import outbox_providers
@@ -28,10 +28,11 @@ from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
 from db.session import Database
 from workflows.journey import NurtureJourney
+from workflows.occasion import OccasionCountdown
 
 log = logging.getLogger("facet.worker")
 
-WORKFLOWS = [NurtureJourney]
+WORKFLOWS = [NurtureJourney, OccasionCountdown]
 ACTIVITY_THREADS = 16
 
 
@@ -51,12 +52,18 @@ def build_worker(
 ) -> Worker:
     """The Worker with every Facet workflow and activity registered; tests use it too."""
     messaging = MessagingActivities(database, providers)
-    enrollment = EnrollmentActivities(database)
+    journeys = JourneyActivities(database)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[messaging.send_message, enrollment.finish_enrollment],
+        activities=[
+            messaging.send_message,
+            journeys.lead_facts,
+            journeys.prepare_enrollment,
+            journeys.open_task,
+            journeys.finish_enrollment,
+        ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=graceful_shutdown,

@@ -7,14 +7,26 @@ database or a vendor SDK. Payloads carry ids and small facts, never contact deta
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from sequences.vocabulary import Channel, JourneyStatus, Purpose, TouchStatus
+from sequences.model import Sequence
+from sequences.vocabulary import (
+    Channel,
+    JourneyStatus,
+    Occasion,
+    Purpose,
+    StaffRole,
+    TouchStatus,
+)
 
 SEND_MESSAGE = "send_message"
 FINISH_ENROLLMENT = "finish_enrollment"
+LEAD_FACTS = "lead_facts"
+PREPARE_ENROLLMENT = "prepare_enrollment"
+OPEN_TASK = "open_task"
 
 
 class _Payload(BaseModel):
@@ -31,6 +43,7 @@ class SendRequest(_Payload):
     channel: Channel | Literal["preferred"]
     template: str
     purpose: Purpose
+    occasion_date: date | None = None  # the date a countdown is counting to, for the copy
 
     @property
     def idempotency_key(self) -> str:
@@ -51,3 +64,51 @@ class FinishEnrollment(_Payload):
     outcome: str | None = None
     revenue_minor: int | None = None
     currency: str | None = None
+
+
+class LeadFactsRequest(_Payload):
+    lead_id: uuid.UUID
+
+
+class LeadFacts(_Payload):
+    """What a journey may branch on and time by. No names, phones or emails."""
+
+    timezone: str
+    segment: str | None
+    score: int | None
+    attributes: dict[str, str]
+    occasions: dict[Occasion, date]
+
+
+class PrepareEnrollment(_Payload):
+    lead_id: uuid.UUID
+    sequence_key: str
+    workflow_id: str
+
+
+class PreparedEnrollment(_Payload):
+    """The enrollment row for a journey about to start (or already running)."""
+
+    enrollment_id: uuid.UUID
+    sequence_version: int
+    sequence: Sequence
+    enrolled_at: datetime
+    status: JourneyStatus
+    created: bool
+
+
+class OpenTaskRequest(_Payload):
+    """Ask a person of `role_needed` to act on a lead; the key makes retries harmless."""
+
+    lead_id: uuid.UUID
+    idempotency_key: str
+    kind: str
+    role_needed: StaffRole
+    reason: str
+    sla: timedelta
+    priority: str = "warm"
+
+
+class OpenTaskResult(_Payload):
+    task_id: uuid.UUID
+    created: bool

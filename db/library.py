@@ -20,4 +20,4 @@ def publish_library(session: Session, *, by: str = "library") -> list[SequenceVe
 
 
 def sequence_body(sequence: Sequence) -> dict[str, object]:
-    return sequence.model_dump(mode="json")
+    return sequence.model_dump(mode="json", by_alias=True)

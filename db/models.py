@@ -254,6 +254,9 @@ class Task(Base):
     sla_due_at: Mapped[datetime | None]
     status: Mapped[TaskStatus] = mapped_column(default=TaskStatus.OPEN)
     outcome: Mapped[str | None] = mapped_column(String(48))
+    # Who asked for it, as a business key (e.g. "journey:…:call_about_consult"): retries of
+    # the same request find the same task.
+    idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     history: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -22,6 +22,7 @@ from db.models import (
     SequenceVersion,
     Staff,
     Store,
+    Task,
     Touch,
 )
 from db.types import utcnow
@@ -250,6 +251,29 @@ class EnrollmentRepository:
         self.session.flush()
         return enrollment
 
+    def ensure(
+        self, lead_id: uuid.UUID, version: SequenceVersion, workflow_id: str
+    ) -> tuple[Enrollment, SequenceVersion, bool]:
+        """The lead's enrollment under `workflow_id`, created on the latest version if new.
+
+        Returns (enrollment, the version it is pinned to, created). A running or finished
+        enrollment keeps the version it started with.
+        """
+        existing = self.by_workflow_id(workflow_id)
+        if existing is not None:
+            pinned = self.session.get_one(SequenceVersion, existing.sequence_version_id)
+            return existing, pinned, False
+        enrollment = self.add(
+            Enrollment(
+                lead_id=lead_id,
+                sequence_version_id=version.id,
+                sequence_key=version.key,
+                workflow_id=workflow_id,
+                started_at=utcnow(),
+            )
+        )
+        return enrollment, version, True
+
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Enrollment]:
         return self.session.scalars(
             select(Enrollment).where(Enrollment.lead_id == lead_id).order_by(Enrollment.started_at)
@@ -324,6 +348,26 @@ class TouchRepository:
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Touch]:
         return self.session.scalars(
             select(Touch).where(Touch.lead_id == lead_id).order_by(Touch.created_at, Touch.id)
+        ).all()
+
+
+class TaskRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, task: Task) -> Task:
+        self.session.add(task)
+        self.session.flush()
+        return task
+
+    def by_key(self, idempotency_key: str) -> Task | None:
+        return self.session.scalars(
+            select(Task).where(Task.idempotency_key == idempotency_key)
+        ).first()
+
+    def for_lead(self, lead_id: uuid.UUID) -> Seq[Task]:
+        return self.session.scalars(
+            select(Task).where(Task.lead_id == lead_id).order_by(Task.created_at, Task.id)
         ).all()
 
 

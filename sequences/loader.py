@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sequences.model import Sequence
+from sequences.model import TIMING_KINDS, Sequence
 from sequences.templates import TEMPLATE_DIR, TemplateProblem, check_template
 
 LIBRARY_DIR = Path(__file__).parent / "library"
@@ -31,7 +31,13 @@ def _describe(error: ValidationError, body: Any) -> str:
             where.append(f"step {step_id!r}" if step_id else f"step #{loc[1] + 1}")
             loc = loc[2:]
         if loc:
-            where.append("field " + ".".join(str(part) for part in loc))
+            # Drop the union tags pydantic puts in the path (e.g. at.offset.days -> at.days).
+            parts = [
+                str(p)
+                for i, p in enumerate(loc)
+                if not (i and loc[i - 1] == "at" and p in TIMING_KINDS)
+            ]
+            where.append("field " + ".".join(parts))
         prefix = ", ".join(where)
         problems.append(f"{prefix}: {item['msg']}" if prefix else item["msg"])
     return "; ".join(problems)

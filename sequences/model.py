@@ -1,19 +1,46 @@
 """The sequence language as pydantic models: what marketing writes, validated on load.
 
 A journey workflow receives a `Sequence` as data, so it runs exactly the version it started
-with however the library changes later.
+with however the library changes later. The vocabulary:
+
+- a step has an id, an optional time (`at`), an optional condition (`when`) and one action:
+  `send`, `task`, `goto` (forward only), `exit` or `enroll`; a `send` or `task` may be
+  followed by a `wait_for` (an event, or a timeout, then branch), or `wait_for` stands alone;
+- `at` is an offset from enrollment (`{days: 2}`), a calendar anchor (`{next: "12-01 10:00"}`
+  in the lead's time zone), a lead date (`{before: {days: 45}, of: anniversary}`), or a
+  festival (`{festival: diwali, before: {days: 7}}`); without `at` a step follows the last;
+- journey rules: `goal` (reaching it converts), `exit_on`, `on_event` reactions and
+  `reply_pauses` (a reply pauses automated sends and opens a task for the lead's owner).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
-from sequences.vocabulary import Channel, EventKind, Purpose, Segment
+from sequences.vocabulary import (
+    Channel,
+    EventKind,
+    Festival,
+    Occasion,
+    Purpose,
+    Segment,
+    StaffRole,
+)
 
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
 class _Strict(BaseModel):
@@ -21,9 +48,9 @@ class _Strict(BaseModel):
 
 
 class Offset(_Strict):
-    """Time after enrollment. Offsets count from enrollment, so a late step shifts nothing."""
+    """A duration. As a step's `at`, it counts from enrollment, so a late step shifts nothing."""
 
-    days: int = Field(default=0, ge=0)
+    days: int = Field(default=0, ge=0, le=3660)
     hours: int = Field(default=0, ge=0)
     minutes: int = Field(default=0, ge=0)
     seconds: int = Field(default=0, ge=0)
@@ -34,6 +61,74 @@ class Offset(_Strict):
         )
 
 
+class NextDate(_Strict):
+    """The next time the lead's clock shows this month-day and time: `{next: "12-01 10:00"}`."""
+
+    next: str = Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d$")
+
+    @property
+    def month_day_time(self) -> tuple[int, int, int, int]:
+        month, day, hour, minute = (int(part) for part in re.split(r"[- :]", self.next))
+        return month, day, hour, minute
+
+
+class OccasionDate(_Strict):
+    """Relative to a date of the lead's: `{before: {days: 45}, of: anniversary}` at 10:00."""
+
+    of: Occasion
+    before: Offset | None = None
+    after: Offset | None = None
+    time: str = Field(default="10:00", pattern=LOCAL_TIME_PATTERN)
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> OccasionDate:
+        if self.before is not None and self.after is not None:
+            raise ValueError("give either 'before' or 'after', not both")
+        return self
+
+    def shift(self) -> timedelta:
+        if self.before is not None:
+            return -self.before.as_timedelta()
+        return self.after.as_timedelta() if self.after is not None else timedelta(0)
+
+
+class FestivalDate(_Strict):
+    """Relative to the next occurrence of a festival: `{festival: diwali, before: {days: 7}}`."""
+
+    festival: Festival
+    before: Offset | None = None
+    after: Offset | None = None
+    time: str = Field(default="10:00", pattern=LOCAL_TIME_PATTERN)
+
+    def shift(self) -> timedelta:
+        if self.before is not None:
+            return -self.before.as_timedelta()
+        return self.after.as_timedelta() if self.after is not None else timedelta(0)
+
+
+def _timing_kind(value: Any) -> str:
+    """Which kind of `at` this is, told by its keys, so errors name the right fields."""
+    keys = set(value) if isinstance(value, dict) else set(type(value).model_fields)
+    if "next" in keys:
+        return "next"
+    if "of" in keys:
+        return "occasion"
+    if "festival" in keys:
+        return "festival"
+    return "offset"
+
+
+TIMING_KINDS = ("offset", "next", "occasion", "festival")
+
+Timing = Annotated[
+    Annotated[Offset, Tag("offset")]
+    | Annotated[NextDate, Tag("next")]
+    | Annotated[OccasionDate, Tag("occasion")]
+    | Annotated[FestivalDate, Tag("festival")],
+    Discriminator(_timing_kind),
+]
+
+
 class SendAction(_Strict):
     """Send one template on one channel; `preferred` means the lead's preferred channel."""
 
@@ -42,42 +137,190 @@ class SendAction(_Strict):
     purpose: Purpose = Purpose.MARKETING
 
 
-class Step(_Strict):
-    id: str = Field(pattern=STEP_ID_PATTERN)
-    at: Offset = Offset()
-    send: SendAction | None = None
+class TaskAction(_Strict):
+    """Hand the lead to a person of `role`, with a reason they can act on and an SLA."""
+
+    role: StaffRole
+    reason: str = Field(min_length=3, max_length=300)
+    kind: str = Field(default="follow_up", pattern=r"^[a-z][a-z0-9_]{0,47}$")
+    sla: Offset = Offset(hours=24)
+    priority: Literal["hot", "warm", "cold"] = "warm"
+
+
+class ExitAction(_Strict):
+    outcome: str = Field(default="completed", pattern=r"^[a-z][a-z0-9_]{0,47}$")
+
+
+class EnrollAction(_Strict):
+    sequence: str = Field(pattern=STEP_ID_PATTERN)
+
+
+class WaitFor(_Strict):
+    """Wait for an event (optionally with matching facts) until `within` runs out, then branch.
+
+    Arriving in time continues at `then` (default: the next step); timing out continues at
+    `else` (default: the next step). `within` is required: every wait has a way out.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    event: EventKind
+    where: dict[str, str] = Field(default_factory=dict)
+    within: Offset
+    then: str | None = Field(default=None, pattern=STEP_ID_PATTERN)
+    otherwise: str | None = Field(default=None, alias="else", pattern=STEP_ID_PATTERN)
+
+
+class Condition(_Strict):
+    """Every given test must hold for the step to run; otherwise it is skipped."""
+
+    score_at_least: int | None = Field(default=None, ge=0, le=100)
+    score_below: int | None = Field(default=None, ge=0, le=100)
+    segment_in: tuple[Segment, ...] | None = None
+    attributes: dict[str, str] | None = None
+    seen: EventKind | None = None
+    not_seen: EventKind | None = None
+
+    def holds(
+        self,
+        *,
+        score: int | None,
+        segment: str | None,
+        attributes: dict[str, str],
+        seen: set[EventKind],
+    ) -> bool:
+        """True when every given test passes; an unknown score passes no score test."""
+        if self.score_at_least is not None and (score is None or score < self.score_at_least):
+            return False
+        if self.score_below is not None and (score is None or score >= self.score_below):
+            return False
+        if self.segment_in is not None and segment not in self.segment_in:
+            return False
+        if self.attributes and any(attributes.get(k) != v for k, v in self.attributes.items()):
+            return False
+        if self.seen is not None and self.seen not in seen:
+            return False
+        return self.not_seen is None or self.not_seen not in seen
+
+
+class Reaction(_Strict):
+    """What a journey does when an event arrives (`on_event`): open a task, pause, or exit."""
+
+    task: TaskAction | None = None
+    pause: Offset | None = None
+    exit: ExitAction | None = None
 
     @model_validator(mode="after")
-    def _has_an_action(self) -> Step:
-        if self.send is None:
-            raise ValueError("a step needs an action (send)")
+    def _one_reaction(self) -> Reaction:
+        if sum(x is not None for x in (self.task, self.pause, self.exit)) != 1:
+            raise ValueError("a reaction is exactly one of task, pause or exit")
+        return self
+
+
+class Step(_Strict):
+    id: str = Field(pattern=STEP_ID_PATTERN)
+    at: Timing | None = None
+    when: Condition | None = None
+    send: SendAction | None = None
+    task: TaskAction | None = None
+    goto: str | None = Field(default=None, pattern=STEP_ID_PATTERN)
+    exit: ExitAction | None = None
+    enroll: EnrollAction | None = None
+    wait_for: WaitFor | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        actions = [
+            name
+            for name in ("send", "task", "goto", "exit", "enroll")
+            if getattr(self, name) is not None
+        ]
+        if len(actions) > 1:
+            raise ValueError(f"a step has one action; this one has {', '.join(actions)}")
+        if not actions and self.wait_for is None:
+            raise ValueError("a step needs an action: send, task, wait_for, goto, exit or enroll")
+        if self.wait_for is not None and actions and actions[0] not in ("send", "task"):
+            raise ValueError(f"wait_for can follow send or task, not {actions[0]}")
         return self
 
 
 class Sequence(_Strict):
     key: str = Field(pattern=STEP_ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
     segment: Segment | None = None
+    occasion: Occasion | None = None  # set for yearly countdowns (OccasionCountdown runs them)
     goal: EventKind | None = EventKind.PURCHASE
     exit_on: tuple[EventKind, ...] = (EventKind.OPTED_OUT,)
-    steps: tuple[Step, ...] = Field(min_length=1)
+    # A reply pauses automated sends this long and asks the lead's owner to answer it.
+    reply_pauses: Offset | None = None
+    on_event: dict[EventKind, Reaction] = Field(default_factory=dict)
+    steps: tuple[Step, ...] = Field(min_length=1, max_length=200)
 
     @field_validator("steps")
     @classmethod
-    def _steps_are_unique_and_in_order(cls, steps: tuple[Step, ...]) -> tuple[Step, ...]:
-        seen: set[str] = set()
-        previous: Step | None = None
-        for step in steps:
-            if step.id in seen:
+    def _steps_are_unique_forward_and_in_order(cls, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        position: dict[str, int] = {}
+        for index, step in enumerate(steps):
+            if step.id in position:
                 raise ValueError(f"step {step.id!r}: duplicate step id")
-            seen.add(step.id)
-            if previous is not None and step.at.as_timedelta() < previous.at.as_timedelta():
+            position[step.id] = index
+
+        def forward(step: Step, index: int, field: str, target: str | None) -> None:
+            if target is None:
+                return
+            if target not in position:
+                raise ValueError(f"step {step.id!r}: field {field} names unknown step {target!r}")
+            if position[target] <= index:
                 raise ValueError(
-                    f"step {step.id!r}: field 'at' is earlier than step {previous.id!r}; "
-                    "offsets must not go backwards"
+                    f"step {step.id!r}: field {field} goes back to {target!r}; "
+                    "goto and branches only go forward (no loops)"
                 )
-            previous = step
+
+        last_offset: tuple[str, timedelta] | None = None
+        last_occasion: tuple[str, timedelta] | None = None
+        for index, step in enumerate(steps):
+            forward(step, index, "goto", step.goto)
+            if step.wait_for is not None:
+                forward(step, index, "wait_for.then", step.wait_for.then)
+                forward(step, index, "wait_for.else", step.wait_for.otherwise)
+            if isinstance(step.at, Offset):
+                offset = step.at.as_timedelta()
+                if last_offset and offset < last_offset[1]:
+                    raise ValueError(
+                        f"step {step.id!r}: field 'at' is earlier than step {last_offset[0]!r}; "
+                        "offsets must not go backwards"
+                    )
+                last_offset = (step.id, offset)
+            if isinstance(step.at, OccasionDate):
+                shift = step.at.shift()
+                if last_occasion and shift < last_occasion[1]:
+                    raise ValueError(
+                        f"step {step.id!r}: field 'at' comes before step {last_occasion[0]!r}; "
+                        "dates relative to an occasion must not go backwards"
+                    )
+                last_occasion = (step.id, shift)
         return steps
+
+    @model_validator(mode="after")
+    def _countdowns_count_down_to_their_occasion(self) -> Sequence:
+        for step in self.steps:
+            if isinstance(step.at, OccasionDate) and self.occasion and step.at.of != self.occasion:
+                raise ValueError(
+                    f"step {step.id!r}: field at.of is {step.at.of}, but this countdown "
+                    f"is for {self.occasion}"
+                )
+        if self.occasion is not None and not any(
+            isinstance(step.at, OccasionDate) for step in self.steps
+        ):
+            raise ValueError(f"a countdown for {self.occasion} needs steps dated 'of' it")
+        return self
 
     def templates(self) -> set[str]:
         return {step.send.template for step in self.steps if step.send is not None}
+
+    def occasions(self) -> set[Occasion]:
+        return {step.at.of for step in self.steps if isinstance(step.at, OccasionDate)}
+
+    def enrolls(self) -> set[str]:
+        return {step.enroll.sequence for step in self.steps if step.enroll is not None}

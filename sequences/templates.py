@@ -53,6 +53,8 @@ class MergeFields(BaseModel):
     store_phone: str = ""
     store_address: str = ""
     associate_name: str = ""
+    occasion_date: str = ""  # e.g. "14 June", the date the journey counts down to
+    items: str = ""  # what the lead bought, e.g. "solitaire ring, wedding band"
 
 
 SAMPLE_FIELDS = MergeFields(
@@ -61,6 +63,8 @@ SAMPLE_FIELDS = MergeFields(
     store_phone="+91 80 4000 0000",
     store_address="12 MG Road, Bengaluru",
     associate_name="Priya",
+    occasion_date="14 June",
+    items="solitaire ring",
 )
 
 

@@ -49,6 +49,26 @@ class Segment(StrEnum):
     REPAIR = "repair"
 
 
+class Occasion(StrEnum):
+    """Dates of a lead's that journeys count down to (stored on the lead)."""
+
+    ANNIVERSARY = "anniversary"
+    BIRTHDAY = "birthday"
+    WEDDING = "wedding"
+    PROPOSAL = "proposal"
+
+
+class Festival(StrEnum):
+    """Festivals and gifting days with a date table in sequences/festivals.yaml."""
+
+    DHANTERAS = "dhanteras"
+    DIWALI = "diwali"
+    AKSHAYA_TRITIYA = "akshaya_tritiya"
+    VALENTINES_DAY = "valentines_day"
+    MOTHERS_DAY = "mothers_day"
+    CHRISTMAS = "christmas"
+
+
 class Stage(StrEnum):
     AWARENESS = "awareness"
     INTEREST = "interest"

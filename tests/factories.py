@@ -18,8 +18,8 @@ from db.repositories import (
 from db.session import Database
 from db.types import utcnow
 from sequences.model import Sequence
-from sequences.vocabulary import Channel, Purpose
-from workflows.journey import JourneyInput, journey_workflow_id
+from sequences.vocabulary import Channel, Occasion, Purpose
+from workflows.journey_model import CountdownInput, JourneyInput, journey_workflow_id
 
 
 def indian_mobile() -> str:
@@ -100,3 +100,29 @@ def enrollment(database: Database, workflow_id: str) -> Enrollment:
     row = database.run(lambda session: EnrollmentRepository(session).by_workflow_id(workflow_id))
     assert row is not None
     return row
+
+
+def enroll_countdown(
+    database: Database,
+    lead_id: uuid.UUID,
+    *,
+    sequence: Sequence,
+    occasion: Occasion,
+    month: int,
+    day: int,
+    year: int,
+    enrolled_at: datetime | None = None,
+) -> tuple[str, CountdownInput]:
+    """An enrollment row and the input of a yearly countdown to the lead's date."""
+    workflow_id, start = enroll(database, lead_id, sequence=sequence, enrolled_at=enrolled_at)
+    return workflow_id.replace("journey:", "occasion:", 1), CountdownInput(
+        lead_id=lead_id,
+        enrollment_id=start.enrollment_id,
+        sequence_version=start.sequence_version,
+        sequence=sequence,
+        occasion=occasion,
+        month=month,
+        day=day,
+        year=year,
+        enrolled_at=start.enrolled_at,
+    )

@@ -2,238 +2,93 @@
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-from datetime import datetime, timedelta
-
-from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payloads import (
-        FINISH_ENROLLMENT,
-        SEND_MESSAGE,
-        FinishEnrollment,
-        SendRequest,
-        SendResult,
+    from workflows.journey_model import (
+        JourneyEvent,
+        JourneyInput,
+        JourneyResult,
+        JourneyState,
+        JourneyView,
+        PauseRequest,
+        journey_workflow_id,
     )
-    from sequences.model import Sequence, Step
-    from sequences.vocabulary import EventKind, JourneyStatus
+    from workflows.steps import Rollover, StepRunner
+
+__all__ = [
+    "JourneyEvent",
+    "JourneyInput",
+    "JourneyResult",
+    "NurtureJourney",
+    "journey_workflow_id",
+]
 
 
-def journey_workflow_id(lead_id: uuid.UUID, sequence_key: str) -> str:
-    """The business key: one journey per lead per sequence, however often a request retries."""
-    return f"journey:{lead_id}:{sequence_key}"
-
-
-class JourneyEvent(BaseModel):
-    """Something that happened to the lead; `event_id` is the database event's id."""
-
-    event_id: uuid.UUID
-    kind: EventKind
-    occurred_at: datetime
-    revenue_minor: int | None = None
-    currency: str | None = None
-
-
-class StepRecord(BaseModel):
-    step_id: str
-    at: datetime
-    status: str
-    channel: str | None = None
-    reason: str | None = None
-
-
-class JourneyState(BaseModel):
-    """Everything a journey knows; carried whole through continue-as-new."""
-
-    next_step: int = 0
-    status: JourneyStatus = JourneyStatus.ACTIVE
-    outcome: str | None = None
-    revenue_minor: int | None = None
-    currency: str | None = None
-    paused: bool = False
-    seen_event_ids: list[uuid.UUID] = Field(default_factory=list)
-    history: list[StepRecord] = Field(default_factory=list)
-
-
-class JourneyInput(BaseModel):
-    lead_id: uuid.UUID
-    enrollment_id: uuid.UUID
-    sequence_version: int
-    sequence: Sequence
-    enrolled_at: datetime
-    state: JourneyState | None = None  # set only when continuing as new
-
-
-class JourneyResult(BaseModel):
-    status: JourneyStatus
-    outcome: str | None
-    revenue_minor: int | None
-    steps: list[StepRecord]
-
-
-class JourneyView(BaseModel):
-    """What the `status` query answers: where the journey is and what it waits for."""
-
-    sequence_key: str
-    sequence_version: int
-    status: JourneyStatus
-    paused: bool
-    current_step: str | None
-    next_due_at: datetime | None
-    history: list[StepRecord]
-
-
-class PauseRequest(BaseModel):
-    reason: str
-
-
-# A message is worth sending only while it is timely: bounded retries, then give up.
-SEND_TIMEOUT = timedelta(seconds=30)
-SEND_GIVE_UP_AFTER = timedelta(hours=6)
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=25,
-)
-BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# Journeys started before the sequence language (timed sends only) replay the old path.
+STEP_INTERPRETER = "step-interpreter"
 
 
 @workflow.defn
 class NurtureJourney:
     """Runs one sequence version for one lead.
 
-    Input: `JourneyInput` (lead id, the sequence as data, enrolled-at). Each step is due at
-    enrolled-at + its offset; the journey sleeps on a durable timer until then and sends
-    through the `send_message` activity.
-    Signals: `record_event` (deduplicated by event id; the sequence's goal ends the journey as
-    converted, an `exit_on` event ends it as exited), `pause`, `resume`.
+    Input: `JourneyInput` (lead id, enrollment id, the sequence as data, enrolled-at). Each
+    step is due by its `at` (offsets count from enrollment; calendar and lead-date anchors
+    in the lead's time zone); the journey sleeps on durable timers and acts through
+    activities: `send_message`, `open_task`, `prepare_enrollment` (+ a child journey).
+    Signals: `record_event` (deduplicated by event id; the goal converts, `exit_on` exits,
+    a reply pauses per `reply_pauses`, `on_event` reactions), `pause`, `resume`.
     Query: `status`.
-    Ends: on the goal, on an exit event, or after the last step (completed). The outcome is
-    written back to the enrollment row before the workflow returns.
+    Ends: on the goal, on an exit event or `exit` step, or after the last step; the outcome
+    is written to the enrollment row. Continues as new when the SDK suggests it, carrying
+    its whole state (including the event ids it has seen).
     """
 
     @workflow.init
     def __init__(self, input: JourneyInput) -> None:
-        self._input = input
-        self._state = input.state or JourneyState()
+        self._runner = StepRunner(
+            lead_id=input.lead_id,
+            enrollment_id=input.enrollment_id,
+            sequence=input.sequence,
+            sequence_version=input.sequence_version,
+            enrolled_at=input.enrolled_at,
+            state=input.state or JourneyState(),
+        )
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
-        steps = input.sequence.steps
-        while self._state.next_step < len(steps) and self._is_active():
-            step = steps[self._state.next_step]
-            if not await self._wait_until_due(step):
-                break
-            result = await self._send(step)
-            self._state.history.append(
-                StepRecord(
-                    step_id=step.id,
-                    at=workflow.now(),
-                    status=result.status,
-                    channel=result.channel,
-                    reason=result.reason,
-                )
-            )
-            self._state.next_step += 1
-            if workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(input.model_copy(update={"state": self._state}))
-
-        if self._state.status is JourneyStatus.ACTIVE:
-            self._state.status = JourneyStatus.COMPLETED
-            self._state.outcome = "completed"
-        await workflow.execute_activity(
-            FINISH_ENROLLMENT,
-            FinishEnrollment(
-                workflow_id=workflow.info().workflow_id,
-                status=self._state.status,
-                outcome=self._state.outcome,
-                revenue_minor=self._state.revenue_minor,
-                currency=self._state.currency,
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
-        )
+        runner = self._runner
+        try:
+            if workflow.patched(STEP_INTERPRETER):
+                await runner.run_steps()
+            else:
+                await runner.run_offsets_only()
+        except Rollover:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(input.model_copy(update={"state": runner.state}))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await runner.finish()
+        state = runner.state
         return JourneyResult(
-            status=self._state.status,
-            outcome=self._state.outcome,
-            revenue_minor=self._state.revenue_minor,
-            steps=self._state.history,
+            status=state.status,
+            outcome=state.outcome,
+            revenue_minor=state.revenue_minor,
+            steps=state.history,
         )
 
     @workflow.signal
-    def record_event(self, event: JourneyEvent) -> None:
-        if event.event_id in self._state.seen_event_ids or not self._is_active():
-            return
-        self._state.seen_event_ids.append(event.event_id)
-        sequence = self._input.sequence
-        if event.kind == sequence.goal:
-            self._state.status = JourneyStatus.CONVERTED
-            self._state.outcome = event.kind.value
-            self._state.revenue_minor = event.revenue_minor
-            self._state.currency = event.currency
-        elif event.kind in sequence.exit_on:
-            self._state.status = JourneyStatus.EXITED
-            self._state.outcome = event.kind.value
+    async def record_event(self, event: JourneyEvent) -> None:
+        await self._runner.on_event(event)
 
     @workflow.signal
     def pause(self, request: PauseRequest) -> None:
-        self._state.paused = True
+        self._runner.state.paused = True
 
     @workflow.signal
     def resume(self) -> None:
-        self._state.paused = False
+        self._runner.state.paused = False
 
     @workflow.query
     def status(self) -> JourneyView:
-        steps = self._input.sequence.steps
-        upcoming = steps[self._state.next_step] if self._state.next_step < len(steps) else None
-        active = self._is_active() and upcoming is not None
-        return JourneyView(
-            sequence_key=self._input.sequence.key,
-            sequence_version=self._input.sequence_version,
-            status=self._state.status,
-            paused=self._state.paused,
-            current_step=upcoming.id if active and upcoming else None,
-            next_due_at=self._due(upcoming) if active and upcoming else None,
-            history=self._state.history,
-        )
-
-    def _is_active(self) -> bool:
-        return self._state.status is JourneyStatus.ACTIVE
-
-    def _due(self, step: Step) -> datetime:
-        return self._input.enrolled_at + step.at.as_timedelta()
-
-    async def _wait_until_due(self, step: Step) -> bool:
-        """Sleep until the step is due and the journey is not paused; False if it ended."""
-        remaining = self._due(step) - workflow.now()
-        if remaining > timedelta(0):
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: not self._is_active(), timeout=remaining)
-        await workflow.wait_condition(lambda: not self._state.paused or not self._is_active())
-        return self._is_active()
-
-    async def _send(self, step: Step) -> SendResult:
-        assert step.send is not None
-        result: SendResult = await workflow.execute_activity(
-            SEND_MESSAGE,
-            SendRequest(
-                workflow_id=workflow.info().workflow_id,
-                step_id=step.id,
-                lead_id=self._input.lead_id,
-                enrollment_id=self._input.enrollment_id,
-                channel=step.send.channel,
-                template=step.send.template,
-                purpose=step.send.purpose,
-            ),
-            result_type=SendResult,
-            start_to_close_timeout=SEND_TIMEOUT,
-            schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
-            retry_policy=SEND_RETRY,
-        )
-        return result
+        return self._runner.view()

@@ -34,7 +34,7 @@ from api.leads.schemas import (
     TouchEntry,
 )
 from core.settings import Settings
-from db.models import Enrollment, Event, Lead, SequenceVersion, Store
+from db.models import Event, Lead, SequenceVersion, Store
 from db.repositories import (
     ConsentRepository,
     EnrollmentRepository,
@@ -92,21 +92,7 @@ def _sequence_for(session: Session, lead: Lead, settings: Settings) -> SequenceV
 
 def _ensure_enrolment(session: Session, lead: Lead, version: SequenceVersion) -> _Enrolment:
     workflow_id = journey_workflow_id(lead.id, version.key)
-    enrollments = EnrollmentRepository(session)
-    enrollment = enrollments.by_workflow_id(workflow_id)
-    if enrollment is None:
-        enrollment = enrollments.add(
-            Enrollment(
-                lead_id=lead.id,
-                sequence_version_id=version.id,
-                sequence_key=version.key,
-                workflow_id=workflow_id,
-                started_at=utcnow(),
-            )
-        )
-        pinned = version
-    else:
-        pinned = SequenceRepository(session).get(enrollment.sequence_version_id) or version
+    enrollment, pinned, _ = EnrollmentRepository(session).ensure(lead.id, version, workflow_id)
     start = JourneyInput(
         lead_id=lead.id,
         enrollment_id=enrollment.id,

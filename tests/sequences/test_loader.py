@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from sequences.loader import SequenceError, load_library, load_sequence_file, parse_sequence
+from sequences.model import Offset
 from sequences.templates import SAMPLE_FIELDS, TemplateProblem, check_template, render
 from sequences.vocabulary import Channel
 
@@ -29,10 +30,10 @@ def _welcome(**changes: Any) -> dict[str, Any]:
 
 def test_library_loads_the_engagement_welcome_with_three_timed_steps():
     welcome = load_library()["engagement_welcome"]
-    assert [(step.id, step.at.days) for step in welcome.steps] == [
-        ("welcome", 0),
-        ("four_cs", 2),
-        ("viewing_invite", 7),
+    assert [(step.id, step.at) for step in welcome.steps] == [
+        ("welcome", Offset(minutes=0)),
+        ("four_cs", Offset(days=2)),
+        ("viewing_invite", Offset(days=7)),
     ]
 
 

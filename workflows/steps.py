@@ -1,0 +1,459 @@
+"""The step interpreter NurtureJourney and OccasionCountdown share.
+
+It walks a sequence's steps for one lead: computes when each is due (in the lead's time
+zone), sleeps on a durable timer until then, honours pauses, evaluates `when`, runs the
+action through activities, and waits for events with a timeout. Events arrive through
+`on_event`, which the workflow's `record_event` signal calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payloads import (
+        FINISH_ENROLLMENT,
+        LEAD_FACTS,
+        OPEN_TASK,
+        PREPARE_ENROLLMENT,
+        SEND_MESSAGE,
+        FinishEnrollment,
+        LeadFacts,
+        LeadFactsRequest,
+        OpenTaskRequest,
+        OpenTaskResult,
+        PreparedEnrollment,
+        PrepareEnrollment,
+        SendRequest,
+        SendResult,
+    )
+    from sequences.model import Offset, Sequence, Step, TaskAction
+    from sequences.timing import due_at
+    from sequences.vocabulary import EventKind, JourneyStatus, Occasion, StaffRole
+    from workflows.journey_model import (
+        RECENT_EVENTS_KEPT,
+        SEEN_EVENT_IDS_KEPT,
+        JourneyEvent,
+        JourneyInput,
+        JourneyState,
+        JourneyView,
+        ReceivedEvent,
+        StepRecord,
+        journey_workflow_id,
+    )
+
+# A step whose time passed by more than this (a paused journey, a worker down for days) is
+# recorded as missed instead of being sent late: a day-7 message never goes out on day 9.
+MAX_LATENESS = timedelta(days=1)
+
+SEND_TIMEOUT = timedelta(seconds=30)
+SEND_GIVE_UP_AFTER = timedelta(hours=6)
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=25,
+)
+BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
+BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+
+
+class Rollover(Exception):
+    """Raised at a safe point to continue as new: history is long, or a date changed."""
+
+
+class StepRunner:
+    def __init__(
+        self,
+        *,
+        lead_id: uuid.UUID,
+        enrollment_id: uuid.UUID,
+        sequence: Sequence,
+        sequence_version: int,
+        enrolled_at: datetime,
+        state: JourneyState,
+        step_prefix: str = "",
+        occasion: tuple[Occasion, date] | None = None,
+        one_cycle_of_many: bool = False,
+    ) -> None:
+        self.lead_id = lead_id
+        self.enrollment_id = enrollment_id
+        self.sequence = sequence
+        self.sequence_version = sequence_version
+        self.enrolled_at = enrolled_at
+        self.state = state
+        self.step_prefix = step_prefix  # countdowns prefix the year so each year sends anew
+        self.occasion = occasion
+        self.one_cycle_of_many = one_cycle_of_many  # a countdown's goal ends a year, not it
+        self.facts: LeadFacts | None = None
+        self.restart_requested = False
+        self._positions = {step.id: index for index, step in enumerate(sequence.steps)}
+
+    # --- state -----------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self.state.status is JourneyStatus.ACTIVE
+
+    def _record(self, step_id: str, status: str, **detail: str | None) -> None:
+        self.state.history.append(
+            StepRecord(step_id=step_id, at=workflow.now(), status=status, **detail)
+        )
+
+    def _occasions(self) -> dict[Occasion, date]:
+        facts = self.facts.occasions if self.facts else {}
+        return {**facts, **dict([self.occasion])} if self.occasion else dict(facts)
+
+    def due(self, step: Step) -> datetime | None:
+        assert self.facts is not None
+        return due_at(
+            step.at,
+            enrolled_at=self.enrolled_at,
+            previous_due=self.state.previous_due or self.enrolled_at,
+            tz=self.facts.timezone,
+            occasions=self._occasions(),
+        )
+
+    def view(self) -> JourneyView:
+        steps = self.sequence.steps
+        upcoming = steps[self.state.next_step] if self.state.next_step < len(steps) else None
+        due = self.due(upcoming) if upcoming is not None and self.facts and self.active else None
+        return JourneyView(
+            sequence_key=self.sequence.key,
+            sequence_version=self.sequence_version,
+            status=self.state.status,
+            paused=self.state.paused,
+            paused_until=self.state.paused_until,
+            current_step=upcoming.id if upcoming is not None and self.active else None,
+            next_due_at=due,
+            waiting_for=self.state.waiting_for,
+            occasion_date=self.occasion[1] if self.occasion else None,
+            history=self.state.history,
+        )
+
+    # --- waiting ---------------------------------------------------------------------------
+
+    async def _wait(self, done: Callable[[], bool], limit: timedelta | None = None) -> bool:
+        """Wait until `done()` or for `limit`; True if `done()` held. Rolls over when told."""
+
+        def woken() -> bool:
+            return (
+                done()
+                or not self.active
+                or self.restart_requested
+                or workflow.info().is_continue_as_new_suggested()
+            )
+
+        try:
+            await workflow.wait_condition(woken, timeout=limit)
+        except TimeoutError:
+            return done()
+        if self.active and not done():
+            raise Rollover
+        return done()
+
+    async def _sleep_until(self, moment: datetime) -> bool:
+        """Sleep until `moment`, unless the journey ends first. False if it ended."""
+        remaining = moment - workflow.now()
+        if remaining > timedelta(0):
+            await self._wait(lambda: False, remaining)
+        return self.active
+
+    async def _wait_out_pauses(self) -> bool:
+        while self.active:
+            if self.state.paused:
+                await self._wait(lambda: not self.state.paused)
+                continue
+            until = self.state.paused_until
+            if until is not None and until > workflow.now():
+                await self._wait(
+                    lambda until=until: self.state.paused_until != until,  # type: ignore[misc]
+                    until - workflow.now(),
+                )
+                continue
+            return True
+        return False
+
+    # --- running ---------------------------------------------------------------------------
+
+    async def load_facts(self) -> LeadFacts:
+        self.facts = await workflow.execute_activity(
+            LEAD_FACTS,
+            LeadFactsRequest(lead_id=self.lead_id),
+            result_type=LeadFacts,
+            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+        return self.facts
+
+    async def run_steps(self) -> None:
+        """Run from the current step to the end (or until the journey ends).
+
+        Raises Rollover when the workflow should continue as new; the state says where to
+        pick up.
+        """
+        await self.load_facts()
+        steps = self.sequence.steps
+        while self.state.next_step < len(steps) and self.active:
+            step = steps[self.state.next_step]
+            if self.state.waiting_for is None:
+                due = self.due(step)
+                if due is None:
+                    self._advance(step, "skipped", reason="no_date")
+                    continue
+                if not await self._sleep_until(due) or not await self._wait_out_pauses():
+                    break
+                if workflow.now() - due > MAX_LATENESS:
+                    self.state.previous_due = due
+                    self._advance(step, "missed", reason="late")
+                    continue
+                # A step without `at` follows the previous one as soon as it is done.
+                self.state.previous_due = workflow.now()
+                if step.when is not None and not await self._condition_holds(step):
+                    self._advance(step, "skipped", reason="condition")
+                    continue
+                next_index = await self._act(step)
+                if step.wait_for is None or not self.active:
+                    self.state.next_step = next_index
+                    continue
+                self.state.waiting_for = step.wait_for.event
+                self.state.wait_started = workflow.now()
+            self.state.next_step = await self._wait_for(step)
+            self.state.waiting_for = None
+            self.state.previous_due = workflow.now()
+
+    async def run_offsets_only(self) -> None:
+        """How journeys started before the sequence language run: timed sends, nothing else.
+
+        Kept for journeys whose history predates the `step-interpreter` patch (see
+        NurtureJourney.run); it issues exactly the commands that code did.
+        """
+        steps = self.sequence.steps
+        while self.state.next_step < len(steps) and self.active:
+            step = steps[self.state.next_step]
+            assert isinstance(step.at, Offset)
+            remaining = self.enrolled_at + step.at.as_timedelta() - workflow.now()
+            if remaining > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(lambda: not self.active, timeout=remaining)
+            await workflow.wait_condition(lambda: not self.state.paused or not self.active)
+            if not self.active:
+                break
+            result = await self._send(step.id, step)
+            self._record(step.id, result.status, channel=result.channel, reason=result.reason)
+            self.state.next_step += 1
+            if workflow.info().is_continue_as_new_suggested():
+                raise Rollover
+
+    def _advance(self, step: Step, status: str, **detail: str | None) -> None:
+        self._record(self.step_prefix + step.id, status, **detail)
+        self.state.next_step += 1
+
+    async def _condition_holds(self, step: Step) -> bool:
+        assert step.when is not None
+        facts = await self.load_facts()
+        seen = {event.kind for event in self.state.recent_events}
+        return step.when.holds(
+            score=facts.score, segment=facts.segment, attributes=facts.attributes, seen=seen
+        )
+
+    async def _act(self, step: Step) -> int:
+        """Run the step's action; return the index of the step to go to next."""
+        next_index = self.state.next_step + 1
+        step_id = self.step_prefix + step.id
+        if step.send is not None:
+            result = await self._send(step_id, step)
+            self._record(step_id, result.status, channel=result.channel, reason=result.reason)
+        elif step.task is not None:
+            task = await self.open_task(step_id, step.task)
+            self._record(step_id, "task_opened", reason=str(task.task_id))
+        elif step.goto is not None:
+            self._record(step_id, "goto", reason=step.goto)
+            next_index = self._positions[step.goto]
+        elif step.exit is not None:
+            self._record(step_id, "exit", reason=step.exit.outcome)
+            self.state.status = JourneyStatus.COMPLETED
+            self.state.outcome = step.exit.outcome
+        elif step.enroll is not None:
+            self._record(step_id, await self._enroll(step.enroll.sequence))
+        return next_index
+
+    async def _wait_for(self, step: Step) -> int:
+        wait = step.wait_for
+        assert wait is not None and self.state.wait_started is not None
+        since = self.state.wait_started
+
+        def arrived() -> bool:
+            return any(
+                event.kind == wait.event
+                and event.received_at >= since
+                and all(event.facts.get(k) == v for k, v in wait.where.items())
+                for event in self.state.recent_events
+            )
+
+        deadline = since + wait.within.as_timedelta()
+        remaining = max(deadline - workflow.now(), timedelta(0))
+        came = arrived() or await self._wait(arrived, remaining)
+        self.state.wait_started = None
+        if not self.active:
+            return self.state.next_step
+        self._record(
+            self.step_prefix + step.id, "event_arrived" if came else "timed_out", reason=wait.event
+        )
+        target = wait.then if came else wait.otherwise
+        return self._positions[target] if target else self.state.next_step + 1
+
+    async def _send(self, step_id: str, step: Step) -> SendResult:
+        assert step.send is not None
+        result: SendResult = await workflow.execute_activity(
+            SEND_MESSAGE,
+            SendRequest(
+                workflow_id=workflow.info().workflow_id,
+                step_id=step_id,
+                lead_id=self.lead_id,
+                enrollment_id=self.enrollment_id,
+                channel=step.send.channel,
+                template=step.send.template,
+                purpose=step.send.purpose,
+                occasion_date=self.occasion[1] if self.occasion else None,
+            ),
+            result_type=SendResult,
+            start_to_close_timeout=SEND_TIMEOUT,
+            schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
+            retry_policy=SEND_RETRY,
+        )
+        return result
+
+    async def open_task(self, key: str, action: TaskAction) -> OpenTaskResult:
+        result: OpenTaskResult = await workflow.execute_activity(
+            OPEN_TASK,
+            OpenTaskRequest(
+                lead_id=self.lead_id,
+                idempotency_key=f"{workflow.info().workflow_id}:{key}",
+                kind=action.kind,
+                role_needed=action.role,
+                reason=action.reason,
+                sla=action.sla.as_timedelta(),
+                priority=action.priority,
+            ),
+            result_type=OpenTaskResult,
+            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+        return result
+
+    async def _enroll(self, sequence_key: str) -> str:
+        """Start the lead's journey in another sequence; it outlives this one."""
+        workflow_id = journey_workflow_id(self.lead_id, sequence_key)
+        prepared: PreparedEnrollment | None = await workflow.execute_activity(
+            PREPARE_ENROLLMENT,
+            PrepareEnrollment(
+                lead_id=self.lead_id, sequence_key=sequence_key, workflow_id=workflow_id
+            ),
+            result_type=PreparedEnrollment | None,  # type: ignore[arg-type]
+            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+        if prepared is None:
+            return "enroll_unknown_sequence"
+        if prepared.status is not JourneyStatus.ACTIVE:
+            return "enroll_already_done"
+        try:
+            await workflow.start_child_workflow(
+                "NurtureJourney",
+                JourneyInput(
+                    lead_id=self.lead_id,
+                    enrollment_id=prepared.enrollment_id,
+                    sequence_version=prepared.sequence_version,
+                    sequence=prepared.sequence,
+                    enrolled_at=prepared.enrolled_at,
+                ),
+                id=workflow_id,
+                task_queue=workflow.info().task_queue,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            return "enroll_already_running"
+        return "enrolled"
+
+    # --- events ------------------------------------------------------------------------------
+
+    async def on_event(self, event: JourneyEvent) -> None:
+        """React to an event once: goal, exit, reply pause, or the sequence's `on_event`."""
+        if event.event_id in self.state.seen_event_ids:
+            return
+        self.state.seen_event_ids = [*self.state.seen_event_ids, event.event_id][
+            -SEEN_EVENT_IDS_KEPT:
+        ]
+        received = ReceivedEvent(kind=event.kind, facts=event.facts, received_at=workflow.now())
+        self.state.recent_events = [*self.state.recent_events, received][-RECENT_EVENTS_KEPT:]
+        if not self.active:
+            return
+        sequence = self.sequence
+        if event.kind == sequence.goal:
+            self._record(f"{self.step_prefix}{event.kind}", "goal_reached")
+            if self.one_cycle_of_many:
+                self.state.next_step = len(sequence.steps)  # done for this year
+                return
+            self.state.status = JourneyStatus.CONVERTED
+            self.state.outcome = event.kind.value
+            self.state.revenue_minor = event.revenue_minor
+            self.state.currency = event.currency
+            return
+        if event.kind in sequence.exit_on:
+            self.state.status = JourneyStatus.EXITED
+            self.state.outcome = event.kind.value
+            return
+        if event.kind is EventKind.REPLY and sequence.reply_pauses is not None:
+            self._pause_until(workflow.now() + sequence.reply_pauses.as_timedelta())
+            await self.open_task(
+                f"reply-{event.event_id}",
+                TaskAction(
+                    role=StaffRole.ASSOCIATE,
+                    kind="answer_reply",
+                    reason="The lead replied to an automated message: answer them personally",
+                    sla=Offset(hours=4),
+                    priority="hot",
+                ),
+            )
+        reaction = sequence.on_event.get(event.kind)
+        if reaction is None:
+            return
+        if reaction.pause is not None:
+            self._pause_until(workflow.now() + reaction.pause.as_timedelta())
+        elif reaction.exit is not None:
+            self.state.status = JourneyStatus.EXITED
+            self.state.outcome = reaction.exit.outcome
+        elif reaction.task is not None:
+            await self.open_task(f"{event.kind}-{event.event_id}", reaction.task)
+
+    def _pause_until(self, until: datetime) -> None:
+        current = self.state.paused_until
+        self.state.paused_until = until if current is None else max(current, until)
+
+    async def finish(self) -> None:
+        """Write the outcome to the enrollment row."""
+        if self.state.status is JourneyStatus.ACTIVE:
+            self.state.status = JourneyStatus.COMPLETED
+            self.state.outcome = "completed"
+        await workflow.execute_activity(
+            FINISH_ENROLLMENT,
+            FinishEnrollment(
+                workflow_id=workflow.info().workflow_id,
+                status=self.state.status,
+                outcome=self.state.outcome,
+                revenue_minor=self.state.revenue_minor,
+                currency=self.state.currency,
+            ),
+            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+            retry_policy=BOOKKEEPING_RETRY,
+        )
