@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -12,10 +13,11 @@ from temporalio import activity
 from activities.gate import ChannelFacts, GateDecision, candidate_channels, choose_channel
 from activities.payloads import SEND_MESSAGE, SendRequest, SendResult
 from activities.providers.base import OutgoingMessage, Providers
-from db.models import Lead, Staff, Store, Touch
+from db.models import Lead, Store, Touch
 from db.repositories import (
     ConsentRepository,
     LeadRepository,
+    PurchaseRepository,
     StaffRepository,
     TouchRepository,
 )
@@ -32,6 +34,11 @@ class _Claim:
     touch: Touch
     newly_claimed: bool
     message: OutgoingMessage | None  # set when the touch still has to go to the provider
+
+
+def _spoken_date(day: date | None) -> str:
+    """A date the way a letter says it: "14 June"."""
+    return f"{day.day} {day:%B}" if day else ""
 
 
 def _contact(lead: Lead, channel: Channel) -> str | None:
@@ -73,7 +80,16 @@ class MessagingActivities:
         store = session.get_one(Store, lead.store_id)
         decision = self._decide(session, lead, request)
         owner = StaffRepository(session).get(lead.owner_id) if lead.owner_id else None
-        rendered = self._render(request.template, decision, lead, store, owner)
+        fields = MergeFields(
+            first_name=lead.first_name or "there",
+            store_name=store.name,
+            store_phone=store.phone or "",
+            store_address=store.address or "",
+            associate_name=owner.name if owner else "",
+            occasion_date=_spoken_date(request.occasion_date),
+            items=", ".join(PurchaseRepository(session).latest_items(lead.id)),
+        )
+        rendered = self._render(request.template, decision, fields)
         touch, newly_claimed = touches.claim(
             Touch(
                 id=uuid.uuid4(),
@@ -128,18 +144,11 @@ class MessagingActivities:
 
     @staticmethod
     def _render(
-        template: str, decision: GateDecision, lead: Lead, store: Store, owner: Staff | None
+        template: str, decision: GateDecision, fields: MergeFields
     ) -> RenderedMessage | None:
         channel = decision.channel or decision.considered
         if channel is None or channel not in load_template(template).channels():
             return None
-        fields = MergeFields(
-            first_name=lead.first_name or "there",
-            store_name=store.name,
-            store_phone=store.phone or "",
-            store_address=store.address or "",
-            associate_name=owner.name if owner else "",
-        )
         return render(template, channel, fields)
 
     @staticmethod

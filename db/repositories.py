@@ -19,6 +19,7 @@ from db.models import (
     Enrollment,
     Event,
     Lead,
+    Purchase,
     SequenceVersion,
     Staff,
     Store,
@@ -100,6 +101,11 @@ class LeadRepository:
         self.session.add(lead)
         self.session.flush()
         return lead
+
+    def by_pos_customer(self, store_id: uuid.UUID, pos_customer_id: str) -> Lead | None:
+        return self.session.scalars(
+            select(Lead).where(Lead.store_id == store_id, Lead.pos_customer_id == pos_customer_id)
+        ).first()
 
 
 class ConsentRepository:
@@ -349,6 +355,36 @@ class TouchRepository:
         return self.session.scalars(
             select(Touch).where(Touch.lead_id == lead_id).order_by(Touch.created_at, Touch.id)
         ).all()
+
+
+class PurchaseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_transaction(self, store_id: uuid.UUID, pos_transaction_id: str) -> Purchase | None:
+        return self.session.scalars(
+            select(Purchase).where(
+                Purchase.store_id == store_id, Purchase.pos_transaction_id == pos_transaction_id
+            )
+        ).first()
+
+    def add(self, purchase: Purchase) -> Purchase:
+        self.session.add(purchase)
+        self.session.flush()
+        return purchase
+
+    def latest_items(self, lead_id: uuid.UUID) -> list[str]:
+        """Names of the items in the lead's latest purchase, for a thank-you's copy."""
+        items = self.session.scalar(
+            select(Purchase.items)
+            .where(Purchase.lead_id == lead_id)
+            .order_by(Purchase.purchased_at.desc())
+            .limit(1)
+        )
+        return [
+            str(item.get("name", item)) if isinstance(item, dict) else str(item)
+            for item in items or []
+        ]
 
 
 class TaskRepository:

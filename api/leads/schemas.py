@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.identity import normalise_email
 from sequences.vocabulary import (
     Channel,
     ConsentStatus,
     EventKind,
     JourneyStatus,
     LeadSource,
+    Occasion,
     Purpose,
     Segment,
     Stage,
@@ -59,17 +60,19 @@ class LeadCapture(_In):
     timezone: str | None = Field(default=None, max_length=64, description="IANA name")
     message: str | None = Field(default=None, max_length=4000, description="The enquiry text")
     pos_customer_id: str | None = Field(default=None, max_length=100)
+    occasions: dict[Occasion, date] = Field(
+        default_factory=dict,
+        description='Dates to count down to every year, e.g. {"anniversary": "2016-06-14"}',
+    )
     consent: ConsentGiven = ConsentGiven()
+
+    def occasion_dates(self) -> dict[str, str]:
+        return {kind.value: day.isoformat() for kind, day in self.occasions.items()}
 
     @field_validator("email")
     @classmethod
     def _normalise_email(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return validate_email(value, check_deliverability=False).normalized.lower()
-        except EmailNotValidError as error:
-            raise ValueError(f"not a valid email address: {error}") from error
+        return normalise_email(value)
 
     @field_validator("timezone")
     @classmethod
@@ -94,6 +97,7 @@ class CaptureResult(BaseModel):
     created: bool
     journey_workflow_id: str | None
     journey_status: JourneyStatus | None
+    countdown_workflow_ids: list[str] = Field(default_factory=list)
 
 
 class ConsentView(BaseModel):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import phonenumbers
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,7 +18,16 @@ from temporalio.service import RPCError
 
 from api import journeys
 from api.auth import Principal
+from api.enrollment import (
+    EnrollmentPlan,
+    JourneyStart,
+    launch,
+    plan_countdowns,
+    plan_journey,
+    sequence_for_segment,
+)
 from api.errors import conflict, field_error, forbidden, not_found, unavailable
+from api.identity import normalise_phone
 from api.leads.schemas import (
     CaptureResult,
     ConsentView,
@@ -34,7 +42,7 @@ from api.leads.schemas import (
     TouchEntry,
 )
 from core.settings import Settings
-from db.models import Event, Lead, SequenceVersion, Store
+from db.models import Event, Lead, Store
 from db.repositories import (
     ConsentRepository,
     EnrollmentRepository,
@@ -46,29 +54,8 @@ from db.repositories import (
 )
 from db.session import Database
 from db.types import utcnow
-from sequences.model import Sequence
 from sequences.vocabulary import EventKind, JourneyStatus, Purpose
-from workflows.journey import JourneyEvent, JourneyInput, journey_workflow_id
-
-
-def normalise_phone(raw: str, country: str) -> str:
-    """E.164, reading numbers without a country code as the store's country."""
-    try:
-        number = phonenumbers.parse(raw, country)
-    except phonenumbers.NumberParseException as error:
-        raise field_error("phone", f"not a phone number ({error})") from error
-    if not phonenumbers.is_valid_number(number):
-        raise field_error(
-            "phone", f"not a valid phone number for region {country} or in +country format"
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@dataclass(frozen=True)
-class _Enrolment:
-    workflow_id: str
-    start: JourneyInput
-    status: JourneyStatus
+from workflows.journey import JourneyEvent
 
 
 @dataclass(frozen=True)
@@ -76,31 +63,9 @@ class _CapturePlan:
     lead_id: uuid.UUID
     created: bool
     event: JourneyEvent
-    enrolment: _Enrolment | None
+    enrollment: EnrollmentPlan
+    journey: JourneyStart | None
     other_journeys: list[str]
-
-
-def _sequence_for(session: Session, lead: Lead, settings: Settings) -> SequenceVersion | None:
-    """The newest published sequence for the lead's segment, else the fallback sequence."""
-    sequences = SequenceRepository(session)
-    if lead.segment:
-        for version in sequences.latest_of_each():
-            if version.body.get("segment") == lead.segment:
-                return version
-    return sequences.latest(settings.fallback_sequence_key)
-
-
-def _ensure_enrolment(session: Session, lead: Lead, version: SequenceVersion) -> _Enrolment:
-    workflow_id = journey_workflow_id(lead.id, version.key)
-    enrollment, pinned, _ = EnrollmentRepository(session).ensure(lead.id, version, workflow_id)
-    start = JourneyInput(
-        lead_id=lead.id,
-        enrollment_id=enrollment.id,
-        sequence_version=pinned.version,
-        sequence=Sequence.model_validate(pinned.body),
-        enrolled_at=enrollment.started_at,
-    )
-    return _Enrolment(workflow_id, start, enrollment.status)
 
 
 def _fill_identity(lead: Lead, request: LeadCapture, phone: str | None, session: Session) -> None:
@@ -150,10 +115,12 @@ def _record_capture(
                 preferred_channel=request.preferred_channel,
                 source=request.source.value,
                 segment=request.segment.value if request.segment else None,
+                occasion_dates=request.occasion_dates(),
             )
         )
     else:
         _fill_identity(lead, request, phone, session)
+        lead.occasion_dates = {**lead.occasion_dates, **request.occasion_dates()}
 
     now = utcnow()
     consents = ConsentRepository(session)
@@ -179,18 +146,25 @@ def _record_capture(
             idempotency_key=f"capture:{uuid.uuid4()}",
         )
     )
-    version = _sequence_for(session, lead, settings)
-    enrolment = _ensure_enrolment(session, lead, version) if version else None
+    journey = None
+    version = sequence_for_segment(session, lead.segment, settings.fallback_sequence_key)
+    plan = EnrollmentPlan()
+    if version is not None:
+        journey = plan_journey(session, lead, version)
+        plan.journeys.append(journey)
+    plan.countdowns = plan_countdowns(session, lead)
+    planned = {j.workflow_id for j in plan.journeys} | {c.workflow_id for c in plan.countdowns}
     others = [
         e.workflow_id
         for e in EnrollmentRepository(session).active_for_lead(lead.id)
-        if enrolment is None or e.workflow_id != enrolment.workflow_id
+        if e.workflow_id not in planned
     ]
     return _CapturePlan(
         lead_id=lead.id,
         created=created,
         event=JourneyEvent(event_id=event.id, kind=kind, occurred_at=now),
-        enrolment=enrolment,
+        enrollment=plan,
+        journey=journey,
         other_journeys=others,
     )
 
@@ -214,28 +188,24 @@ async def capture_lead(
         # Another request created the same person a moment ago: this time we find it.
         plan = await run_in_threadpool(database.run, work)
 
-    status: JourneyStatus | None = None
     try:
-        if plan.enrolment is not None:
-            running = await journeys.enroll(
-                temporal,
-                task_queue=settings.temporal_task_queue,
-                workflow_id=plan.enrolment.workflow_id,
-                start=plan.enrolment.start,
-                event=plan.event,
-            )
-            status = JourneyStatus.ACTIVE if running else plan.enrolment.status
+        running = await launch(temporal, settings.temporal_task_queue, plan.enrollment, plan.event)
         await journeys.deliver(temporal, plan.other_journeys, plan.event)
     except RPCError as error:
         raise unavailable(
             f"lead {plan.lead_id} is saved but its journey could not be reached "
             f"({error.message}); send the same request again"
         ) from error
+    journey = plan.journey
+    status = None
+    if journey is not None:
+        status = JourneyStatus.ACTIVE if running.get(journey.workflow_id) else journey.status
     return CaptureResult(
         lead_id=plan.lead_id,
         created=plan.created,
-        journey_workflow_id=plan.enrolment.workflow_id if plan.enrolment else None,
+        journey_workflow_id=journey.workflow_id if journey else None,
         journey_status=status,
+        countdown_workflow_ids=[c.workflow_id for c in plan.enrollment.countdowns],
     )
 
 

@@ -84,7 +84,7 @@ async def test_capture_enrolls_and_welcome_appears_on_timeline(http, store, api_
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["created"] is True
-    assert created["journey_workflow_id"] == f"journey:{created['lead_id']}:engagement_welcome"
+    assert created["journey_workflow_id"] == f"journey:{created['lead_id']}:engagement_ring"
 
     timeline = await _wait_for_touch(http, staff, created["lead_id"])
     [welcome] = [entry for entry in timeline["entries"] if entry["type"] == "touch"]
@@ -147,7 +147,7 @@ async def test_same_lead_posted_concurrently_is_one_lead_one_journey(
     workflows = [
         w
         async for w in dev_server.client.list_workflows(
-            f"WorkflowId = 'journey:{lead_id}:engagement_welcome'"
+            f"WorkflowId = 'journey:{lead_id}:engagement_ring'"
         )
     ]
     assert len(workflows) <= 1  # visibility may lag; the id itself admits one journey

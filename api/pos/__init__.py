@@ -1,0 +1,1 @@
+"""POS and store-system hooks: purchases and custom-order job status."""

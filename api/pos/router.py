@@ -1,0 +1,60 @@
+"""Routes for POS and store systems (role `pos`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from api.auth import Principal, require_roles
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.pos import service
+from api.pos.schemas import JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
+from sequences.vocabulary import ApiRole
+
+router = APIRouter(prefix="/v1/pos", tags=["pos"])
+
+Till = Annotated[Principal, Depends(require_roles(ApiRole.POS))]
+
+
+@router.post(
+    "/purchases",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "This transaction was recorded before", "model": PurchaseRecorded}
+    },
+)
+async def post_purchase(
+    body: PurchaseIn,
+    response: Response,
+    principal: Till,
+    database: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> PurchaseRecorded:
+    """Record a sale (once per POS transaction id) and move the buyer's journeys on."""
+    result = await service.record_purchase(
+        body, principal, database=database, temporal=temporal, settings=settings
+    )
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.post(
+    "/job-status",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "This status was recorded before", "model": JobStatusRecorded}},
+)
+async def post_job_status(
+    body: JobStatusIn,
+    response: Response,
+    principal: Till,
+    database: DatabaseDep,
+    temporal: TemporalDep,
+) -> JobStatusRecorded:
+    """Record a custom order's new status and tell the buyer's journeys."""
+    result = await service.record_job_status(body, principal, database=database, temporal=temporal)
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return result
