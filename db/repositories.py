@@ -207,6 +207,20 @@ class SequenceRepository:
     def get(self, version_id: uuid.UUID) -> SequenceVersion | None:
         return self.session.get(SequenceVersion, version_id)
 
+    def version(self, key: str, number: int) -> SequenceVersion | None:
+        return self.session.scalars(
+            select(SequenceVersion).where(
+                SequenceVersion.key == key, SequenceVersion.version == number
+            )
+        ).first()
+
+    def versions(self, key: str) -> Seq[SequenceVersion]:
+        return self.session.scalars(
+            select(SequenceVersion)
+            .where(SequenceVersion.key == key)
+            .order_by(SequenceVersion.version)
+        ).all()
+
     def latest_of_each(self) -> Seq[SequenceVersion]:
         """The newest version of every sequence, ordered by key."""
         newest = (

@@ -111,6 +111,8 @@ class OccasionCountdown:
 
     @workflow.signal
     def change_date(self, new: ChangeDate) -> None:
+        if (new.month, new.day) == (self._input.month, self._input.day):
+            return  # the date it already counts to (e.g. sent with the start)
         self._new_date = new
         self._runner.restart_requested = True
 

@@ -1,0 +1,1 @@
+"""Sequences for marketing: list, versions, publish, preview."""

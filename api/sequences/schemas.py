@@ -1,0 +1,75 @@
+"""Bodies of the sequence routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from sequences.vocabulary import Occasion
+
+
+class VersionSummary(BaseModel):
+    key: str
+    version: int
+    name: str
+    segment: str | None
+    occasion: str | None
+    published_by: str
+    published_at: datetime
+
+
+class VersionDetail(VersionSummary):
+    body: dict[str, Any]
+
+
+class Published(BaseModel):
+    key: str
+    version: int
+    created: bool  # False when the body equals the latest version: nothing new was published
+
+
+class SampleLead(BaseModel):
+    """A made-up lead to preview with; nothing about a real person."""
+
+    model_config = ConfigDict(extra="forbid")
+    timezone: str = "Asia/Kolkata"
+    segment: str | None = None
+    score: int | None = Field(default=None, ge=0, le=100)
+    attributes: dict[str, str] = Field(default_factory=dict)
+    occasions: dict[Occasion, date] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from error
+        return value
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lead_id: uuid.UUID | None = Field(default=None, description="Preview for this lead")
+    sample: SampleLead | None = Field(default=None, description="…or for a made-up lead")
+    start_at: AwareDatetime | None = Field(default=None, description="Enrollment time; now")
+    version: int | None = Field(default=None, ge=1, description="Default: the latest")
+
+
+class PlannedStepView(BaseModel):
+    step_id: str
+    at: datetime = Field(description="Local time in the lead's time zone, with its offset")
+    action: str
+    detail: str
+
+
+class Preview(BaseModel):
+    key: str
+    version: int
+    timezone: str
+    enrolled_at: datetime
+    steps: list[PlannedStepView]
