@@ -7,6 +7,7 @@ database or a vendor SDK. Payloads carry ids and small facts, never contact deta
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sequences.vocabulary import Channel, JourneyStatus, Purpose, TouchStatus
 
 SEND_MESSAGE = "send_message"
+ABANDON_SEND = "abandon_send"
 FINISH_ENROLLMENT = "finish_enrollment"
 
 
@@ -43,6 +45,8 @@ class SendResult(_Payload):
     channel: Channel | None
     reason: str | None = None
     duplicate: bool = False  # the step had already been handled by an earlier attempt
+    # Quiet hours: nothing was sent; call again with the same request at this instant.
+    deferred_until: datetime | None = None
 
 
 class FinishEnrollment(_Payload):

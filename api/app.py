@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api import health
 from api.leads.router import router as leads_router
+from api.webhooks.router import router as webhooks_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
@@ -51,4 +52,5 @@ def create_app(
     app.state.temporal = temporal
     app.include_router(health.router)
     app.include_router(leads_router)
+    app.include_router(webhooks_router)
     return app

@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payloads import (
+        ABANDON_SEND,
         FINISH_ENROLLMENT,
         SEND_MESSAGE,
         FinishEnrollment,
@@ -98,6 +100,7 @@ SEND_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
     maximum_attempts=25,
+    non_retryable_error_types=["UnknownLead", "BrokenTouch", "UnknownTouch"],
 )
 BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 
@@ -219,21 +222,46 @@ class NurtureJourney:
         return self._is_active()
 
     async def _send(self, step: Step) -> SendResult:
+        """Send the step; held for quiet hours, wait on a durable timer and ask again.
+
+        The same request (same idempotency key) is sent after the wait, so the step is sent
+        at most once. A purchase or opt-out during the wait ends the journey instead.
+        """
         assert step.send is not None
-        result: SendResult = await workflow.execute_activity(
-            SEND_MESSAGE,
-            SendRequest(
-                workflow_id=workflow.info().workflow_id,
-                step_id=step.id,
-                lead_id=self._input.lead_id,
-                enrollment_id=self._input.enrollment_id,
-                channel=step.send.channel,
-                template=step.send.template,
-                purpose=step.send.purpose,
-            ),
-            result_type=SendResult,
-            start_to_close_timeout=SEND_TIMEOUT,
-            schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
-            retry_policy=SEND_RETRY,
+        request = SendRequest(
+            workflow_id=workflow.info().workflow_id,
+            step_id=step.id,
+            lead_id=self._input.lead_id,
+            enrollment_id=self._input.enrollment_id,
+            channel=step.send.channel,
+            template=step.send.template,
+            purpose=step.send.purpose,
         )
-        return result
+        while True:
+            try:
+                result: SendResult = await workflow.execute_activity(
+                    SEND_MESSAGE,
+                    request,
+                    result_type=SendResult,
+                    start_to_close_timeout=SEND_TIMEOUT,
+                    schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
+                    retry_policy=SEND_RETRY,
+                )
+            except ActivityError:
+                # Retries ran out (the provider stayed down): the step is recorded as failed.
+                abandoned: SendResult = await workflow.execute_activity(
+                    ABANDON_SEND,
+                    request,
+                    result_type=SendResult,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=BOOKKEEPING_RETRY,
+                )
+                return abandoned
+            if result.deferred_until is None:
+                return result
+            wait = result.deferred_until - workflow.now()
+            if wait > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(lambda: not self._is_active(), timeout=wait)
+            if not self._is_active():
+                return result

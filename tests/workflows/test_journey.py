@@ -43,9 +43,10 @@ async def test_welcome_sends_at_once_then_after_two_and_seven_days(
     assert _days_after_enrolment(result, start) == {"welcome": 0, "four_cs": 2, "viewing_invite": 7}
     sent = touches(database, lead_id)
     assert [(t.step_id, t.channel, t.status) for t in sent] == [
-        ("welcome", Channel.WHATSAPP, TouchStatus.SENT),
+        # The lead never wrote on WhatsApp: its 24-hour window is closed, so email carries it.
+        ("welcome", Channel.EMAIL, TouchStatus.SENT),
         ("four_cs", Channel.EMAIL, TouchStatus.SENT),
-        ("viewing_invite", Channel.WHATSAPP, TouchStatus.SENT),
+        ("viewing_invite", Channel.EMAIL, TouchStatus.SENT),
     ]
     assert "Asha" in (sent[0].body or "")
     assert enrollment(database, workflow_id).status is JourneyStatus.COMPLETED
