@@ -91,6 +91,26 @@ def _sms_consented(database, lead_id) -> bool:
     )
 
 
+def sent_touch(database, lead_id, channel: Channel, provider: str, message_id: str) -> Touch:
+    """A touch the provider accepted, as the send activity leaves it."""
+    touch, _new = database.run(
+        lambda s: TouchRepository(s).claim(
+            Touch(
+                lead_id=lead_id,
+                step_id="welcome",
+                channel=channel,
+                purpose=Purpose.MARKETING,
+                template="engagement/welcome",
+                idempotency_key=f"test:{uuid.uuid4()}",
+                status=TouchStatus.SENT,
+                provider=provider,
+                provider_message_id=message_id,
+            )
+        )
+    )
+    return touch
+
+
 LATER = Sequence(
     key="engagement_welcome",
     name="One message in a day",
@@ -181,21 +201,7 @@ async def test_forged_missing_or_host_signed_twilio_requests_are_refused_and_cha
 async def test_twilio_status_callbacks_update_the_touch(http, database, store):
     lead_id = make_lead(database, store)
     sid = f"SM{uuid.uuid4().hex}"
-    database.run(
-        lambda s: TouchRepository(s).claim(
-            Touch(
-                lead_id=lead_id,
-                step_id="welcome",
-                channel=Channel.SMS,
-                purpose=Purpose.MARKETING,
-                template="engagement/welcome",
-                idempotency_key=f"test:{uuid.uuid4()}",
-                status=TouchStatus.SENT,
-                provider="twilio",
-                provider_message_id=sid,
-            )
-        )
-    )
+    sent_touch(database, lead_id, Channel.SMS, "twilio", sid)
     path = "/v1/webhooks/twilio/status"
     forged = await http.post(path, data={"MessageSid": sid, "MessageStatus": "failed"})
     delivered = await twilio_post(http, path, {"MessageSid": sid, "MessageStatus": "delivered"})
@@ -223,21 +229,7 @@ async def test_sendgrid_events_update_touches_and_opt_outs_and_count_replays_onc
 ):
     lead_id = make_lead(database, store, consent=[Channel.EMAIL])
     message_id = f"sg{uuid.uuid4().hex[:20]}"
-    touch, _ = database.run(
-        lambda s: TouchRepository(s).claim(
-            Touch(
-                lead_id=lead_id,
-                step_id="welcome",
-                channel=Channel.EMAIL,
-                purpose=Purpose.MARKETING,
-                template="engagement/welcome",
-                idempotency_key=f"test:{uuid.uuid4()}",
-                status=TouchStatus.SENT,
-                provider="sendgrid",
-                provider_message_id=message_id,
-            )
-        )
-    )
+    touch = sent_touch(database, lead_id, Channel.EMAIL, "sendgrid", message_id)
     events = [
         {"event": "delivered", "sg_event_id": uuid.uuid4().hex, "touch_id": str(touch.id)},
         {"event": "open", "sg_event_id": uuid.uuid4().hex, "sg_message_id": f"{message_id}.x1"},
