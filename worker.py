@@ -21,8 +21,10 @@ from temporalio.worker import Worker
 
 from activities.journey import JourneyActivities
 from activities.messaging import MessagingActivities
-from activities.providers.base import Providers
-from activities.providers.outbox import outbox_providers
+from activities.providers.base import EmailProvider, Providers, SmsProvider, WhatsAppProvider
+from activities.providers.outbox import OutboxProvider
+from activities.providers.sendgrid import SendGridEmailProvider
+from activities.providers.twilio import TwilioMessagingProvider
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
@@ -37,8 +39,33 @@ ACTIVITY_THREADS = 16
 
 
 def build_providers(settings: Settings) -> Providers:
-    """Every channel goes to the outbox until real providers are configured (issue 4)."""
-    return outbox_providers()
+    """SendGrid for email and Twilio for SMS/WhatsApp where their keys (and senders) are set;
+    every other channel stays on the outbox, so nothing leaves Facet by accident."""
+    outbox = OutboxProvider()
+    email: EmailProvider = outbox
+    sms: SmsProvider = outbox
+    whatsapp: WhatsAppProvider = outbox
+    if settings.sendgrid_api_key is not None:
+        email = SendGridEmailProvider(
+            settings.sendgrid_api_key.get_secret_value(),
+            base_url=settings.sendgrid_base_url,
+            from_email=settings.sendgrid_from_email,
+            from_name=settings.sendgrid_from_name,
+        )
+    if settings.twilio_account_sid and settings.twilio_auth_token is not None:
+        twilio = TwilioMessagingProvider(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token.get_secret_value(),
+            base_url=settings.twilio_base_url,
+            status_callback_url=f"{settings.public_base_url.rstrip('/')}/v1/webhooks/twilio/status",
+            sms_from=settings.twilio_sms_from,
+            whatsapp_from=settings.twilio_whatsapp_from,
+        )
+        if settings.twilio_sms_from:
+            sms = twilio
+        if settings.twilio_whatsapp_from:
+            whatsapp = twilio
+    return Providers(email=email, sms=sms, whatsapp=whatsapp)
 
 
 def build_worker(
@@ -49,9 +76,10 @@ def build_worker(
     providers: Providers,
     executor: ThreadPoolExecutor,
     graceful_shutdown: timedelta = timedelta(seconds=30),
+    settings: Settings | None = None,
 ) -> Worker:
     """The Worker with every Facet workflow and activity registered; tests use it too."""
-    messaging = MessagingActivities(database, providers)
+    messaging = MessagingActivities(database, providers, settings or get_settings())
     journeys = JourneyActivities(database)
     return Worker(
         client,
@@ -59,6 +87,7 @@ def build_worker(
         workflows=WORKFLOWS,
         activities=[
             messaging.send_message,
+            messaging.abandon_send,
             journeys.lead_facts,
             journeys.prepare_enrollment,
             journeys.open_task,
@@ -87,6 +116,7 @@ async def main() -> None:
             database=database,
             providers=build_providers(settings),
             executor=executor,
+            settings=settings,
             graceful_shutdown=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
         )
         run = asyncio.create_task(worker.run())

@@ -1,18 +1,26 @@
-"""The send gate's channel choice, as a pure function the send activity calls at send time.
+"""The send gate's rules, as pure functions the send activity calls at send time.
 
-Issue 4 adds quiet hours, frequency caps and the WhatsApp window here; the rule stays the
-same: decide from facts read at send time, and give a reason whenever nothing is sent.
+Everything here decides from facts the activity read a moment ago (consent, contact points,
+the WhatsApp window, what was already sent); nothing here reads a clock or a database. Quiet
+hours live in `sequences.send_window`. Whenever nothing is sent, the decision says why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sequences.vocabulary import Channel, SuppressionReason
+from sequences.vocabulary import Channel, FailureReason, SuppressionReason
 
 # The order a `preferred` send falls back through when the preferred channel is not allowed.
 FALLBACK_ORDER = (Channel.WHATSAPP, Channel.EMAIL, Channel.SMS)
+
+# WhatsApp allows free-form business messages only this long after the lead's last message.
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+BlockReason = SuppressionReason | FailureReason
 
 
 @dataclass(frozen=True)
@@ -22,13 +30,19 @@ class ChannelFacts:
     has_contact: bool
     consented: bool
     template_has_variant: bool
+    contact_invalid: bool = False
+    window_open: bool = True  # WhatsApp: within 24 h of the lead's last inbound message
+    has_approved_template: bool = False  # WhatsApp: a Content SID to use outside the window
+    # The provider refused this step on this channel for good, and why.
+    provider_refused: BlockReason | None = None
 
 
 @dataclass(frozen=True)
 class GateDecision:
     channel: Channel | None  # where to send; None means suppressed
     considered: Channel | None  # the first channel looked at, for the timeline
-    reason: SuppressionReason | None
+    reason: BlockReason | None
+    use_approved_template: bool = False  # WhatsApp outside the window: send the Content SID
 
 
 def candidate_channels(
@@ -41,12 +55,47 @@ def candidate_channels(
     return first + [channel for channel in FALLBACK_ORDER if channel not in first]
 
 
+def channel_block(facts: ChannelFacts) -> BlockReason | None:
+    """Why this channel may not carry the message now, or None if it may."""
+    if not facts.has_contact or not facts.template_has_variant:
+        return SuppressionReason.NO_CONTACT
+    if facts.provider_refused is not None:
+        return facts.provider_refused
+    if facts.contact_invalid:
+        return SuppressionReason.INVALID_CONTACT
+    if not facts.consented:
+        return SuppressionReason.NO_CONSENT
+    if not facts.window_open and not facts.has_approved_template:
+        return SuppressionReason.WINDOW_CLOSED
+    return None
+
+
 def choose_channel(candidates: list[Channel], facts: dict[Channel, ChannelFacts]) -> GateDecision:
-    """The first candidate the lead can be reached on, consented to, and the template covers."""
-    reachable = [c for c in candidates if facts[c].has_contact and facts[c].template_has_variant]
-    for channel in reachable:
-        if facts[channel].consented:
-            return GateDecision(channel=channel, considered=channel, reason=None)
-    if reachable:
-        return GateDecision(None, reachable[0], SuppressionReason.NO_CONSENT)
-    return GateDecision(None, candidates[0] if candidates else None, SuppressionReason.NO_CONTACT)
+    """The first candidate that may carry the message; else the most telling reason why not.
+
+    The reason reported is that of the first candidate the lead can be reached on at all
+    (a missing phone number explains less than a STOP on the preferred channel).
+    """
+    blocks = {channel: channel_block(facts[channel]) for channel in candidates}
+    for channel in candidates:
+        if blocks[channel] is None:
+            outside = channel is Channel.WHATSAPP and not facts[channel].window_open
+            return GateDecision(channel, channel, None, use_approved_template=outside)
+    telling = [c for c in candidates if blocks[c] is not SuppressionReason.NO_CONTACT]
+    considered = telling[0] if telling else (candidates[0] if candidates else None)
+    reason = blocks[considered] if considered else SuppressionReason.NO_CONTACT
+    return GateDecision(None, considered, reason)
+
+
+def whatsapp_window_open(last_inbound: datetime | None, now: datetime) -> bool:
+    return last_inbound is not None and now - last_inbound < WHATSAPP_WINDOW
+
+
+def over_frequency_cap(
+    sent_on: Iterable[date], today: date, *, per_day: int, per_week: int
+) -> bool:
+    """True if one more marketing message would exceed the caps (local days; 7-day week)."""
+    days = list(sent_on)
+    same_day = sum(1 for day in days if day == today)
+    this_week = sum(1 for day in days if today - timedelta(days=6) <= day <= today)
+    return same_day >= per_day or this_week >= per_week

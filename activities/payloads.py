@@ -23,6 +23,7 @@ from sequences.vocabulary import (
 )
 
 SEND_MESSAGE = "send_message"
+ABANDON_SEND = "abandon_send"
 FINISH_ENROLLMENT = "finish_enrollment"
 LEAD_FACTS = "lead_facts"
 PREPARE_ENROLLMENT = "prepare_enrollment"
@@ -56,6 +57,8 @@ class SendResult(_Payload):
     channel: Channel | None
     reason: str | None = None
     duplicate: bool = False  # the step had already been handled by an earlier attempt
+    # Quiet hours: nothing was sent; call again with the same request at this instant.
+    deferred_until: datetime | None = None
 
 
 class FinishEnrollment(_Payload):

@@ -15,6 +15,7 @@ from api import health
 from api.leads.router import router as leads_router
 from api.pos.router import router as pos_router
 from api.sequences.router import router as sequences_router
+from api.webhooks.router import router as webhooks_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
@@ -55,4 +56,5 @@ def create_app(
     app.include_router(leads_router)
     app.include_router(pos_router)
     app.include_router(sequences_router)
+    app.include_router(webhooks_router)
     return app

@@ -42,10 +42,37 @@ class Settings(BaseSettings):
     # How long the worker lets in-flight activities finish on shutdown.
     worker_graceful_shutdown_seconds: float = 30.0
 
-    # Providers (issue 4 fills these in); absent keys keep every channel on the outbox.
+    # Providers: a channel whose keys are absent stays on the outbox (nothing leaves Facet).
     sendgrid_api_key: SecretStr | None = None
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    sendgrid_from_email: str = "hello@facet.invalid"
+    sendgrid_from_name: str | None = None
+    # Base64 DER public key of SendGrid's signed Event Webhook ("Verification Key").
+    sendgrid_webhook_public_key: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_sms_from: str | None = None  # E.164 number or Messaging Service SID (MG…)
+    twilio_whatsapp_from: str | None = None  # E.164 number of the WhatsApp sender
+
+    # The URL the outside world reaches Facet on. Twilio signs the URL it called, so webhook
+    # signatures are checked against this, never against the request's Host header; it is
+    # also the base of unsubscribe links and status-callback URLs.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Signed webhook bodies older (or newer) than this are refused as replays.
+    webhook_max_age_seconds: int = 600
+
+    # Marketing frequency caps across all of a lead's journeys (a store may set its own).
+    max_marketing_per_day: int = 1
+    max_marketing_per_week: int = 3
+
+    @property
+    def sendgrid_configured(self) -> bool:
+        return self.sendgrid_api_key is not None
+
+    @property
+    def twilio_configured(self) -> bool:
+        return self.twilio_account_sid is not None and self.twilio_auth_token is not None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

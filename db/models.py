@@ -86,6 +86,9 @@ class Store(Base):
     locale: Mapped[str] = mapped_column(String(16), default="en")
     address: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(32))
+    # Marketing frequency caps across all of a lead's journeys; None = the settings' default.
+    max_marketing_per_day: Mapped[int | None]
+    max_marketing_per_week: Mapped[int | None]
     created_at: Mapped[datetime] = _created()
 
 
@@ -135,6 +138,10 @@ class Lead(Base):
     budget_band: Mapped[str | None] = mapped_column(String(32))
     occasion_dates: Mapped[dict[str, Any]] = mapped_column(default=dict)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Set when a provider says the number or address cannot receive messages (e.g. Twilio
+    # 21211, a SendGrid bounce): the gate stops using it until someone corrects it.
+    phone_invalid_reason: Mapped[str | None] = mapped_column(String(64))
+    email_invalid_reason: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -232,6 +239,11 @@ class Touch(Base):
     body: Mapped[str | None] = mapped_column(Text)
     provider: Mapped[str | None] = mapped_column(String(32))
     provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    # WhatsApp outside the 24-hour window goes as an approved template (Twilio Content SID).
+    content_sid: Mapped[str | None] = mapped_column(String(64))
+    content_variables: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # Held for quiet hours: the journey sends again at this instant (same idempotency key).
+    held_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created()
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -292,3 +304,18 @@ class ApiKey(Base):
     staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = _created()
     revoked_at: Mapped[datetime | None]
+
+
+class WebhookReceipt(Base):
+    """A provider callback Facet has already acted on (SendGrid sg_event_id, Twilio SIDs).
+
+    Providers retry and replay deliveries; the first receipt wins and later ones do nothing.
+    """
+
+    __tablename__ = "webhook_receipt"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = _created()

@@ -25,6 +25,7 @@ from db.models import (
     Store,
     Task,
     Touch,
+    WebhookReceipt,
 )
 from db.types import utcnow
 from sequences.vocabulary import Channel, ConsentStatus, JourneyStatus, Purpose, TouchStatus
@@ -107,6 +108,12 @@ class LeadRepository:
             select(Lead).where(Lead.store_id == store_id, Lead.pos_customer_id == pos_customer_id)
         ).first()
 
+    def by_phone(self, phone_e164: str) -> Seq[Lead]:
+        """Every store's lead with this number: one sender number serves them all."""
+        return self.session.scalars(
+            select(Lead).where(Lead.phone_e164 == phone_e164).order_by(Lead.created_at)
+        ).all()
+
 
 class ConsentRepository:
     def __init__(self, session: Session) -> None:
@@ -139,6 +146,33 @@ class ConsentRepository:
         consent.revoked_via = None
         self.session.flush()
         return consent
+
+    def revoke(
+        self, lead_id: uuid.UUID, channel: Channel, *, via: str, evidence: str | None, at: datetime
+    ) -> bool:
+        """Opt the lead out of every purpose on `channel`. True if anything changed.
+
+        A lead who never consented still gets a revoked marketing row, so the STOP is on the
+        ledger (and wins over any later implicit consent) until an explicit opt-in.
+        """
+        rows = self.session.scalars(
+            select(Consent).where(Consent.lead_id == lead_id, Consent.channel == channel)
+        ).all()
+        if not rows:
+            rows = [Consent(lead_id=lead_id, channel=channel, purpose=Purpose.MARKETING)]
+            self.session.add(rows[0])
+        changed = False
+        for consent in rows:
+            if consent.status is ConsentStatus.REVOKED:
+                continue
+            consent.status = ConsentStatus.REVOKED
+            consent.source = consent.source or via
+            consent.evidence = evidence if consent.evidence is None else consent.evidence
+            consent.revoked_at = at
+            consent.revoked_via = via
+            changed = True
+        self.session.flush()
+        return changed
 
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Consent]:
         return self.session.scalars(
@@ -187,6 +221,16 @@ class EventRepository:
         return self.session.scalars(
             select(Event).where(Event.lead_id == lead_id).order_by(Event.occurred_at, Event.id)
         ).all()
+
+    def last_inbound(self, lead_id: uuid.UUID, source: str) -> datetime | None:
+        """When the lead last wrote to us through `source` (e.g. "whatsapp"), if ever."""
+        return self.session.scalar(
+            select(func.max(Event.occurred_at)).where(
+                Event.lead_id == lead_id,
+                Event.source == source,
+                Event.kind.in_(["inbound_message", "reply", "captured", "enquiry"]),
+            )
+        )
 
 
 def content_hash(body: dict[str, Any]) -> str:
@@ -369,6 +413,58 @@ class TouchRepository:
         return self.session.scalars(
             select(Touch).where(Touch.lead_id == lead_id).order_by(Touch.created_at, Touch.id)
         ).all()
+
+    def by_key(self, idempotency_key: str) -> Touch | None:
+        return self.session.scalars(
+            select(Touch).where(Touch.idempotency_key == idempotency_key)
+        ).first()
+
+    def move(self, touch_id: uuid.UUID, *, expected: TouchStatus, to: TouchStatus) -> bool:
+        """Compare-and-set the status; False if another attempt moved the touch first."""
+        result = self.session.execute(
+            update(Touch)
+            .where(Touch.id == touch_id, Touch.status == expected)
+            .values(status=to, updated_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def by_provider_message_id(self, provider_message_id: str) -> Touch | None:
+        return self.session.scalars(
+            select(Touch).where(Touch.provider_message_id == provider_message_id)
+        ).first()
+
+    def marketing_sent_times(self, lead_id: uuid.UUID, since: datetime) -> Seq[datetime]:
+        """When marketing messages reached the provider for this lead, across all journeys."""
+        return self.session.scalars(
+            select(Touch.sent_at).where(
+                Touch.lead_id == lead_id,
+                Touch.purpose == Purpose.MARKETING,
+                Touch.sent_at.is_not(None),
+                Touch.sent_at >= since,
+            )
+        ).all()  # type: ignore[return-value]
+
+
+class WebhookReceiptRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def first_time(self, source: str, external_id: str) -> bool:
+        """Record a provider callback; False if it was already recorded (a replay)."""
+        inserted = self.session.execute(
+            _insert_ignoring_conflicts(
+                self.session,
+                WebhookReceipt,
+                {
+                    "id": uuid.uuid4(),
+                    "source": source,
+                    "external_id": external_id,
+                    "received_at": utcnow(),
+                },
+            ).returning(WebhookReceipt.id)
+        ).scalar()
+        return inserted is not None
 
 
 class PurchaseRepository:

@@ -34,6 +34,13 @@ class MessageTemplate(BaseModel):
     email: EmailVariant | None = None
     sms: str | None = None
     whatsapp: str | None = None
+    # An approved WhatsApp template (Twilio Content SID, "HX…") for use outside the 24-hour
+    # window after the lead's last message, and its numbered variables as merge-field names,
+    # e.g. {"1": "first_name", "2": "store_name"}.
+    # A SendGrid dynamic template ("d-…") to send instead of the rendered subject and body.
+    sendgrid_template_id: str | None = Field(default=None, pattern=r"^d-[0-9a-f]{32}$")
+    whatsapp_content_sid: str | None = Field(default=None, pattern=r"^HX[0-9a-fA-F]{32}$")
+    whatsapp_content_variables: dict[str, str] = Field(default_factory=dict)
 
     def channels(self) -> set[Channel]:
         present = {
@@ -108,6 +115,18 @@ def render(
     except TemplateError as error:
         raise TemplateProblem(f"template {name!r} ({channel}): {error}") from error
     raise TemplateProblem(f"template {name!r} has no {channel} variant")
+
+
+def content_variables(
+    name: str, fields: MergeFields, directory: Path = TEMPLATE_DIR
+) -> dict[str, str]:
+    """The WhatsApp template's numbered variables, filled from the merge fields."""
+    template = load_template(name, directory)
+    values = fields.model_dump()
+    missing = set(template.whatsapp_content_variables.values()) - set(values)
+    if missing:
+        raise TemplateProblem(f"template {name!r}: unknown merge fields {sorted(missing)}")
+    return {key: str(values[field]) for key, field in template.whatsapp_content_variables.items()}
 
 
 def check_template(name: str, directory: Path = TEMPLATE_DIR) -> None:

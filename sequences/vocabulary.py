@@ -105,6 +105,8 @@ class EventKind(StrEnum):
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
     NOTE = "note"
+    INBOUND_MESSAGE = "inbound_message"  # anything the lead wrote to us (opens WhatsApp's window)
+    DELIVERY_FAILED = "delivery_failed"  # a provider refused a message for good
 
 
 class JourneyStatus(StrEnum):
@@ -115,12 +117,16 @@ class JourneyStatus(StrEnum):
 
 
 class TouchStatus(StrEnum):
+    HELD = "held"  # quiet hours: the journey waits until `held_until`, then sends
     CLAIMED = "claimed"
+    SENDING = "sending"  # the provider is being called; a retry that finds this never resends
     SENT = "sent"
     DELIVERED = "delivered"
     OPENED = "opened"
     CLICKED = "clicked"
     REPLIED = "replied"
+    UNDELIVERED = "undelivered"
+    BOUNCED = "bounced"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
 
@@ -132,6 +138,15 @@ class SuppressionReason(StrEnum):
     FREQUENCY_CAP = "frequency_cap"
     INVALID_CONTACT = "invalid_contact"
     WINDOW_CLOSED = "window_closed"
+    OPTED_OUT = "opted_out"  # the provider says the recipient opted out (Twilio 21610)
+
+
+class FailureReason(StrEnum):
+    """Why a claimed message did not reach the recipient (a failed Touch's reason)."""
+
+    OUTCOME_UNKNOWN = "outcome_unknown"  # the worker died while the provider was called
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    PROVIDER_REJECTED = "provider_rejected"
 
 
 class TaskStatus(StrEnum):

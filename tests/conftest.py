@@ -38,6 +38,7 @@ from db.migrate import migrate
 from db.models import Staff, Store
 from db.session import Database
 from sequences.vocabulary import ApiRole, StaffRole
+from tests.standin import StandIn
 from worker import build_worker
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
@@ -144,6 +145,14 @@ def api_key(database: Database) -> Callable[..., str]:
         return issue_api_key(database, name=f"test-{role}", role=role, store_id=store_id)
 
     return issue
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    """A local stand-in for SendGrid's and Twilio's APIs, recording every request."""
+    server = StandIn().start()
+    yield server
+    server.stop()
 
 
 # --- Temporal ---------------------------------------------------------------------------

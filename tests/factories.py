@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence as Seq
-from datetime import datetime
+from datetime import UTC, datetime
 
 from db.models import Enrollment, Lead, Store, Touch
 from db.repositories import (
@@ -27,6 +27,17 @@ def indian_mobile() -> str:
     return f"+9198{random.randint(0, 99_999_999):08d}"
 
 
+def afternoon_zone(now: datetime | None = None) -> str:
+    """A fixed-offset zone where it is 13:00-14:00 now (no DST; inside every send window).
+
+    Quiet hours follow the recipient's local time, so a test whose journey must send at once
+    gives its lead a zone where it is early afternoon, whatever time the suite runs.
+    """
+    hour = (now or datetime.now(UTC)).astimezone(UTC).hour
+    offset = (13 - hour + 12) % 24 - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 def make_lead(
     database: Database,
     store: Store,
@@ -35,6 +46,7 @@ def make_lead(
     preferred: Channel | None = None,
     phone: str | None = "random",
     email: str | None = "random",
+    timezone: str | None = None,
 ) -> uuid.UUID:
     def create(session) -> uuid.UUID:
         lead = LeadRepository(session).add(
@@ -44,7 +56,7 @@ def make_lead(
                 phone_e164=indian_mobile() if phone == "random" else phone,
                 email=f"asha.{uuid.uuid4().hex[:8]}@example.com" if email == "random" else email,
                 preferred_channel=preferred,
-                timezone=store.timezone,
+                timezone=timezone or afternoon_zone(),
                 source="web_form",
             )
         )
@@ -90,6 +102,17 @@ def enroll(
         )
 
     return database.run(create)
+
+
+def set_caps(database: Database, store: Store, *, per_day: int, per_week: int) -> None:
+    """Give the store its own marketing frequency caps."""
+
+    def update(session) -> None:
+        row = session.get_one(Store, store.id)
+        row.max_marketing_per_day = per_day
+        row.max_marketing_per_week = per_week
+
+    database.run(update)
 
 
 def touches(database: Database, lead_id: uuid.UUID) -> list[Touch]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sequences.model import Offset, SendAction, Sequence, Step
 from sequences.vocabulary import Channel, JourneyStatus, TouchStatus
-from tests.factories import enroll, make_lead, touches
+from tests.factories import enroll, make_lead, set_caps, touches
 from workflows.journey import JourneyResult, NurtureJourney
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,7 @@ async def _until(condition, what: str, seconds: float = 30) -> None:
 async def test_killed_worker_resumes_the_journey_without_sending_twice(
     dev_server, database, store, tmp_path
 ):
+    set_caps(database, store, per_day=5, per_week=5)  # three messages in four seconds
     lead_id = make_lead(database, store, preferred=Channel.WHATSAPP)
     workflow_id, start = enroll(database, lead_id, sequence=QUICK_WELCOME)
     task_queue = f"facet-restart-{uuid.uuid4().hex[:8]}"

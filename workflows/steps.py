@@ -15,11 +15,12 @@ from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.payloads import (
+        ABANDON_SEND,
         FINISH_ENROLLMENT,
         LEAD_FACTS,
         OPEN_TASK,
@@ -61,6 +62,7 @@ SEND_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
     maximum_attempts=25,
+    non_retryable_error_types=["UnknownLead", "BrokenTouch", "UnknownTouch"],
 )
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
@@ -312,25 +314,46 @@ class StepRunner:
         return self._positions[target] if target else self.state.next_step + 1
 
     async def _send(self, step_id: str, step: Step) -> SendResult:
+        """Send the step. Held for quiet hours: wait on a durable timer and ask again.
+
+        The same request (same idempotency key) goes again after the wait, so the step is
+        sent at most once; a purchase or opt-out during the wait ends the journey instead.
+        """
         assert step.send is not None
-        result: SendResult = await workflow.execute_activity(
-            SEND_MESSAGE,
-            SendRequest(
-                workflow_id=workflow.info().workflow_id,
-                step_id=step_id,
-                lead_id=self.lead_id,
-                enrollment_id=self.enrollment_id,
-                channel=step.send.channel,
-                template=step.send.template,
-                purpose=step.send.purpose,
-                occasion_date=self.occasion[1] if self.occasion else None,
-            ),
-            result_type=SendResult,
-            start_to_close_timeout=SEND_TIMEOUT,
-            schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
-            retry_policy=SEND_RETRY,
+        request = SendRequest(
+            workflow_id=workflow.info().workflow_id,
+            step_id=step_id,
+            lead_id=self.lead_id,
+            enrollment_id=self.enrollment_id,
+            channel=step.send.channel,
+            template=step.send.template,
+            purpose=step.send.purpose,
+            occasion_date=self.occasion[1] if self.occasion else None,
         )
-        return result
+        while True:
+            try:
+                result: SendResult = await workflow.execute_activity(
+                    SEND_MESSAGE,
+                    request,
+                    result_type=SendResult,
+                    start_to_close_timeout=SEND_TIMEOUT,
+                    schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
+                    retry_policy=SEND_RETRY,
+                )
+            except ActivityError:
+                # Retries ran out (the provider stayed down): the step is recorded as failed.
+                abandoned: SendResult = await workflow.execute_activity(
+                    ABANDON_SEND,
+                    request,
+                    result_type=SendResult,
+                    start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+                    retry_policy=BOOKKEEPING_RETRY,
+                )
+                return abandoned
+            if result.deferred_until is None:
+                return result
+            if not await self._sleep_until(result.deferred_until):
+                return result
 
     async def open_task(self, key: str, action: TaskAction) -> OpenTaskResult:
         result: OpenTaskResult = await workflow.execute_activity(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sequences.vocabulary import Channel
@@ -18,6 +18,13 @@ class OutgoingMessage:
     to: str
     subject: str | None
     body: str
+    lead_id: uuid.UUID | None = None
+    category: str | None = None  # the sequence key: SendGrid groups its statistics by it
+    unsubscribe_url: str | None = None  # one-click (RFC 8058) link for List-Unsubscribe
+    email_template_id: str | None = None  # a SendGrid dynamic template instead of the body
+    template_data: dict[str, str] = field(default_factory=dict)
+    content_sid: str | None = None  # an approved WhatsApp template instead of the body
+    content_variables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -26,20 +33,50 @@ class ProviderReceipt:
     message_id: str
 
 
+class ProviderError(Exception):
+    """A provider refused or failed a message; the send activity decides what follows.
+
+    `permanent` errors are never retried (the recipient opted out at the carrier, the number
+    is invalid, the request was refused); `reason` is what the timeline shows. Transient
+    errors (429, 5xx, network) are retried after `retry_after` seconds when the provider said.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        permanent: bool,
+        reason: str,
+        status: int | None = None,
+        code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{provider} refused the message: {reason} (status {status}, code {code})")
+        self.provider = provider
+        self.permanent = permanent
+        self.reason = reason
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
 class EmailProvider(Protocol):
     name: str
+    repeatable: bool  # True when a repeated send has no effect outside Facet
 
     def send_email(self, message: OutgoingMessage) -> ProviderReceipt: ...
 
 
 class SmsProvider(Protocol):
     name: str
+    repeatable: bool  # True when a repeated send has no effect outside Facet
 
     def send_sms(self, message: OutgoingMessage) -> ProviderReceipt: ...
 
 
 class WhatsAppProvider(Protocol):
     name: str
+    repeatable: bool  # True when a repeated send has no effect outside Facet
 
     def send_whatsapp(self, message: OutgoingMessage) -> ProviderReceipt: ...
 
@@ -58,3 +95,14 @@ class Providers:
         if message.channel is Channel.SMS:
             return self.sms.send_sms(message)
         return self.whatsapp.send_whatsapp(message)
+
+    def repeatable(self, channel: Channel) -> bool:
+        """Whether sending this channel's message again is harmless (the outbox: yes)."""
+        if channel is Channel.EMAIL:
+            return self.email.repeatable
+        return self.sms.repeatable if channel is Channel.SMS else self.whatsapp.repeatable
+
+    def name_for(self, channel: Channel) -> str:
+        if channel is Channel.EMAIL:
+            return self.email.name
+        return self.sms.name if channel is Channel.SMS else self.whatsapp.name

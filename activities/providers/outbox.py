@@ -11,6 +11,7 @@ from activities.providers.base import OutgoingMessage, ProviderReceipt, Provider
 
 class OutboxProvider:
     name = "outbox"
+    repeatable = True
 
     def _receipt(self, message: OutgoingMessage) -> ProviderReceipt:
         return ProviderReceipt(provider=self.name, message_id=f"outbox-{message.touch_id}")

@@ -1,61 +1,113 @@
-"""The send activity against a real database: exactly one touch and one provider call per
-(workflow id, step id), however often Temporal retries it."""
+"""The send activity against a real database and the real SendGrid/Twilio SDKs talking to a
+local stand-in: exactly one provider request per (workflow id, step id), the gate's rules at
+send time, and what each provider error does."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.messaging import MessagingActivities
-from activities.payloads import SendRequest
-from activities.providers.base import OutgoingMessage, ProviderReceipt, Providers
-from activities.providers.outbox import OutboxProvider
-from db.models import Touch
-from db.repositories import TouchRepository
+from activities.payloads import SendRequest, SendResult
+from core.settings import Settings
+from db.models import Event, Lead, Touch
+from db.repositories import ConsentRepository, TouchRepository
 from sequences.vocabulary import Channel, Purpose, TouchStatus
-from tests.factories import make_lead, touches
+from tests.factories import make_lead, set_caps, touches
+from tests.standin import Reply, StandIn, twilio_error
+from worker import build_providers
+
+KOLKATA = "Asia/Kolkata"
+# A Monday early afternoon in Bengaluru: inside India's promotional window.
+AFTERNOON = datetime(2026, 11, 23, 13, 0, tzinfo=ZoneInfo(KOLKATA))
 
 
-class CountingOutbox(OutboxProvider):
-    """The outbox provider, counting what reaches it."""
-
-    def __init__(self) -> None:
-        self.sent: list[OutgoingMessage] = []
-
-    def _receipt(self, message: OutgoingMessage) -> ProviderReceipt:
-        self.sent.append(message)
-        return super()._receipt(message)
+def settings_for(standin: StandIn | None = None) -> Settings:
+    keys: dict[str, Any] = {}
+    if standin is not None:
+        keys = {
+            "sendgrid_api_key": "SG.test-key",
+            "sendgrid_base_url": standin.url,
+            "sendgrid_from_email": "hello@store.example",
+            "twilio_account_sid": "AC" + "1" * 32,
+            "twilio_auth_token": "twilio-token",
+            "twilio_base_url": standin.url,
+            "twilio_sms_from": "+15005550006",
+            "twilio_whatsapp_from": "+14155238886",
+        }
+    return Settings(
+        environment="test",
+        secret_key="test-secret-that-is-not-a-placeholder",
+        public_base_url="https://facet.example",
+        **keys,
+    )
 
 
 @pytest.fixture
-def outbox() -> CountingOutbox:
-    return CountingOutbox()
+def messaging(database, standin) -> MessagingActivities:
+    settings = settings_for(standin)
+    return MessagingActivities(database, build_providers(settings), settings)
 
 
-@pytest.fixture
-def messaging(database, outbox) -> MessagingActivities:
-    return MessagingActivities(database, Providers(email=outbox, sms=outbox, whatsapp=outbox))
+def run_at(messaging: MessagingActivities, request: SendRequest, at: datetime) -> SendResult:
+    """Run the send activity as an attempt the Temporal server scheduled at `at`."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, current_attempt_scheduled_time=at, started_time=at)
+    return env.run(messaging.send_message, request)
 
 
-def _request(lead_id: uuid.UUID, channel: Channel | str = "preferred", **kw) -> SendRequest:
+def request_for(lead_id: uuid.UUID, channel: Channel | str = "preferred", **kw) -> SendRequest:
     return SendRequest(
         workflow_id=f"journey:{lead_id}:test-{uuid.uuid4().hex[:6]}",
-        step_id="welcome",
+        step_id=kw.get("step_id", "welcome"),
         lead_id=lead_id,
         enrollment_id=None,
         channel=channel,
-        template="engagement/welcome",
+        template=kw.get("template", "engagement/welcome"),
         purpose=kw.get("purpose", Purpose.MARKETING),
     )
 
 
-def test_a_retried_send_finds_its_touch_and_does_not_send_again(database, store, messaging, outbox):
-    lead_id = make_lead(database, store, preferred=Channel.EMAIL)
-    request = _request(lead_id)
-    first = ActivityEnvironment().run(messaging.send_message, request)
-    retry = ActivityEnvironment().run(messaging.send_message, request)
+def lead_in_kolkata(database, store, **kw) -> uuid.UUID:
+    kw.setdefault("consent", list(Channel))
+    return make_lead(database, store, timezone=KOLKATA, **kw)
+
+
+def record_whatsapp_message(database, lead_id: uuid.UUID, at: datetime) -> None:
+    def add(session) -> None:
+        lead = session.get_one(Lead, lead_id)
+        session.add(
+            Event(
+                store_id=lead.store_id,
+                lead_id=lead_id,
+                kind="inbound_message",
+                source="whatsapp",
+                payload={},
+                occurred_at=at,
+                idempotency_key=f"test:{uuid.uuid4()}",
+            )
+        )
+
+    database.run(add)
+
+
+# --- exactly once ----------------------------------------------------------------------
+
+
+def test_a_retried_send_finds_its_touch_and_does_not_send_again(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(database, store, preferred=Channel.EMAIL)
+    request = request_for(lead_id)
+    first = run_at(messaging, request, AFTERNOON)
+    retry = run_at(messaging, request, AFTERNOON + timedelta(seconds=5))
 
     assert (first.status, first.channel, first.duplicate) == (
         TouchStatus.SENT,
@@ -63,23 +115,23 @@ def test_a_retried_send_finds_its_touch_and_does_not_send_again(database, store,
         False,
     )
     assert (retry.touch_id, retry.duplicate) == (first.touch_id, True)
-    assert len(outbox.sent) == 1
+    assert len(standin.accepted("/v3/mail/send")) == 1
     [touch] = touches(database, lead_id)
     assert touch.subject and "Asha" in touch.subject
-    assert touch.provider_message_id == f"outbox-{touch.id}"
+    assert touch.provider == "sendgrid" and touch.provider_message_id
 
 
 def test_an_attempt_that_died_after_claiming_is_finished_by_the_retry(
-    database, store, messaging, outbox
+    database, store, messaging, standin
 ):
-    lead_id = make_lead(database, store, preferred=Channel.WHATSAPP)
-    request = _request(lead_id)
+    lead_id = lead_in_kolkata(database, store)
+    request = request_for(lead_id, Channel.SMS)
     database.run(
         lambda session: TouchRepository(session).claim(
             Touch(
                 lead_id=lead_id,
                 step_id=request.step_id,
-                channel=Channel.WHATSAPP,
+                channel=Channel.SMS,
                 purpose=Purpose.MARKETING,
                 template=request.template,
                 idempotency_key=request.idempotency_key,
@@ -88,29 +140,238 @@ def test_an_attempt_that_died_after_claiming_is_finished_by_the_retry(
             )
         )
     )
-    result = ActivityEnvironment().run(messaging.send_message, request)
+    result = run_at(messaging, request, AFTERNOON)
 
     assert result.status is TouchStatus.SENT
-    assert [message.body for message in outbox.sent] == ["Hi Asha"]
+    assert [r.form["Body"] for r in standin.accepted("Messages.json")] == ["Hi Asha"]
     assert len(touches(database, lead_id)) == 1
 
 
-def test_preferred_channel_without_consent_falls_back_to_a_consented_one(
-    database, store, messaging, outbox
+def test_an_attempt_that_died_while_calling_the_provider_is_never_sent_again(
+    database, store, messaging, standin
 ):
-    lead_id = make_lead(database, store, preferred=Channel.SMS, consent=[Channel.EMAIL])
-    result = ActivityEnvironment().run(messaging.send_message, _request(lead_id))
+    lead_id = lead_in_kolkata(database, store)
+    request = request_for(lead_id, Channel.SMS)
+    database.run(
+        lambda session: TouchRepository(session).claim(
+            Touch(
+                lead_id=lead_id,
+                step_id=request.step_id,
+                channel=Channel.SMS,
+                purpose=Purpose.MARKETING,
+                template=request.template,
+                idempotency_key=request.idempotency_key,
+                status=TouchStatus.SENDING,
+                body="Hi Asha",
+            )
+        )
+    )
+    result = run_at(messaging, request, AFTERNOON)
+    assert (result.status, result.reason) == (TouchStatus.FAILED, "outcome_unknown")
+    assert standin.requests == []
+
+
+def test_the_outbox_finishes_a_send_that_died_mid_call_because_nothing_left_facet(database, store):
+    settings = Settings(environment="development", database_url=database.url)
+    outbox = MessagingActivities(database, build_providers(settings), settings)
+    lead_id = lead_in_kolkata(database, store)
+    request = request_for(lead_id, Channel.SMS)
+    database.run(
+        lambda session: TouchRepository(session).claim(
+            Touch(
+                lead_id=lead_id,
+                step_id=request.step_id,
+                channel=Channel.SMS,
+                purpose=Purpose.MARKETING,
+                template=request.template,
+                idempotency_key=request.idempotency_key,
+                status=TouchStatus.SENDING,
+                body="Hi Asha",
+            )
+        )
+    )
+    result = run_at(outbox, request, AFTERNOON)
+    assert (result.status, result.reason) == (TouchStatus.SENT, None)
+    [touch] = touches(database, lead_id)
+    assert (touch.provider, touch.body) == ("outbox", "Hi Asha")
+
+
+def test_a_provider_outage_returns_the_claim_and_the_retry_sends_once(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(database, store)
+    request = request_for(lead_id, Channel.SMS)
+    standin.fail_next(Reply(503, {"code": 20500, "message": "down", "status": 503}))
+    with pytest.raises(ApplicationError) as raised:
+        run_at(messaging, request, AFTERNOON)
+    assert raised.value.type == "ProviderUnavailable" and not raised.value.non_retryable
+    [touch] = touches(database, lead_id)
+    assert touch.status is TouchStatus.CLAIMED
+
+    assert run_at(messaging, request, AFTERNOON + timedelta(seconds=2)).status is TouchStatus.SENT
+    assert len(standin.requests) == 2 and len(standin.accepted()) == 1
+
+
+def test_sendgrid_rate_limit_retries_after_the_time_it_asked_for(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(database, store)
+    standin.fail_next(Reply(429, {"errors": []}, {"Retry-After": "30"}))
+    with pytest.raises(ApplicationError) as raised:
+        run_at(messaging, request_for(lead_id, Channel.EMAIL), AFTERNOON)
+    assert raised.value.next_retry_delay == timedelta(seconds=30)
+
+
+# --- the requests the real SDKs send ----------------------------------------------------
+
+
+def test_email_goes_through_sendgrid_with_opaque_ids_and_one_click_unsubscribe(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(database, store)
+    request = request_for(lead_id, Channel.EMAIL)
+    result = run_at(messaging, request, AFTERNOON)
+
+    [sent] = standin.accepted("/v3/mail/send")
+    assert sent.headers["Authorization"] == "Bearer SG.test-key"
+    mail = sent.json
+    [personalization] = mail["personalizations"]
+    assert personalization["to"][0]["email"].startswith("asha.")
+    assert mail["from"] == {"email": "hello@store.example"}
+    assert "Asha" in mail["subject"]
+    [content] = mail["content"]
+    assert content["type"] == "text/html"
+    assert "Dear Asha" in content["value"] and "12 MG Road, Bengaluru" in content["value"]
+    assert mail["custom_args"] == {"touch_id": str(result.touch_id), "lead_id": str(lead_id)}
+    unsubscribe = mail["headers"]["List-Unsubscribe"]
+    assert (
+        unsubscribe.startswith("<https://facet.example/v1/unsubscribe/") and "@" not in unsubscribe
+    )
+    assert mail["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    [touch] = touches(database, lead_id)
+    assert touch.provider == "sendgrid" and (touch.provider_message_id or "").startswith("sg")
+
+
+def test_sms_goes_through_twilio_with_a_status_callback(database, store, messaging, standin):
+    lead_id = lead_in_kolkata(database, store)
+    run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON)
+
+    [sent] = standin.accepted("Messages.json")
+    assert sent.path == f"/2010-04-01/Accounts/AC{'1' * 32}/Messages.json"
+    assert sent.basic_auth() == (f"AC{'1' * 32}", "twilio-token")
+    phone = database.run(lambda s: s.get_one(Lead, lead_id).phone_e164)
+    assert sent.form["To"] == phone and sent.form["From"] == "+15005550006"
+    assert "Hi Asha" in sent.form["Body"]
+    assert sent.form["StatusCallback"] == "https://facet.example/v1/webhooks/twilio/status"
+    [touch] = touches(database, lead_id)
+    assert touch.provider == "twilio" and (touch.provider_message_id or "").startswith("SM")
+
+
+# --- the gate -----------------------------------------------------------------------------
+
+
+def test_quiet_hours_hold_the_step_and_the_same_request_sends_it_when_the_window_opens(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(database, store)
+    request = request_for(lead_id, Channel.SMS)
+    night = datetime(2026, 11, 23, 22, 30, tzinfo=ZoneInfo(KOLKATA))
+    held = run_at(messaging, request, night)
+
+    opens = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo(KOLKATA))
+    assert (held.status, held.reason, held.deferred_until) == (
+        TouchStatus.HELD,
+        "quiet_hours",
+        opens,
+    )
+    assert standin.requests == []
+    sent = run_at(messaging, request, opens)
+    assert (sent.status, sent.touch_id, sent.deferred_until) == (
+        TouchStatus.SENT,
+        held.touch_id,
+        None,
+    )
+    [touch] = touches(database, lead_id)
+    assert touch.sent_at == opens and len(standin.accepted()) == 1
+
+
+def test_the_frequency_cap_counts_every_journey_and_spares_transactional_messages(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(database, store)
+    first = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON)
+    second = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON + timedelta(hours=1))
+    receipt = run_at(
+        messaging,
+        request_for(lead_id, Channel.SMS, purpose=Purpose.TRANSACTIONAL),
+        AFTERNOON + timedelta(hours=2),
+    )
+    tomorrow = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON + timedelta(days=1))
+
+    assert [r.status for r in (first, second, receipt, tomorrow)] == [
+        TouchStatus.SENT,
+        TouchStatus.SUPPRESSED,
+        TouchStatus.SENT,
+        TouchStatus.SENT,
+    ]
+    assert second.reason == "frequency_cap"
+    # Three marketing messages in a week at most: day 2 and 3 after two sends are capped once.
+    run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON + timedelta(days=2))
+    capped = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON + timedelta(days=3))
+    assert (capped.status, capped.reason) == (TouchStatus.SUPPRESSED, "frequency_cap")
+
+
+def test_a_store_may_set_its_own_caps(database, store, messaging):
+    set_caps(database, store, per_day=2, per_week=5)
+    lead_id = lead_in_kolkata(database, store)
+    results = [
+        run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON + timedelta(minutes=i))
+        for i in range(3)
+    ]
+    assert [r.status for r in results] == [
+        TouchStatus.SENT,
+        TouchStatus.SENT,
+        TouchStatus.SUPPRESSED,
+    ]
+
+
+def test_whatsapp_free_form_only_inside_the_window_after_the_leads_last_message(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(database, store, preferred=Channel.WHATSAPP)
+    closed = run_at(messaging, request_for(lead_id), AFTERNOON)
+    assert closed.channel is Channel.EMAIL  # never wrote on WhatsApp: the next channel
+
+    record_whatsapp_message(database, lead_id, AFTERNOON + timedelta(days=1))
+    inside = run_at(messaging, request_for(lead_id), AFTERNOON + timedelta(days=1, hours=2))
+    assert (inside.status, inside.channel) == (TouchStatus.SENT, Channel.WHATSAPP)
+    [whatsapp] = standin.accepted("Messages.json")
+    assert whatsapp.form["To"].startswith("whatsapp:+91")
+    assert whatsapp.form["From"] == "whatsapp:+14155238886"
+
+    explicit = run_at(
+        messaging,
+        request_for(lead_id, Channel.WHATSAPP),
+        AFTERNOON + timedelta(days=3),
+    )
+    assert (explicit.status, explicit.reason) == (TouchStatus.SUPPRESSED, "window_closed")
+
+
+def test_preferred_channel_without_consent_falls_back_to_a_consented_one(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(database, store, preferred=Channel.SMS, consent=[Channel.EMAIL])
+    result = run_at(messaging, request_for(lead_id), AFTERNOON)
     assert (result.status, result.channel) == (TouchStatus.SENT, Channel.EMAIL)
-    assert outbox.sent[0].to.endswith("@example.com")
 
 
 def test_explicit_channel_without_consent_is_suppressed_with_the_reason(
-    database, store, messaging, outbox
+    database, store, messaging, standin
 ):
-    lead_id = make_lead(database, store, consent=[Channel.EMAIL])
-    result = ActivityEnvironment().run(messaging.send_message, _request(lead_id, Channel.SMS))
+    lead_id = lead_in_kolkata(database, store, consent=[Channel.EMAIL])
+    result = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON)
     assert (result.status, result.reason) == (TouchStatus.SUPPRESSED, "no_consent")
-    assert outbox.sent == []
+    assert standin.requests == []
     [touch] = touches(database, lead_id)
     assert (touch.status, touch.reason, touch.channel) == (
         TouchStatus.SUPPRESSED,
@@ -120,8 +381,52 @@ def test_explicit_channel_without_consent_is_suppressed_with_the_reason(
     assert touch.body and "Asha" in touch.body  # staff can see what was held back
 
 
-def test_a_lead_with_no_phone_gets_no_sms(database, store, messaging, outbox):
-    lead_id = make_lead(database, store, phone=None, consent=[Channel.SMS])
-    result = ActivityEnvironment().run(messaging.send_message, _request(lead_id, Channel.SMS))
+def test_a_lead_with_no_phone_gets_no_sms(database, store, messaging, standin):
+    lead_id = lead_in_kolkata(database, store, phone=None, consent=[Channel.SMS])
+    result = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON)
     assert (result.status, result.reason) == (TouchStatus.SUPPRESSED, "no_contact")
-    assert outbox.sent == []
+    assert standin.requests == []
+
+
+# --- permanent provider errors ------------------------------------------------------------
+
+
+def test_a_carrier_stop_revokes_sms_consent_and_the_step_falls_back_to_email(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(
+        database, store, preferred=Channel.SMS, consent=[Channel.SMS, Channel.EMAIL]
+    )
+    standin.fail_next(twilio_error(21610))
+    result = run_at(messaging, request_for(lead_id), AFTERNOON)
+
+    assert (result.status, result.channel) == (TouchStatus.SENT, Channel.EMAIL)
+    assert [r.path.split("/")[-1] for r in standin.requests] == ["Messages.json", "send"]
+    assert not database.run(
+        lambda s: ConsentRepository(s).is_granted(lead_id, Channel.SMS, Purpose.MARKETING)
+    )
+    later = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON + timedelta(days=1))
+    assert (later.status, later.reason) == (TouchStatus.SUPPRESSED, "no_consent")
+    assert len(standin.requests) == 2
+
+
+def test_an_invalid_number_is_marked_and_suppressed_with_the_reason(
+    database, store, messaging, standin
+):
+    lead_id = lead_in_kolkata(database, store, consent=[Channel.SMS])
+    standin.fail_next(twilio_error(21211))
+    result = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON)
+
+    assert (result.status, result.reason) == (TouchStatus.SUPPRESSED, "invalid_contact")
+    lead = database.run(lambda s: s.get_one(Lead, lead_id))
+    assert lead.phone_invalid_reason == "invalid_contact"
+    again = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON + timedelta(days=1))
+    assert again.reason == "invalid_contact" and len(standin.requests) == 1
+
+
+def test_a_sendgrid_400_is_not_retried(database, store, messaging, standin):
+    lead_id = lead_in_kolkata(database, store, consent=[Channel.EMAIL])
+    standin.fail_next(Reply(400, {"errors": [{"message": "bad"}]}))
+    result = run_at(messaging, request_for(lead_id, Channel.EMAIL), AFTERNOON)
+    assert (result.status, result.reason) == (TouchStatus.SUPPRESSED, "provider_rejected")
+    assert len(standin.requests) == 1

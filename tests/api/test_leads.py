@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from db.models import Consent, Enrollment, Event, Lead
 from sequences.vocabulary import ApiRole, JourneyStatus
 from tests.conftest import api_client
-from tests.factories import indian_mobile
+from tests.factories import afternoon_zone, indian_mobile
 from workflows.journey import JourneyResult
 
 
@@ -36,14 +36,15 @@ def _auth(key: str) -> dict[str, str]:
 def _lead_body(store: uuid.UUID, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "store_id": str(store),
-        "source": "instagram",
+        "source": "whatsapp",  # they wrote to us there: WhatsApp's 24-hour window is open
         "first_name": "Asha",
         "phone": indian_mobile()[3:],  # national format: the store's country is assumed
         "email": f"Asha.{uuid.uuid4().hex[:8]}@Example.com",
         "segment": "engagement",
         "preferred_channel": "whatsapp",
         "message": "Looking for a solitaire around 1 carat",
-        "consent": {"email": True, "whatsapp": True, "evidence": "Instagram lead form v2"},
+        "consent": {"email": True, "whatsapp": True, "evidence": "WhatsApp opt-in v2"},
+        "timezone": afternoon_zone(),  # inside quiet hours whenever the suite runs
     }
     body.update(overrides)
     return body
@@ -53,7 +54,7 @@ async def _wait_for_touch(http: httpx.AsyncClient, key: str, lead_id: str) -> di
     for _ in range(100):
         timeline = (await http.get(f"/v1/leads/{lead_id}/timeline", headers=_auth(key))).json()
         touches = [entry for entry in timeline["entries"] if entry["type"] == "touch"]
-        if touches:
+        if touches and all(t["status"] not in ("claimed", "sending") for t in touches):
             return timeline
         await asyncio.sleep(0.05)
     raise AssertionError("no touch appeared on the timeline within 5 s")
@@ -101,8 +102,8 @@ async def test_capture_enrolls_and_welcome_appears_on_timeline(http, store, api_
     assert lead["phone"] == "+91" + body["phone"]
     assert lead["email"] == body["email"].lower()
     assert {(c["channel"], c["status"], c["source"]) for c in lead["consents"]} == {
-        ("email", "granted", "instagram"),
-        ("whatsapp", "granted", "instagram"),
+        ("email", "granted", "whatsapp"),
+        ("whatsapp", "granted", "whatsapp"),
     }
     handle = dev_server.client.get_workflow_handle(created["journey_workflow_id"])
     assert (await handle.describe()).workflow_type == "NurtureJourney"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from sequences.vocabulary import Channel, EventKind, JourneyStatus, TouchStatus
+from sequences.vocabulary import Channel, EventKind, JourneyStatus, Purpose, TouchStatus
 from tests.factories import enroll, enrollment, make_lead, touches
 from tests.workflows.replay import keep_history
 from workflows.journey import JourneyEvent, JourneyResult, NurtureJourney
@@ -43,9 +43,10 @@ async def test_welcome_sends_at_once_then_after_two_and_seven_days(
     assert _days_after_enrolment(result, start) == {"welcome": 0, "four_cs": 2, "viewing_invite": 7}
     sent = touches(database, lead_id)
     assert [(t.step_id, t.channel, t.status) for t in sent] == [
-        ("welcome", Channel.WHATSAPP, TouchStatus.SENT),
+        # The lead never wrote on WhatsApp: its 24-hour window is closed, so email carries it.
+        ("welcome", Channel.EMAIL, TouchStatus.SENT),
         ("four_cs", Channel.EMAIL, TouchStatus.SENT),
-        ("viewing_invite", Channel.WHATSAPP, TouchStatus.SENT),
+        ("viewing_invite", Channel.EMAIL, TouchStatus.SENT),
     ]
     assert "Asha" in (sent[0].body or "")
     assert enrollment(database, workflow_id).status is JourneyStatus.COMPLETED
@@ -120,7 +121,7 @@ async def test_status_query_names_the_next_step_and_when_it_is_due(
     assert [step.step_id for step in view.history] == ["welcome"]
 
 
-async def test_lead_without_consent_gets_suppressed_touches_not_messages(
+async def test_lead_without_consent_gets_the_enquiry_answer_but_no_marketing(
     time_skipping, database, store, worker_for
 ):
     lead_id = make_lead(database, store, consent=())
@@ -131,5 +132,9 @@ async def test_lead_without_consent_gets_suppressed_touches_not_messages(
 
     assert result.status is JourneyStatus.COMPLETED
     rows = touches(database, lead_id)
-    assert {(t.status, t.reason) for t in rows} == {(TouchStatus.SUPPRESSED, "no_consent")}
-    assert all(t.provider is None for t in rows)
+    assert [(t.step_id, t.purpose, t.status, t.reason) for t in rows] == [
+        ("welcome", Purpose.TRANSACTIONAL, TouchStatus.SENT, None),
+        ("four_cs", Purpose.MARKETING, TouchStatus.SUPPRESSED, "no_consent"),
+        ("viewing_invite", Purpose.MARKETING, TouchStatus.SUPPRESSED, "no_consent"),
+    ]
+    assert all(t.provider is None for t in rows[1:])

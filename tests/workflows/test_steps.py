@@ -271,7 +271,7 @@ steps:
     send: {template: engagement/viewing_invite}
 """
     )
-    lead_id = make_lead(database, store)  # the store is in Asia/Kolkata
+    lead_id = make_lead(database, store, timezone="Asia/Kolkata")
     result, start = await _run(time_skipping, worker_for, database, lead_id, sequence)
     [step] = result.steps
     local = step.at.astimezone(ZoneInfo("Asia/Kolkata"))

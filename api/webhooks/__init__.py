@@ -1,0 +1,1 @@
+"""Provider webhooks (Twilio inbound + status, SendGrid events) and one-click unsubscribe."""

@@ -1,0 +1,152 @@
+"""A local HTTP server standing in for SendGrid's and Twilio's APIs.
+
+The real SDKs are pointed at it (SendGrid's `host`, Twilio's `api.base_url`); it records
+every request exactly as it arrived and answers like the vendor would: 202 + X-Message-Id
+for SendGrid's Mail Send, 201 + a message resource for Twilio. A test can script error
+answers (`fail_next`) or hold a request open after recording it (`hold_next`), so a worker
+can be killed "after the provider answered" from the provider's point of view.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    accepted: bool  # answered 2xx (or held): the vendor took the message
+
+    @property
+    def form(self) -> dict[str, str]:
+        return {key: values[0] for key, values in parse_qs(self.body.decode()).items()}
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def basic_auth(self) -> tuple[str, str]:
+        scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
+        assert scheme == "Basic", self.headers
+        user, _, password = base64.b64decode(encoded).decode().partition(":")
+        return user, password
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class StandIn:
+    """Records requests; answers with scripted replies first, then with success."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self._replies: list[Reply] = []
+        self._holds = 0
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> StandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail_next(self, *replies: Reply) -> None:
+        with self._lock:
+            self._replies.extend(replies)
+
+    def hold_next(self) -> None:
+        """Accept the next message, then keep its request open until `release` is set."""
+        with self._lock:
+            self._holds += 1
+
+    def accepted(self, path_part: str = "") -> list[Recorded]:
+        return [r for r in self.requests if r.accepted and path_part in r.path]
+
+    def _next(self) -> tuple[Reply | None, bool]:
+        with self._lock:
+            if self._replies:
+                return self._replies.pop(0), False
+            if self._holds:
+                self._holds -= 1
+                return None, True
+            return None, False
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                scripted, hold = standin._next()
+                reply = scripted or _success(self.path, body)
+                standin.requests.append(
+                    Recorded(
+                        "POST",
+                        self.path,
+                        dict(self.headers.items()),
+                        body,
+                        accepted=200 <= reply.status < 300,
+                    )
+                )
+                if hold:
+                    standin.release.wait(timeout=120)
+                payload = json.dumps(reply.body).encode() if reply.body else b""
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+
+def _success(path: str, body: bytes) -> Reply:
+    if path.startswith("/v3/mail/send"):
+        return Reply(202, headers={"X-Message-Id": f"sg{uuid.uuid4().hex[:20]}"})
+    form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+    return Reply(
+        201,
+        {
+            "sid": f"SM{uuid.uuid4().hex}",
+            "status": "queued",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "account_sid": path.split("/")[3] if path.count("/") > 3 else None,
+        },
+    )
+
+
+def twilio_error(code: int, status: int = 400) -> Reply:
+    return Reply(status, {"code": code, "message": f"error {code}", "status": status})
