@@ -13,6 +13,8 @@ from temporalio.client import Client
 
 from api import health
 from api.leads.router import router as leads_router
+from api.scoring import router as scoring_router
+from api.tasks.router import router as tasks_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
@@ -51,4 +53,6 @@ def create_app(
     app.state.temporal = temporal
     app.include_router(health.router)
     app.include_router(leads_router)
+    app.include_router(tasks_router)
+    app.include_router(scoring_router)
     return app

@@ -85,6 +85,7 @@ class EventKind(StrEnum):
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
     NOTE = "note"
+    TASK_COMPLETED = "task_completed"  # a person finished a task; the payload holds the outcome
 
 
 class JourneyStatus(StrEnum):
@@ -119,6 +120,26 @@ class TaskStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+
+
+class TaskOutcome(StrEnum):
+    """How a person closed a task; it flows back to the lead as an event."""
+
+    CONTACTED = "contacted"
+    APPOINTMENT_BOOKED = "appointment_booked"
+    NOT_INTERESTED = "not_interested"
+    WRONG_NUMBER = "wrong_number"
+    NO_ANSWER = "no_answer"
+    PURCHASED = "purchased"
+    OTHER = "other"
+
+
+class Priority(StrEnum):
+    """A lead's (and its task's) urgency: hot leads get a person within the hour."""
+
+    HOT = "hot"
+    WARM = "warm"
+    COLD = "cold"
 
 
 class ApiRole(StrEnum):
