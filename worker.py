@@ -20,21 +20,36 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.journey import JourneyActivities
+from activities.learning import LearningActivities
 from activities.messaging import MessagingActivities
 from activities.providers.base import EmailProvider, Providers, SmsProvider, WhatsAppProvider
 from activities.providers.outbox import OutboxProvider
 from activities.providers.sendgrid import SendGridEmailProvider
 from activities.providers.twilio import TwilioMessagingProvider
+from activities.scoring import ScoringActivities
+from activities.tasks import TaskActivities
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
 from db.session import Database
+from qualification.config import QualificationConfig
+from qualification.scoring import ScoringConfig
+from workflows.escalation import EscalationTask
 from workflows.journey import NurtureJourney
 from workflows.occasion import OccasionCountdown
+from workflows.qualification import ColdLeadSweep, NightlyQualification, QualifyLead
+from workflows.schedules import ensure_schedules
 
 log = logging.getLogger("facet.worker")
 
-WORKFLOWS = [NurtureJourney, OccasionCountdown]
+WORKFLOWS = [
+    NurtureJourney,
+    OccasionCountdown,
+    QualifyLead,
+    EscalationTask,
+    NightlyQualification,
+    ColdLeadSweep,
+]
 ACTIVITY_THREADS = 16
 
 
@@ -68,6 +83,18 @@ def build_providers(settings: Settings) -> Providers:
     return Providers(email=email, sms=sms, whatsapp=whatsapp)
 
 
+def build_qualification_config(settings: Settings) -> QualificationConfig:
+    return QualificationConfig(
+        scoring=ScoringConfig(
+            half_life_days=settings.score_half_life_days,
+            hot_at=settings.score_hot_at,
+            warm_at=settings.score_warm_at,
+        ),
+        min_labelled_leads=settings.model_min_labelled_leads,
+        min_purchases=settings.model_min_purchases,
+    )
+
+
 def build_worker(
     client: Client,
     *,
@@ -77,10 +104,15 @@ def build_worker(
     executor: ThreadPoolExecutor,
     graceful_shutdown: timedelta = timedelta(seconds=30),
     settings: Settings | None = None,
+    qualification: QualificationConfig | None = None,
 ) -> Worker:
     """The Worker with every Facet workflow and activity registered; tests use it too."""
+    qualification = qualification or QualificationConfig()
     messaging = MessagingActivities(database, providers, settings or get_settings())
     journeys = JourneyActivities(database)
+    scoring = ScoringActivities(database, qualification)
+    learning = LearningActivities(database, qualification)
+    tasks = TaskActivities(database, providers, qualification)
     return Worker(
         client,
         task_queue=task_queue,
@@ -90,8 +122,15 @@ def build_worker(
             messaging.abandon_send,
             journeys.lead_facts,
             journeys.prepare_enrollment,
-            journeys.open_task,
             journeys.finish_enrollment,
+            scoring.qualify_lead,
+            scoring.rescore_leads,
+            learning.list_stores,
+            learning.refit_model,
+            tasks.open_task,
+            tasks.reassign_task,
+            tasks.notify_assignee,
+            tasks.find_cold_leads,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -118,7 +157,10 @@ async def main() -> None:
             executor=executor,
             settings=settings,
             graceful_shutdown=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+            qualification=build_qualification_config(settings),
         )
+        if settings.create_schedules:
+            await ensure_schedules(client, settings.temporal_task_queue)
         run = asyncio.create_task(worker.run())
         log.info("worker polling task queue %r", settings.temporal_task_queue)
         await asyncio.wait([run, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")

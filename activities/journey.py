@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -11,20 +10,16 @@ from temporalio import activity
 from activities.payloads import (
     FINISH_ENROLLMENT,
     LEAD_FACTS,
-    OPEN_TASK,
     PREPARE_ENROLLMENT,
     FinishEnrollment,
     LeadFacts,
     LeadFactsRequest,
-    OpenTaskRequest,
-    OpenTaskResult,
     PreparedEnrollment,
     PrepareEnrollment,
 )
-from db.models import Store, Task
-from db.repositories import EnrollmentRepository, LeadRepository, SequenceRepository, TaskRepository
+from db.models import Store
+from db.repositories import EnrollmentRepository, LeadRepository, SequenceRepository
 from db.session import Database
-from db.types import utcnow
 from sequences.model import Sequence
 from sequences.vocabulary import Occasion
 
@@ -81,38 +76,6 @@ class JourneyActivities:
             )
 
         return self._db.run(prepare)
-
-    @activity.defn(name=OPEN_TASK)
-    def open_task(self, request: OpenTaskRequest) -> OpenTaskResult:
-        """Create the task once per idempotency key; a retry gets the same task back."""
-
-        def open_once(session: Session) -> OpenTaskResult:
-            tasks = TaskRepository(session)
-            existing = tasks.by_key(request.idempotency_key)
-            if existing is not None:
-                return OpenTaskResult(task_id=existing.id, created=False)
-            lead = LeadRepository(session).get(request.lead_id)
-            if lead is None:
-                raise ValueError(f"lead {request.lead_id} does not exist")
-            now = utcnow()
-            task = tasks.add(
-                Task(
-                    id=uuid.uuid4(),
-                    store_id=lead.store_id,
-                    lead_id=lead.id,
-                    kind=request.kind,
-                    role_needed=request.role_needed,
-                    assignee_id=lead.owner_id,
-                    reason=request.reason,
-                    priority=request.priority,
-                    created_at=now,
-                    sla_due_at=now + request.sla,
-                    idempotency_key=request.idempotency_key,
-                )
-            )
-            return OpenTaskResult(task_id=task.id, created=True)
-
-        return self._db.run(open_once)
 
     @activity.defn(name=FINISH_ENROLLMENT)
     def finish_enrollment(self, request: FinishEnrollment) -> None:

@@ -7,7 +7,7 @@ database or a vendor SDK. Payloads carry ids and small facts, never contact deta
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -18,7 +18,6 @@ from sequences.vocabulary import (
     JourneyStatus,
     Occasion,
     Purpose,
-    StaffRole,
     TouchStatus,
 )
 
@@ -27,7 +26,6 @@ ABANDON_SEND = "abandon_send"
 FINISH_ENROLLMENT = "finish_enrollment"
 LEAD_FACTS = "lead_facts"
 PREPARE_ENROLLMENT = "prepare_enrollment"
-OPEN_TASK = "open_task"
 
 
 class _Payload(BaseModel):
@@ -97,21 +95,4 @@ class PreparedEnrollment(_Payload):
     sequence: Sequence
     enrolled_at: datetime
     status: JourneyStatus
-    created: bool
-
-
-class OpenTaskRequest(_Payload):
-    """Ask a person of `role_needed` to act on a lead; the key makes retries harmless."""
-
-    lead_id: uuid.UUID
-    idempotency_key: str
-    kind: str
-    role_needed: StaffRole
-    reason: str
-    sla: timedelta
-    priority: str = "warm"
-
-
-class OpenTaskResult(_Payload):
-    task_id: uuid.UUID
     created: bool

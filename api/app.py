@@ -14,7 +14,9 @@ from temporalio.client import Client
 from api import health
 from api.leads.router import router as leads_router
 from api.pos.router import router as pos_router
+from api.scoring import router as scoring_router
 from api.sequences.router import router as sequences_router
+from api.tasks.router import router as tasks_router
 from api.webhooks.router import router as webhooks_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -57,4 +59,6 @@ def create_app(
     app.include_router(pos_router)
     app.include_router(sequences_router)
     app.include_router(webhooks_router)
+    app.include_router(tasks_router)
+    app.include_router(scoring_router)
     return app

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     # How long the worker lets in-flight activities finish on shutdown.
     worker_graceful_shutdown_seconds: float = 30.0
 
+    # Qualification: the score's decay and tiers, and when a store's own model may be fitted.
+    score_half_life_days: float = 14.0
+    score_hot_at: int = 65
+    score_warm_at: int = 40
+    model_min_labelled_leads: int = 200
+    model_min_purchases: int = 20
+    # The worker creates the nightly refit and going-cold schedules at start unless false.
+    create_schedules: bool = True
+
     # Providers: a channel whose keys are absent stays on the outbox (nothing leaves Facet).
     sendgrid_api_key: SecretStr | None = None
     sendgrid_base_url: str = "https://api.sendgrid.com"

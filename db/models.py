@@ -134,6 +134,9 @@ class Lead(Base):
     stage: Mapped[Stage] = mapped_column(default=Stage.INTEREST)
     score: Mapped[int | None]
     score_explanation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    priority: Mapped[str | None] = mapped_column(String(16))
+    score_model_version: Mapped[str | None] = mapped_column(String(64))
+    scored_at: Mapped[datetime | None]
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     budget_band: Mapped[str | None] = mapped_column(String(32))
     occasion_dates: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -228,6 +231,8 @@ class Touch(Base):
     id: Mapped[uuid.UUID] = _id()
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
     enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment.id"))
+    # Set when the message went to a member of staff about this lead (a task notice).
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     step_id: Mapped[str] = mapped_column(String(100))
     channel: Mapped[Channel | None]
     purpose: Mapped[Purpose]
@@ -266,12 +271,35 @@ class Task(Base):
     sla_due_at: Mapped[datetime | None]
     status: Mapped[TaskStatus] = mapped_column(default=TaskStatus.OPEN)
     outcome: Mapped[str | None] = mapped_column(String(48))
-    # Who asked for it, as a business key (e.g. "journey:…:call_about_consult"): retries of
-    # the same request find the same task.
-    idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     history: Mapped[list[Any]] = mapped_column(default=list)
+    # Who asked for the task and for what (e.g. "qualify:<event id>" or
+    # "journey:…:call_about_consult"): a retry of the same request finds the same task.
+    idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    acknowledged_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ScoringModel(Base):
+    """A store's learned scoring model: coefficients as JSON, held-out metrics, whether it won.
+
+    Each store learns from its own sales. The store's newest promoted row scores its leads;
+    rejected rows stay as the record of each refit.
+    """
+
+    __tablename__ = "scoring_model"
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"), index=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default="logistic_regression")
+    body: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    promoted: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    promoted_at: Mapped[datetime | None]
 
 
 class Purchase(Base):

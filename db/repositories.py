@@ -7,11 +7,11 @@ import json
 import uuid
 from collections.abc import Sequence as Seq
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Insert, func, or_, select, update
+from sqlalchemy import Insert, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from db.models import (
     ApiKey,
@@ -20,6 +20,7 @@ from db.models import (
     Event,
     Lead,
     Purchase,
+    ScoringModel,
     SequenceVersion,
     Staff,
     Store,
@@ -28,7 +29,17 @@ from db.models import (
     WebhookReceipt,
 )
 from db.types import utcnow
-from sequences.vocabulary import Channel, ConsentStatus, JourneyStatus, Purpose, TouchStatus
+from sequences.vocabulary import (
+    Channel,
+    ConsentStatus,
+    JourneyStatus,
+    Purpose,
+    StaffRole,
+    TaskStatus,
+    TouchStatus,
+)
+
+T = TypeVar("T")
 
 
 def _insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> Insert:
@@ -36,6 +47,26 @@ def _insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, A
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).values(**values).on_conflict_do_nothing()
+
+
+def _insert_once(session: Session, row: T, key: InstrumentedAttribute[Any]) -> tuple[T, bool]:
+    """Insert `row` unless a row with the same unique `key` exists (INSERT … ON CONFLICT DO
+    NOTHING, so concurrent attempts never both win). Returns (the stored row, inserted)."""
+    model = type(row)
+    values = {
+        column.key: getattr(row, column.key)
+        for column in model.__table__.columns  # type: ignore[attr-defined]
+        if getattr(row, column.key) is not None
+    }
+    values.setdefault("id", uuid.uuid4())
+    now = utcnow()
+    values.setdefault("created_at", now)
+    values.setdefault("updated_at", now)
+    inserted = session.execute(
+        _insert_ignoring_conflicts(session, model, values).returning(model.id)  # type: ignore[attr-defined]
+    ).scalar()
+    stored = session.scalars(select(model).where(key == values[key.key])).one()
+    return stored, inserted is not None
 
 
 class StoreRepository:
@@ -378,22 +409,7 @@ class TouchRepository:
 
     def claim(self, touch: Touch) -> tuple[Touch, bool]:
         """Insert the touch unless its idempotency key exists. Returns (row, newly claimed)."""
-        values = {
-            column.key: getattr(touch, column.key)
-            for column in Touch.__table__.columns
-            if getattr(touch, column.key) is not None
-        }
-        values.setdefault("id", uuid.uuid4())
-        now = utcnow()
-        values.setdefault("created_at", now)
-        values.setdefault("updated_at", now)
-        inserted = self.session.execute(
-            _insert_ignoring_conflicts(self.session, Touch, values).returning(Touch.id)
-        ).scalar()
-        row = self.session.scalars(
-            select(Touch).where(Touch.idempotency_key == touch.idempotency_key)
-        ).one()
-        return row, inserted is not None
+        return _insert_once(self.session, touch, Touch.idempotency_key)
 
     def get(self, touch_id: uuid.UUID) -> Touch | None:
         return self.session.get(Touch, touch_id)
@@ -497,26 +513,6 @@ class PurchaseRepository:
         ]
 
 
-class TaskRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, task: Task) -> Task:
-        self.session.add(task)
-        self.session.flush()
-        return task
-
-    def by_key(self, idempotency_key: str) -> Task | None:
-        return self.session.scalars(
-            select(Task).where(Task.idempotency_key == idempotency_key)
-        ).first()
-
-    def for_lead(self, lead_id: uuid.UUID) -> Seq[Task]:
-        return self.session.scalars(
-            select(Task).where(Task.lead_id == lead_id).order_by(Task.created_at, Task.id)
-        ).all()
-
-
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -534,3 +530,202 @@ class ApiKeyRepository:
         return self.session.scalars(
             select(ApiKey).where(ApiKey.key_hash == hash_api_key(key), ApiKey.revoked_at.is_(None))
         ).first()
+
+
+OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.ACKNOWLEDGED)
+
+
+class TaskRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, task: Task) -> Task:
+        self.session.add(task)
+        self.session.flush()
+        return task
+
+    def open_idempotent(self, task: Task) -> tuple[Task, bool]:
+        """Insert the task unless its idempotency key exists. Returns (row, newly created)."""
+        task.status = task.status or TaskStatus.OPEN
+        task.history = task.history or []
+        task.priority = task.priority or "warm"
+        return _insert_once(self.session, task, Task.idempotency_key)
+
+    def get(self, task_id: uuid.UUID) -> Task | None:
+        return self.session.get(Task, task_id)
+
+    def open_of_kind(self, lead_id: uuid.UUID, kind: str, role: StaffRole) -> Task | None:
+        return self.session.scalars(
+            select(Task)
+            .where(
+                Task.lead_id == lead_id,
+                Task.kind == kind,
+                Task.role_needed == role,
+                Task.status.in_(OPEN_TASK_STATUSES),
+            )
+            .order_by(Task.created_at)
+        ).first()
+
+    def for_lead(self, lead_id: uuid.UUID, *, open_only: bool = False) -> Seq[Task]:
+        query = select(Task).where(Task.lead_id == lead_id)
+        if open_only:
+            query = query.where(Task.status.in_(OPEN_TASK_STATUSES))
+        return self.session.scalars(query.order_by(Task.created_at, Task.id)).all()
+
+    def search(
+        self,
+        *,
+        store_id: uuid.UUID | None,
+        assignee_id: uuid.UUID | None,
+        statuses: Seq[TaskStatus],
+        priority: str | None,
+        limit: int,
+    ) -> Seq[Task]:
+        """Tasks by SLA due time (soonest first), filtered as given."""
+        query = select(Task).where(Task.status.in_(statuses))
+        if store_id is not None:
+            query = query.where(Task.store_id == store_id)
+        if assignee_id is not None:
+            query = query.where(Task.assignee_id == assignee_id)
+        if priority is not None:
+            query = query.where(Task.priority == priority)
+        order = (Task.sla_due_at.is_(None), Task.sla_due_at, Task.created_at, Task.id)
+        return self.session.scalars(query.order_by(*order).limit(limit)).all()
+
+    def open_counts(self, store_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        rows = self.session.execute(
+            select(Task.assignee_id, func.count())
+            .where(Task.store_id == store_id, Task.status.in_(OPEN_TASK_STATUSES))
+            .group_by(Task.assignee_id)
+        ).all()
+        return {staff_id: count for staff_id, count in rows if staff_id is not None}
+
+    def completed_counts(self, store_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        rows = self.session.execute(
+            select(Task.assignee_id, func.count())
+            .where(Task.store_id == store_id, Task.status == TaskStatus.COMPLETED)
+            .group_by(Task.assignee_id)
+        ).all()
+        return {staff_id: count for staff_id, count in rows if staff_id is not None}
+
+    def sales_counts(self, store_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        """Purchases credited to each staff member at the till."""
+        rows = self.session.execute(
+            select(Purchase.associate_id, func.count())
+            .where(Purchase.store_id == store_id, Purchase.associate_id.is_not(None))
+            .group_by(Purchase.associate_id)
+        ).all()
+        return {staff_id: count for staff_id, count in rows if staff_id is not None}
+
+    def last_associate(self, lead_id: uuid.UUID) -> uuid.UUID | None:
+        """The associate who most recently had one of the lead's tasks."""
+        return self.session.scalar(
+            select(Task.assignee_id)
+            .join(Staff, Staff.id == Task.assignee_id)
+            .where(Task.lead_id == lead_id, Staff.role == StaffRole.ASSOCIATE)
+            .order_by(Task.created_at.desc())
+            .limit(1)
+        )
+
+
+class ScoringModelRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, model: ScoringModel) -> ScoringModel:
+        self.session.add(model)
+        self.session.flush()
+        return model
+
+    def current(self, store_id: uuid.UUID) -> ScoringModel | None:
+        """The store's most recently promoted model, or None while the rules score is in use."""
+        return self.session.scalars(
+            select(ScoringModel)
+            .where(ScoringModel.store_id == store_id, ScoringModel.promoted.is_(True))
+            .order_by(ScoringModel.promoted_at.desc())
+        ).first()
+
+    def history(self, store_id: uuid.UUID, limit: int = 20) -> Seq[ScoringModel]:
+        return self.session.scalars(
+            select(ScoringModel)
+            .where(ScoringModel.store_id == store_id)
+            .order_by(ScoringModel.created_at.desc())
+            .limit(limit)
+        ).all()
+
+
+class QualificationReader:
+    """Bulk reads for scoring: plain rows, no ORM objects, so 100,000 leads read quickly."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lead_ids(
+        self, *, after: uuid.UUID | None, limit: int, store_id: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        """A page of lead ids in id order, optionally of one store."""
+        query = select(Lead.id).order_by(Lead.id).limit(limit)
+        if after is not None:
+            query = query.where(Lead.id > after)
+        if store_id is not None:
+            query = query.where(Lead.store_id == store_id)
+        return list(self.session.scalars(query).all())
+
+    def store_ids(self) -> list[uuid.UUID]:
+        return list(self.session.scalars(select(Store.id).order_by(Store.id)).all())
+
+    def leads(self, lead_ids: Seq[uuid.UUID]) -> Seq[Any]:
+        return self.session.execute(
+            select(
+                Lead.id,
+                Lead.store_id,
+                Lead.created_at,
+                Lead.source,
+                Lead.budget_band,
+                Lead.occasion_dates,
+                Lead.segment,
+                Lead.language,
+                Lead.attributes,
+            ).where(Lead.id.in_(lead_ids))
+        ).all()
+
+    def events(self, lead_ids: Seq[uuid.UUID]) -> Seq[Any]:
+        return self.session.execute(
+            select(Event.lead_id, Event.kind, Event.occurred_at, Event.payload)
+            .where(Event.lead_id.in_(lead_ids))
+            .order_by(Event.lead_id, Event.occurred_at)
+        ).all()
+
+    def purchases(self, lead_ids: Seq[uuid.UUID]) -> Seq[Any]:
+        return self.session.execute(
+            select(Purchase.lead_id, Purchase.purchased_at).where(Purchase.lead_id.in_(lead_ids))
+        ).all()
+
+    def write_scores(self, scores: Seq[dict[str, Any]]) -> None:
+        """Store many scores at once (dicts: lead_id, score, priority, version, explanation, at)."""
+        if not scores:
+            return
+        table = cast(Table, Lead.__table__)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("lead_id"))
+            .values(
+                score=bindparam("score"),
+                priority=bindparam("priority"),
+                score_model_version=bindparam("version"),
+                score_explanation=bindparam("explanation"),
+                scored_at=bindparam("at"),
+            )
+        )
+        self.session.connection().execute(statement, list(scores))
+
+    def active_lead_ids(self, *, limit: int) -> list[uuid.UUID]:
+        """Leads with a running journey, for the going-cold sweep."""
+        return list(
+            self.session.scalars(
+                select(Enrollment.lead_id)
+                .where(Enrollment.status == JourneyStatus.ACTIVE)
+                .distinct()
+                .limit(limit)
+            ).all()
+        )

@@ -107,6 +107,7 @@ class EventKind(StrEnum):
     NOTE = "note"
     INBOUND_MESSAGE = "inbound_message"  # anything the lead wrote to us (opens WhatsApp's window)
     DELIVERY_FAILED = "delivery_failed"  # a provider refused a message for good
+    TASK_COMPLETED = "task_completed"  # a person finished a task; the payload holds the outcome
 
 
 class JourneyStatus(StrEnum):
@@ -154,6 +155,26 @@ class TaskStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+
+
+class TaskOutcome(StrEnum):
+    """How a person closed a task; it flows back to the lead as an event."""
+
+    CONTACTED = "contacted"
+    APPOINTMENT_BOOKED = "appointment_booked"
+    NOT_INTERESTED = "not_interested"
+    WRONG_NUMBER = "wrong_number"
+    NO_ANSWER = "no_answer"
+    PURCHASED = "purchased"
+    OTHER = "other"
+
+
+class Priority(StrEnum):
+    """A lead's (and its task's) urgency: hot leads get a person within the hour."""
+
+    HOT = "hot"
+    WARM = "warm"
+    COLD = "cold"
 
 
 class ApiRole(StrEnum):

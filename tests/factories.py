@@ -116,7 +116,9 @@ def set_caps(database: Database, store: Store, *, per_day: int, per_week: int) -
 
 
 def touches(database: Database, lead_id: uuid.UUID) -> list[Touch]:
-    return list(database.run(lambda session: TouchRepository(session).for_lead(lead_id)))
+    """The messages sent (or held back) to the lead; notices to staff are not among them."""
+    rows = database.run(lambda session: TouchRepository(session).for_lead(lead_id))
+    return [touch for touch in rows if touch.staff_id is None]
 
 
 def enrollment(database: Database, workflow_id: str) -> Enrollment:

@@ -18,19 +18,18 @@ from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.escalation import OpenEscalation, open_escalation
+
 with workflow.unsafe.imports_passed_through():
     from activities.payloads import (
         ABANDON_SEND,
         FINISH_ENROLLMENT,
         LEAD_FACTS,
-        OPEN_TASK,
         PREPARE_ENROLLMENT,
         SEND_MESSAGE,
         FinishEnrollment,
         LeadFacts,
         LeadFactsRequest,
-        OpenTaskRequest,
-        OpenTaskResult,
         PreparedEnrollment,
         PrepareEnrollment,
         SendRequest,
@@ -38,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from sequences.model import Offset, Sequence, Step, TaskAction
     from sequences.timing import due_at
-    from sequences.vocabulary import EventKind, JourneyStatus, Occasion, StaffRole
+    from sequences.vocabulary import EventKind, JourneyStatus, Occasion, Priority, StaffRole
     from workflows.journey_model import (
         RECENT_EVENTS_KEPT,
         SEEN_EVENT_IDS_KEPT,
@@ -275,8 +274,8 @@ class StepRunner:
             result = await self._send(step_id, step)
             self._record(step_id, result.status, channel=result.channel, reason=result.reason)
         elif step.task is not None:
-            task = await self.open_task(step_id, step.task)
-            self._record(step_id, "task_opened", reason=str(task.task_id))
+            task_id = await self.open_task(step_id, step.task)
+            self._record(step_id, "task_opened", reason=str(task_id))
         elif step.goto is not None:
             self._record(step_id, "goto", reason=step.goto)
             next_index = self._positions[step.goto]
@@ -355,23 +354,19 @@ class StepRunner:
             if not await self._sleep_until(result.deferred_until):
                 return result
 
-    async def open_task(self, key: str, action: TaskAction) -> OpenTaskResult:
-        result: OpenTaskResult = await workflow.execute_activity(
-            OPEN_TASK,
-            OpenTaskRequest(
+    async def open_task(self, key: str, action: TaskAction) -> uuid.UUID:
+        """Hand the lead to a person (routed, notified, with an SLA); once per key."""
+        return await open_escalation(
+            OpenEscalation(
                 lead_id=self.lead_id,
-                idempotency_key=f"{workflow.info().workflow_id}:{key}",
                 kind=action.kind,
                 role_needed=action.role,
                 reason=action.reason,
                 sla=action.sla.as_timedelta(),
-                priority=action.priority,
-            ),
-            result_type=OpenTaskResult,
-            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-            retry_policy=BOOKKEEPING_RETRY,
+                priority=Priority(action.priority),
+                idempotency_key=f"{workflow.info().workflow_id}:{key}",
+            )
         )
-        return result
 
     async def _enroll(self, sequence_key: str) -> str:
         """Start the lead's journey in another sequence; it outlives this one."""

@@ -91,10 +91,16 @@ async def post_event(
     principal: EventSender,
     database: DatabaseDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> EventRecorded:
     """Record an event (visit, question, purchase, …) once, and tell the lead's journeys."""
     result = await service.record_event(
-        lead_id, body, principal, database=database, temporal=temporal
+        lead_id,
+        body,
+        principal,
+        database=database,
+        temporal=temporal,
+        task_queue=settings.temporal_task_queue,
     )
     if result.duplicate:
         response.status_code = status.HTTP_200_OK

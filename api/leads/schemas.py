@@ -122,6 +122,41 @@ class JourneySummary(BaseModel):
     ended_at: datetime | None
 
 
+class ScoreFactor(BaseModel):
+    name: str
+    label: str
+    points: float
+
+
+class ScoreView(BaseModel):
+    """The score, its tier, and why: top factors each way, hard triggers, the model behind it."""
+
+    value: int
+    priority: str | None
+    model_version: str | None
+    scored_at: datetime | None
+    positive: list[ScoreFactor]
+    negative: list[ScoreFactor]
+    triggers: list[dict[str, str]]
+
+
+class OwnerView(BaseModel):
+    id: uuid.UUID
+    name: str
+    role: str
+
+
+class LeadTask(BaseModel):
+    id: uuid.UUID
+    kind: str
+    role_needed: str
+    assignee_id: uuid.UUID | None
+    priority: str
+    status: str
+    reason: str
+    sla_due_at: datetime | None
+
+
 class LeadView(BaseModel):
     id: uuid.UUID
     store_id: uuid.UUID
@@ -139,6 +174,10 @@ class LeadView(BaseModel):
     created_at: datetime
     consents: list[ConsentView]
     journeys: list[JourneySummary]
+    segment_reason: str | None = None
+    score_detail: ScoreView | None = None
+    owner: OwnerView | None = None
+    open_tasks: list[LeadTask] = Field(default_factory=list)
 
 
 class EventEntry(BaseModel):
@@ -154,6 +193,9 @@ class TouchEntry(BaseModel):
     type: Literal["touch"] = "touch"
     at: datetime
     touch_id: uuid.UUID
+    to: Literal["lead", "staff"] = Field(
+        default="lead", description="staff: a task notice about this lead to a staff member"
+    )
     step_id: str
     channel: Channel | None
     template: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api import journeys
+from api import journeys, qualification
 from api.auth import Principal
 from api.enrollment import (
     EnrollmentPlan,
@@ -36,7 +37,10 @@ from api.leads.schemas import (
     EventRecorded,
     JourneySummary,
     LeadCapture,
+    LeadTask,
     LeadView,
+    OwnerView,
+    ScoreView,
     Timeline,
     TimelineEntry,
     TouchEntry,
@@ -49,7 +53,9 @@ from db.repositories import (
     EventRepository,
     LeadRepository,
     SequenceRepository,
+    StaffRepository,
     StoreRepository,
+    TaskRepository,
     TouchRepository,
 )
 from db.session import Database
@@ -191,6 +197,12 @@ async def capture_lead(
     try:
         running = await launch(temporal, settings.temporal_task_queue, plan.enrollment, plan.event)
         await journeys.deliver(temporal, plan.other_journeys, plan.event)
+        await qualification.qualify(
+            temporal,
+            task_queue=settings.temporal_task_queue,
+            lead_id=plan.lead_id,
+            event_id=plan.event.event_id,
+        )
     except RPCError as error:
         raise unavailable(
             f"lead {plan.lead_id} is saved but its journey could not be reached "
@@ -262,7 +274,33 @@ def read_lead(session: Session, lead_id: uuid.UUID, principal: Principal) -> Lea
         created_at=lead.created_at,
         consents=consents,
         journeys=_journeys(session, lead.id),
+        **_qualification_view(session, lead),
     )
+
+
+def _qualification_view(session: Session, lead: Lead) -> dict[str, Any]:
+    """Score with its explanation, owner and open tasks, for the lead view."""
+    explanation = lead.score_explanation or {}
+    owner = StaffRepository(session).get(lead.owner_id) if lead.owner_id else None
+    return {
+        "segment_reason": lead.segment_reason,
+        "score_detail": ScoreView(
+            value=lead.score,
+            priority=lead.priority,
+            model_version=lead.score_model_version,
+            scored_at=lead.scored_at,
+            positive=explanation.get("positive", []),
+            negative=explanation.get("negative", []),
+            triggers=explanation.get("triggers", []),
+        )
+        if lead.score is not None
+        else None,
+        "owner": OwnerView(id=owner.id, name=owner.name, role=owner.role.value) if owner else None,
+        "open_tasks": [
+            LeadTask.model_validate(task, from_attributes=True)
+            for task in TaskRepository(session).for_lead(lead.id, open_only=True)
+        ],
+    }
 
 
 def read_timeline(session: Session, lead_id: uuid.UUID, principal: Principal) -> Timeline:
@@ -281,6 +319,7 @@ def read_timeline(session: Session, lead_id: uuid.UUID, principal: Principal) ->
         TouchEntry(
             at=touch.sent_at or touch.created_at,
             touch_id=touch.id,
+            to="staff" if touch.staff_id else "lead",
             step_id=touch.step_id,
             channel=touch.channel,
             template=touch.template,
@@ -354,6 +393,7 @@ async def record_event(
     *,
     database: Database,
     temporal: Client,
+    task_queue: str,
 ) -> EventRecorded:
     """Store the event once; signal it to the lead's running journeys (they dedupe by id)."""
 
@@ -366,6 +406,9 @@ async def record_event(
         plan = await run_in_threadpool(database.run, work)
     try:
         delivered = await journeys.deliver(temporal, plan.journeys, plan.event)
+        await qualification.qualify(
+            temporal, task_queue=task_queue, lead_id=lead_id, event_id=plan.event.event_id
+        )
     except RPCError as error:
         raise unavailable(
             f"event saved but journeys could not be reached ({error.message}); "

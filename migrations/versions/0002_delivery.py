@@ -1,7 +1,7 @@
 """delivery: frequency caps, invalid contact points, held touches, webhook receipts
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0002
+Revises: 0001
 Create Date: 2026-11-23 18:17:01.404046
 """
 
@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql
 
 import db.types
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0002"
+down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

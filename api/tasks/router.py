@@ -1,0 +1,88 @@
+"""Routes for tasks: my inbox, acknowledge, complete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+from api.auth import Principal, require_roles
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.tasks import service
+from api.tasks.schemas import CompletionIn, TaskChanged, TaskList
+from sequences.vocabulary import ApiRole, Priority, TaskStatus
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+Worker = Annotated[Principal, Depends(require_roles(ApiRole.ASSOCIATE))]
+
+_problems: dict[int | str, dict[str, str]] = {
+    401: {"description": "Missing or unknown API key"},
+    403: {"description": "Not your task, not your store, or a key without a staff member"},
+}
+_changes: dict[int | str, dict[str, str]] = {
+    404: {"description": "No such task"},
+    409: {"description": "The task is already closed (or completed with another outcome)"},
+    **_problems,
+}
+
+
+@router.get("", responses=_problems)
+async def list_tasks(
+    principal: Worker,
+    database: DatabaseDep,
+    task_status: Annotated[list[TaskStatus] | None, Query(alias="status")] = None,
+    priority: Priority | None = None,
+    store_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> TaskList:
+    """My tasks (a manager: the store's), soonest SLA first; open and acknowledged by default."""
+    statuses = task_status or [TaskStatus.OPEN, TaskStatus.ACKNOWLEDGED]
+    return await run_in_threadpool(
+        database.run,
+        lambda session: service.list_tasks(
+            session,
+            principal,
+            statuses=statuses,
+            priority=priority.value if priority else None,
+            store_id=store_id,
+            limit=limit,
+        ),
+    )
+
+
+@router.post("/{task_id}/acknowledge", responses=_changes)
+async def acknowledge(
+    task_id: uuid.UUID,
+    principal: Worker,
+    database: DatabaseDep,
+    temporal: TemporalDep,
+) -> TaskChanged:
+    """Take the task: its SLA stops escalating it."""
+    return await service.acknowledge_task(task_id, principal, database=database, temporal=temporal)
+
+
+@router.post("/{task_id}/complete", responses=_changes)
+async def complete(
+    task_id: uuid.UUID,
+    body: CompletionIn,
+    response: Response,
+    principal: Worker,
+    database: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> TaskChanged:
+    """Close the task with its outcome; the outcome reaches the lead's timeline and journeys."""
+    result = await service.complete_task(
+        task_id,
+        body,
+        principal,
+        database=database,
+        temporal=temporal,
+        task_queue=settings.temporal_task_queue,
+    )
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return result

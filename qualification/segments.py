@@ -1,0 +1,125 @@
+"""Segments from what the lead told us and what they looked at, each decision with its reason.
+
+Evidence is weighed, not merely matched: a segment the person picked on a form outweighs words
+in a message, which outweigh browsing. The heaviest segment wins; a tie goes to the most recent
+evidence, so a lead who moves from gifting to engagement rings follows them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from qualification.facts import LeadFacts
+from sequences.vocabulary import EventKind, Segment
+
+FORM_WEIGHT = 10.0
+TEXT_WEIGHT = 5.0
+CATEGORY_WEIGHT = 2.0
+FORM_REASON = "chosen on the form"
+
+# Word stems per segment; matched on word boundaries, case-insensitively.
+KEYWORDS: dict[Segment, tuple[str, ...]] = {
+    Segment.ENGAGEMENT: ("engagement", "propos", "solitaire", "pop the question", "fiancée"),
+    Segment.BRIDAL: ("bridal", "wedding", "bride", "muhurat", "mangalsutra", "trousseau"),
+    Segment.CUSTOM_DESIGN: ("custom", "bespoke", "made to order", "my own design", "sketch"),
+    Segment.ANNIVERSARY: ("anniversary",),
+    Segment.GIFTING: (
+        "gift", "birthday", "diwali", "dhanteras", "akshaya", "christmas", "valentine",
+        "festive", "festival", "eid", "rakhi",
+    ),
+    Segment.DAILY_WEAR: ("daily wear", "everyday", "office wear", "lightweight", "light weight"),
+    Segment.GOLD_SCHEME: ("gold scheme", "savings scheme", "monthly instal", "gold plan"),
+    Segment.REPAIR: ("repair", "resiz", "polish", "broken", "clasp", "rhodium", "replat"),
+}  # fmt: skip
+
+# Catalogue categories (as the store's site names them) that point at a segment.
+CATEGORIES: dict[str, Segment] = {
+    "engagement_rings": Segment.ENGAGEMENT,
+    "solitaires": Segment.ENGAGEMENT,
+    "bridal_sets": Segment.BRIDAL,
+    "mangalsutra": Segment.BRIDAL,
+    "wedding_bands": Segment.BRIDAL,
+    "custom": Segment.CUSTOM_DESIGN,
+    "gifts": Segment.GIFTING,
+    "coins": Segment.GIFTING,
+    "everyday": Segment.DAILY_WEAR,
+    "daily_wear": Segment.DAILY_WEAR,
+    "gold_scheme": Segment.GOLD_SCHEME,
+    "services": Segment.REPAIR,
+}
+
+_PATTERNS = {
+    segment: re.compile(r"\b(" + "|".join(re.escape(word) for word in words) + r")", re.I)
+    for segment, words in KEYWORDS.items()
+}
+_TEXT_KINDS = {
+    EventKind.CAPTURED.value,
+    EventKind.ENQUIRY.value,
+    EventKind.QUESTION.value,
+    EventKind.TECHNICAL_QUESTION.value,
+    EventKind.REPLY.value,
+    EventKind.APPOINTMENT_REQUESTED.value,
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    segment: Segment
+    weight: float
+    at: datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class SegmentDecision:
+    segment: Segment
+    reason: str
+
+
+def segments_in_text(text: str) -> list[tuple[Segment, str]]:
+    """Every segment the text speaks of, with the word that said so, in KEYWORDS order."""
+    found = []
+    for segment, pattern in _PATTERNS.items():
+        match = pattern.search(text)
+        if match:
+            found.append((segment, match.group(0).lower()))
+    return found
+
+
+def evidence_for(facts: LeadFacts, form_segment: str | None = None) -> list[Evidence]:
+    """Everything in the facts that points at a segment."""
+    evidence: list[Evidence] = []
+    if form_segment:
+        evidence.append(
+            Evidence(Segment(form_segment), FORM_WEIGHT, facts.captured_at, FORM_REASON)
+        )
+    for signal in facts.signals:
+        if signal.text and signal.kind in _TEXT_KINDS:
+            for segment, word in segments_in_text(signal.text):
+                detail = f"{signal.kind.replace('_', ' ')} mentions '{word}'"
+                evidence.append(Evidence(segment, TEXT_WEIGHT, signal.at, detail))
+        if signal.category and signal.category in CATEGORIES:
+            detail = f"viewed the {signal.category.replace('_', ' ')} category"
+            evidence.append(
+                Evidence(CATEGORIES[signal.category], CATEGORY_WEIGHT, signal.at, detail)
+            )
+    return evidence
+
+
+def classify(evidence: Iterable[Evidence]) -> SegmentDecision | None:
+    """The heaviest-evidenced segment and why; None when nothing points anywhere."""
+    totals: dict[Segment, float] = {}
+    latest: dict[Segment, datetime] = {}
+    details: dict[Segment, list[str]] = {}
+    for item in evidence:
+        totals[item.segment] = totals.get(item.segment, 0.0) + item.weight
+        latest[item.segment] = max(latest.get(item.segment, item.at), item.at)
+        if item.detail not in details.setdefault(item.segment, []):
+            details[item.segment].append(item.detail)
+    if not totals:
+        return None
+    best = max(totals, key=lambda segment: (totals[segment], latest[segment], segment.value))
+    return SegmentDecision(best, "; ".join(details[best][:3]))

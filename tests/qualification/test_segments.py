@@ -1,0 +1,68 @@
+"""Segments from form, text and browsing, each with its reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from qualification.facts import LeadFacts, Signal
+from qualification.segments import classify, evidence_for
+from sequences.vocabulary import Segment
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _decide(*signals: Signal, form: str | None = None):
+    facts = LeadFacts(captured_at=T0, source="web_form", signals=signals)
+    return classify(evidence_for(facts, form_segment=form))
+
+
+def _said(text: str, days: int = 0, kind: str = "captured") -> Signal:
+    return Signal(kind=kind, at=T0 + timedelta(days=days), text=text)
+
+
+@pytest.mark.parametrize(
+    ("text", "segment", "word"),
+    [
+        ("Looking for a solitaire to propose in December", Segment.ENGAGEMENT, "solitaire"),
+        ("Need a bridal set for my daughter's wedding", Segment.BRIDAL, "bridal"),
+        ("Can you make a custom ring from my sketch?", Segment.CUSTOM_DESIGN, "custom"),
+        ("Something for our 10th anniversary", Segment.ANNIVERSARY, "anniversary"),
+        ("Diwali gift for my mother", Segment.GIFTING, "diwali"),
+        ("Lightweight chain for office wear", Segment.DAILY_WEAR, "lightweight"),
+        ("How does your gold scheme work?", Segment.GOLD_SCHEME, "gold scheme"),
+        ("My bracelet clasp is broken, can you repair it?", Segment.REPAIR, "clasp"),
+    ],
+)
+def test_enquiry_text_gives_segment_and_reason(text, segment, word):
+    decision = _decide(_said(text))
+    assert decision is not None
+    assert decision.segment is segment
+    assert f"'{word}'" in decision.reason
+
+
+def test_nothing_to_go_on_gives_no_segment():
+    assert _decide(_said("Hello, are you open on Sunday?")) is None
+
+
+def test_the_form_outweighs_a_passing_mention():
+    decision = _decide(_said("also a birthday gift maybe"), form="engagement")
+    assert decision is not None and decision.segment is Segment.ENGAGEMENT
+    assert decision.reason == "chosen on the form"
+
+
+def test_browsing_categories_points_at_a_segment():
+    views = [
+        Signal("category_view", T0 + timedelta(hours=i), category="bridal_sets") for i in range(3)
+    ]
+    decision = _decide(*views)
+    assert decision is not None and decision.segment is Segment.BRIDAL
+    assert "viewed the bridal sets category" in decision.reason
+
+
+def test_new_evidence_can_change_the_segment():
+    first = _said("Diwali gift for my wife")
+    later = _said("Actually I want to propose, show me engagement rings", days=5, kind="question")
+    assert _decide(first).segment is Segment.GIFTING
+    assert _decide(first, later).segment is Segment.ENGAGEMENT

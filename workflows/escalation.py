@@ -1,0 +1,234 @@
+"""EscalationTask: one task, one person at a time, an SLA timer, and escalation on a breach.
+
+`open_escalation` is how any workflow asks for a person: a journey's `task` step, a reply that
+pauses automation, the per-event qualification, the going-cold sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.qualification_payloads import (
+        NOTIFY_ASSIGNEE,
+        OPEN_TASK,
+        REASSIGN_TASK,
+        NotifyRequest,
+        NotifyResult,
+        OpenTaskRequest,
+        ReassignRequest,
+        TaskAssigned,
+        TaskOpened,
+    )
+    from sequences.vocabulary import Priority, StaffRole, TaskOutcome, TaskStatus
+
+TASK_BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
+TASK_BOOKKEEPING_RETRY = RetryPolicy(
+    maximum_interval=timedelta(minutes=1), non_retryable_error_types=["ValueError"]
+)
+NOTICE_TIMEOUT = timedelta(seconds=30)
+NOTICE_GIVE_UP_AFTER = timedelta(minutes=30)  # a late notice is worse than none: the SLA runs
+NOTICE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+    non_retryable_error_types=["ValueError"],
+)
+
+
+def task_workflow_id(task_id: uuid.UUID) -> str:
+    return f"task:{task_id}"
+
+
+class OpenEscalation(BaseModel):
+    """Ask for a person. `idempotency_key` names the reason, e.g. `f"{workflow_id}:{step_id}"`."""
+
+    lead_id: uuid.UUID
+    kind: str
+    role_needed: StaffRole
+    reason: str
+    sla: timedelta
+    priority: Priority = Priority.WARM
+    idempotency_key: str
+    # A lead that already has an open task of this kind for this role gets no second one.
+    reuse_open: bool = True
+
+
+class EscalationInput(BaseModel):
+    task_id: uuid.UUID
+    lead_id: uuid.UUID
+    sla: timedelta
+    sla_due_at: datetime | None
+    assignee_id: uuid.UUID | None = None
+
+
+class Acknowledgement(BaseModel):
+    staff_id: uuid.UUID | None
+
+
+class Completion(BaseModel):
+    staff_id: uuid.UUID | None
+    outcome: TaskOutcome
+
+
+class EscalationView(BaseModel):
+    task_id: uuid.UUID
+    status: TaskStatus
+    breaches: int
+    assignee_id: uuid.UUID | None
+    sla_due_at: datetime | None
+
+
+class EscalationResult(BaseModel):
+    status: TaskStatus
+    outcome: TaskOutcome | None
+    breaches: int
+    assignees: list[uuid.UUID] = Field(default_factory=list)
+
+
+async def open_escalation(request: OpenEscalation) -> uuid.UUID:
+    """From inside any workflow: open the task (idempotently) and start its EscalationTask.
+
+    The child runs as `task:{task_id}` with ParentClosePolicy.ABANDON, so the task outlives
+    the journey that asked for it; a task whose workflow already runs (a retry, or an open
+    task reused) is left to it.
+    """
+    opened: TaskOpened = await workflow.execute_activity(
+        OPEN_TASK,
+        OpenTaskRequest(
+            lead_id=request.lead_id,
+            kind=request.kind,
+            role_needed=request.role_needed,
+            reason=request.reason,
+            priority=request.priority,
+            sla=request.sla,
+            idempotency_key=request.idempotency_key,
+            requested_at=workflow.now(),
+            reuse_open=request.reuse_open,
+        ),
+        result_type=TaskOpened,
+        start_to_close_timeout=TASK_BOOKKEEPING_TIMEOUT,
+        retry_policy=TASK_BOOKKEEPING_RETRY,
+    )
+    if opened.status in (TaskStatus.OPEN, TaskStatus.ACKNOWLEDGED):
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                EscalationTask.run,
+                EscalationInput(
+                    task_id=opened.task_id,
+                    lead_id=request.lead_id,
+                    sla=request.sla,
+                    sla_due_at=opened.sla_due_at,
+                    assignee_id=opened.assignee_id,
+                ),
+                id=task_workflow_id(opened.task_id),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+    return opened.task_id
+
+
+@workflow.defn
+class EscalationTask:
+    """One task until a person completes it.
+
+    Input: `EscalationInput` (the task row exists and is assigned; ids only).
+    Runs: notifies the assignee, then waits for `acknowledge` until the SLA is due. A first
+    breach reassigns to the next candidate; a second to the store manager; each new assignee
+    is notified and gets a fresh SLA. After acknowledgement it waits for `complete`.
+    Signals: `acknowledge`, `complete` (the API has already written them to the task row).
+    Query: `status`. Ends: on `complete`, returning the outcome.
+    """
+
+    @workflow.init
+    def __init__(self, input: EscalationInput) -> None:
+        self._task_id = input.task_id
+        self._status = TaskStatus.OPEN
+        self._outcome: TaskOutcome | None = None
+        self._breaches = 0
+        self._sla_due_at = input.sla_due_at
+        self._assignee = input.assignee_id
+        self._assignees = [input.assignee_id] if input.assignee_id else []
+
+    @workflow.run
+    async def run(self, input: EscalationInput) -> EscalationResult:
+        await self._notify(input.task_id)
+        while self._status is TaskStatus.OPEN:
+            due = self._sla_due_at or workflow.now() + input.sla
+            remaining = max(due - workflow.now(), timedelta(0))
+            try:
+                await workflow.wait_condition(
+                    lambda: self._status is not TaskStatus.OPEN, timeout=remaining
+                )
+            except TimeoutError:
+                await self._breach(input)
+        await workflow.wait_condition(lambda: self._status is TaskStatus.COMPLETED)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return EscalationResult(
+            status=self._status,
+            outcome=self._outcome,
+            breaches=self._breaches,
+            assignees=self._assignees,
+        )
+
+    async def _breach(self, input: EscalationInput) -> None:
+        self._breaches += 1
+        now = workflow.now()
+        assigned: TaskAssigned = await workflow.execute_activity(
+            REASSIGN_TASK,
+            ReassignRequest(
+                task_id=input.task_id,
+                breach=self._breaches,
+                now=now,
+                sla_due_at=now + input.sla,
+            ),
+            result_type=TaskAssigned,
+            start_to_close_timeout=TASK_BOOKKEEPING_TIMEOUT,
+            retry_policy=TASK_BOOKKEEPING_RETRY,
+        )
+        self._sla_due_at = assigned.sla_due_at
+        if not assigned.still_open:
+            # Acknowledged or completed at the moment the SLA ran out: the signal is on its way.
+            await workflow.wait_condition(lambda: self._status is not TaskStatus.OPEN)
+            return
+        if assigned.assignee_id is not None and assigned.assignee_id != self._assignee:
+            self._assignee = assigned.assignee_id
+            self._assignees.append(assigned.assignee_id)
+            await self._notify(input.task_id)
+
+    async def _notify(self, task_id: uuid.UUID) -> None:
+        await workflow.execute_activity(
+            NOTIFY_ASSIGNEE,
+            NotifyRequest(task_id=task_id, assignment=self._breaches),
+            result_type=NotifyResult,
+            start_to_close_timeout=NOTICE_TIMEOUT,
+            schedule_to_close_timeout=NOTICE_GIVE_UP_AFTER,
+            retry_policy=NOTICE_RETRY,
+        )
+
+    @workflow.signal
+    def acknowledge(self, acknowledgement: Acknowledgement) -> None:
+        if self._status is TaskStatus.OPEN:
+            self._status = TaskStatus.ACKNOWLEDGED
+
+    @workflow.signal
+    def complete(self, completion: Completion) -> None:
+        self._status = TaskStatus.COMPLETED
+        self._outcome = completion.outcome
+
+    @workflow.query
+    def status(self) -> EscalationView:
+        return EscalationView(
+            task_id=self._task_id,
+            status=self._status,
+            breaches=self._breaches,
+            assignee_id=self._assignee,
+            sla_due_at=self._sla_due_at,
+        )

@@ -1,0 +1,189 @@
+"""Qualification workflows: one per event (rescore, escalate), and the scheduled upkeep.
+
+- QualifyLead (`qualify:{event_id}`): rescoring after one event; opens an escalation task when
+  the lead turns hot or a hard trigger fires. The id makes a repeated event a no-op.
+- NightlyQualification: refit each store's model (promoted only if it wins), then rescore all.
+- ColdLeadSweep: a re-engage task for each lead going cold in an active journey.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.qualification_payloads import (
+        FIND_COLD_LEADS,
+        LIST_STORES,
+        QUALIFY_LEAD,
+        REFIT_MODEL,
+        RESCORE_LEADS,
+        ColdLeads,
+        ColdSweepRequest,
+        QualifyRequest,
+        QualifyResult,
+        RefitRequest,
+        RefitResult,
+        RescoreRequest,
+        RescoreResult,
+        StoreList,
+    )
+    from sequences.vocabulary import Priority, StaffRole
+    from workflows.escalation import OpenEscalation, open_escalation
+
+QUALIFY_TIMEOUT = timedelta(seconds=30)
+QUALIFY_RETRY = RetryPolicy(
+    maximum_interval=timedelta(seconds=30), non_retryable_error_types=["ValueError"]
+)
+REFIT_TIMEOUT = timedelta(minutes=30)
+RESCORE_TIMEOUT = timedelta(hours=2)
+RESCORE_HEARTBEAT = timedelta(minutes=5)
+UPKEEP_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["ValueError"])
+
+
+def qualify_workflow_id(event_id: uuid.UUID) -> str:
+    return f"qualify:{event_id}"
+
+
+class QualifyInput(BaseModel):
+    lead_id: uuid.UUID
+    event_id: uuid.UUID
+
+
+class QualifyOutcome(BaseModel):
+    score: int
+    priority: Priority
+    model_version: str
+    task_id: uuid.UUID | None = None
+
+
+@workflow.defn
+class QualifyLead:
+    """Rescore a lead after one event and escalate if it needs a person now.
+
+    Input: `QualifyInput` (ids). Returns the score, tier, model version and the task opened.
+    """
+
+    @workflow.run
+    async def run(self, input: QualifyInput) -> QualifyOutcome:
+        result: QualifyResult = await workflow.execute_activity(
+            QUALIFY_LEAD,
+            QualifyRequest(lead_id=input.lead_id, event_id=input.event_id, now=workflow.now()),
+            result_type=QualifyResult,
+            start_to_close_timeout=QUALIFY_TIMEOUT,
+            retry_policy=QUALIFY_RETRY,
+        )
+        task_id = None
+        if result.escalation is not None:
+            need = result.escalation
+            task_id = await open_escalation(
+                OpenEscalation(
+                    lead_id=input.lead_id,
+                    kind=need.kind,
+                    role_needed=need.role_needed,
+                    reason=need.reason,
+                    sla=need.sla,
+                    priority=need.priority,
+                    idempotency_key=workflow.info().workflow_id,
+                )
+            )
+        return QualifyOutcome(
+            score=result.score,
+            priority=result.priority,
+            model_version=result.model_version,
+            task_id=task_id,
+        )
+
+
+class NightlyInput(BaseModel):
+    store_id: uuid.UUID | None = None  # None: every store
+    rescore: bool = True
+    seed: int = 7
+
+
+class NightlyResult(BaseModel):
+    refits: list[RefitResult] = Field(default_factory=list)
+    rescored: int = 0
+
+
+@workflow.defn
+class NightlyQualification:
+    """Refit each store's model on its outcomes, then rescore every lead with the winners.
+
+    Input: `NightlyInput`. Started by the nightly Schedule and by the admin refit endpoint.
+    """
+
+    @workflow.run
+    async def run(self, input: NightlyInput) -> NightlyResult:
+        if input.store_id is not None:
+            stores = [input.store_id]
+        else:
+            listed: StoreList = await workflow.execute_activity(
+                LIST_STORES,
+                result_type=StoreList,
+                start_to_close_timeout=QUALIFY_TIMEOUT,
+                retry_policy=UPKEEP_RETRY,
+            )
+            stores = listed.store_ids
+        result = NightlyResult()
+        for store_id in stores:
+            refit: RefitResult = await workflow.execute_activity(
+                REFIT_MODEL,
+                RefitRequest(store_id=store_id, now=workflow.now(), seed=input.seed),
+                result_type=RefitResult,
+                start_to_close_timeout=REFIT_TIMEOUT,
+                retry_policy=UPKEEP_RETRY,
+            )
+            result.refits.append(refit)
+        if input.rescore:
+            rescored: RescoreResult = await workflow.execute_activity(
+                RESCORE_LEADS,
+                RescoreRequest(now=workflow.now(), store_id=input.store_id),
+                result_type=RescoreResult,
+                start_to_close_timeout=RESCORE_TIMEOUT,
+                heartbeat_timeout=RESCORE_HEARTBEAT,
+                retry_policy=UPKEEP_RETRY,
+            )
+            result.rescored = rescored.leads
+        return result
+
+
+class SweepResult(BaseModel):
+    tasks: list[uuid.UUID] = Field(default_factory=list)
+
+
+@workflow.defn
+class ColdLeadSweep:
+    """Open a re-engage task (routed to the lead's owner first) for every lead going cold.
+
+    One task per cold spell: the idempotency key names the day the lead last engaged.
+    """
+
+    @workflow.run
+    async def run(self) -> SweepResult:
+        cold: ColdLeads = await workflow.execute_activity(
+            FIND_COLD_LEADS,
+            ColdSweepRequest(now=workflow.now()),
+            result_type=ColdLeads,
+            start_to_close_timeout=REFIT_TIMEOUT,
+            retry_policy=UPKEEP_RETRY,
+        )
+        result = SweepResult()
+        for lead in cold.leads:
+            task_id = await open_escalation(
+                OpenEscalation(
+                    lead_id=lead.lead_id,
+                    kind="re_engage",
+                    role_needed=StaffRole.ASSOCIATE,
+                    reason=f"No engagement for {lead.idle_days} days; re-engage the lead",
+                    sla=timedelta(hours=24),
+                    priority=Priority.COLD,
+                    idempotency_key=f"re_engage:{lead.lead_id}:{lead.last_engaged_on}",
+                )
+            )
+            result.tasks.append(task_id)
+        return result
