@@ -64,7 +64,7 @@ class JourneyActivities:
             if latest is None:
                 return None
             enrollment, pinned, created = EnrollmentRepository(session).ensure(
-                request.lead_id, latest, request.workflow_id
+                request.lead_id, latest, request.workflow_id, started_at=request.requested_at
             )
             return PreparedEnrollment(
                 enrollment_id=enrollment.id,

@@ -85,6 +85,7 @@ class PrepareEnrollment(_Payload):
     lead_id: uuid.UUID
     sequence_key: str
     workflow_id: str
+    requested_at: datetime | None = None  # the asking workflow's time: the journey's start
 
 
 class PreparedEnrollment(_Payload):

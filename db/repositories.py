@@ -347,7 +347,12 @@ class EnrollmentRepository:
         return enrollment
 
     def ensure(
-        self, lead_id: uuid.UUID, version: SequenceVersion, workflow_id: str
+        self,
+        lead_id: uuid.UUID,
+        version: SequenceVersion,
+        workflow_id: str,
+        *,
+        started_at: datetime | None = None,
     ) -> tuple[Enrollment, SequenceVersion, bool]:
         """The lead's enrollment under `workflow_id`, created on the latest version if new.
 
@@ -364,7 +369,7 @@ class EnrollmentRepository:
                 sequence_version_id=version.id,
                 sequence_key=version.key,
                 workflow_id=workflow_id,
-                started_at=utcnow(),
+                started_at=started_at or utcnow(),
             )
         )
         return enrollment, version, True

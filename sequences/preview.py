@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sequences.model import Sequence
-from sequences.timing import due_at
+from sequences.timing import MAX_LATENESS, due_at
 from sequences.vocabulary import Occasion
 
 
@@ -54,6 +54,10 @@ def plan(sequence: Sequence, lead: LeadSample, enrolled_at: datetime) -> list[Pl
             planned.append(PlannedStep(step.id, previous.astimezone(zone), "skipped", "no date"))
             continue
         local = due.astimezone(zone)
+        if due < enrolled_at - MAX_LATENESS:
+            planned.append(PlannedStep(step.id, local, "missed", "its time had passed"))
+            previous = due
+            continue
         previous = due
         if step.when is not None and not step.when.holds(
             score=lead.score, segment=lead.segment, attributes=lead.attributes or {}, seen=set()

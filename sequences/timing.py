@@ -14,6 +14,10 @@ from sequences.calendar import next_festival
 from sequences.model import FestivalDate, NextDate, OccasionDate, Offset, Timing
 from sequences.vocabulary import Occasion
 
+# A step whose time passed by more than this (a paused journey, a worker down for days, a
+# bridal journey joined late) is recorded as missed instead of being sent late.
+MAX_LATENESS = timedelta(days=1)
+
 
 def local_instant(day: date, hhmm: str, tz: str) -> datetime:
     """`day` at `hhmm` on the wall clock of `tz`, as a UTC instant.

@@ -43,6 +43,10 @@ NOTICE_RETRY = RetryPolicy(
 )
 
 
+# The breach that hands a task to the store manager (the first goes to the next candidate).
+MANAGER_BREACH = 2
+
+
 def task_workflow_id(task_id: uuid.UUID) -> str:
     return f"task:{task_id}"
 
@@ -160,7 +164,9 @@ class EscalationTask:
     @workflow.run
     async def run(self, input: EscalationInput) -> EscalationResult:
         await self._notify(input.task_id)
-        while self._status is TaskStatus.OPEN:
+        # Two breaches reach the manager; after that the task waits for people, not timers,
+        # so an ignored task costs nothing while it waits (and its history stays short).
+        while self._status is TaskStatus.OPEN and self._breaches < MANAGER_BREACH:
             due = self._sla_due_at or workflow.now() + input.sla
             remaining = max(due - workflow.now(), timedelta(0))
             try:
@@ -169,6 +175,7 @@ class EscalationTask:
                 )
             except TimeoutError:
                 await self._breach(input)
+        await workflow.wait_condition(lambda: self._status is not TaskStatus.OPEN)
         await workflow.wait_condition(lambda: self._status is TaskStatus.COMPLETED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return EscalationResult(

@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         SendResult,
     )
     from sequences.model import Offset, Sequence, Step, TaskAction
-    from sequences.timing import due_at
+    from sequences.timing import MAX_LATENESS, due_at
     from sequences.vocabulary import EventKind, JourneyStatus, Occasion, Priority, StaffRole
     from workflows.journey_model import (
         RECENT_EVENTS_KEPT,
@@ -50,9 +50,6 @@ with workflow.unsafe.imports_passed_through():
         journey_workflow_id,
     )
 
-# A step whose time passed by more than this (a paused journey, a worker down for days) is
-# recorded as missed instead of being sent late: a day-7 message never goes out on day 9.
-MAX_LATENESS = timedelta(days=1)
 
 SEND_TIMEOUT = timedelta(seconds=30)
 SEND_GIVE_UP_AFTER = timedelta(hours=6)
@@ -374,7 +371,10 @@ class StepRunner:
         prepared: PreparedEnrollment | None = await workflow.execute_activity(
             PREPARE_ENROLLMENT,
             PrepareEnrollment(
-                lead_id=self.lead_id, sequence_key=sequence_key, workflow_id=workflow_id
+                lead_id=self.lead_id,
+                sequence_key=sequence_key,
+                workflow_id=workflow_id,
+                requested_at=workflow.now(),
             ),
             result_type=PreparedEnrollment | None,  # type: ignore[arg-type]
             start_to_close_timeout=BOOKKEEPING_TIMEOUT,

@@ -15,6 +15,7 @@ from api.leads.schemas import (
     CaptureResult,
     EventIn,
     EventRecorded,
+    JourneyDetail,
     LeadCapture,
     LeadView,
     Timeline,
@@ -72,6 +73,14 @@ async def get_timeline(lead_id: uuid.UUID, principal: Reader, database: Database
     return await run_in_threadpool(
         database.run, lambda session: service.read_timeline(session, lead_id, principal)
     )
+
+
+@router.get("/{lead_id}/journeys", responses={404: {"description": "No such lead"}, **_problems})
+async def get_journeys(
+    lead_id: uuid.UUID, principal: Reader, database: DatabaseDep, temporal: TemporalDep
+) -> list[JourneyDetail]:
+    """The lead's journeys: sequence and version, current step, next due time, what it awaits."""
+    return await service.read_journeys(lead_id, principal, database=database, temporal=temporal)
 
 
 @router.post(

@@ -180,6 +180,25 @@ class LeadView(BaseModel):
     open_tasks: list[LeadTask] = Field(default_factory=list)
 
 
+class JourneyProgress(BaseModel):
+    """Where a running journey is, in its own words (the workflow's `status` query)."""
+
+    current_step: str | None
+    next_due_at: datetime | None
+    next_due_local: str | None = Field(description="next_due_at on the lead's clock")
+    waiting_for: str | None
+    paused: bool
+    paused_until: datetime | None
+    occasion_date: date | None
+    steps_done: int
+
+
+class JourneyDetail(JourneySummary):
+    progress: JourneyProgress | None = Field(
+        description="Live from the workflow; null once it has ended or if it did not answer"
+    )
+
+
 class EventEntry(BaseModel):
     type: Literal["event"] = "event"
     at: datetime

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,8 @@ from api.leads.schemas import (
     EventEntry,
     EventIn,
     EventRecorded,
+    JourneyDetail,
+    JourneyProgress,
     JourneySummary,
     LeadCapture,
     LeadTask,
@@ -249,6 +252,41 @@ def _journeys(session: Session, lead_id: uuid.UUID) -> list[JourneySummary]:
             )
         )
     return summaries
+
+
+async def read_journeys(
+    lead_id: uuid.UUID, principal: Principal, *, database: Database, temporal: Client
+) -> list[JourneyDetail]:
+    """Each of the lead's journeys: its sequence and version, and where it is right now."""
+
+    def read(session: Session) -> tuple[str, list[JourneySummary]]:
+        lead = _lead_for(session, lead_id, principal)
+        timezone = lead.timezone or session.get_one(Store, lead.store_id).timezone
+        return timezone, _journeys(session, lead.id)
+
+    timezone, summaries = await run_in_threadpool(database.run, read)
+    details = []
+    for summary in summaries:
+        view = (
+            await journeys.view(temporal, summary.workflow_id)
+            if summary.status is JourneyStatus.ACTIVE
+            else None
+        )
+        progress = None
+        if view is not None:
+            due = view.next_due_at
+            progress = JourneyProgress(
+                current_step=view.current_step,
+                next_due_at=due,
+                next_due_local=due.astimezone(ZoneInfo(timezone)).isoformat() if due else None,
+                waiting_for=view.waiting_for,
+                paused=view.paused,
+                paused_until=view.paused_until,
+                occasion_date=view.occasion_date,
+                steps_done=len(view.history),
+            )
+        details.append(JourneyDetail(**summary.model_dump(), progress=progress))
+    return details
 
 
 def read_lead(session: Session, lead_id: uuid.UUID, principal: Principal) -> LeadView:
