@@ -349,7 +349,7 @@ class MessagingActivities:
                 contact_invalid=_contact_invalid(lead, channel),
                 window_open=channel is not Channel.WHATSAPP
                 or whatsapp_window_open(last_whatsapp, now),
-                has_approved_template=template.whatsapp_content_sid is not None,
+                has_approved_template=self._approved_sid(request.template) is not None,
                 provider_refused=refused.get(channel),
             )
             for channel in candidates
@@ -391,8 +391,8 @@ class MessagingActivities:
             )
         return lead, session.get_one(Store, lead.store_id)
 
-    @staticmethod
     def _write(
+        self,
         session: Session,
         request: SendRequest,
         lead: Lead,
@@ -415,8 +415,7 @@ class MessagingActivities:
             "content_variables": None,
         }
         if decision.use_approved_template:
-            template = load_template(request.template)
-            fields["content_sid"] = template.whatsapp_content_sid
+            fields["content_sid"] = self._approved_sid(request.template)
         if touch is None:
             claimed, _new = TouchRepository(session).claim(
                 Touch(
@@ -470,6 +469,11 @@ class MessagingActivities:
             if touch.content_sid
             else {},
         )
+
+    def _approved_sid(self, template_name: str) -> str | None:
+        """The store's approved WhatsApp template for this message: settings, then the file."""
+        configured = self._settings.whatsapp_content_sids.get(template_name)
+        return configured or load_template(template_name).whatsapp_content_sid
 
     def _unsubscribe_url(self, lead_id: uuid.UUID) -> str:
         token = unsubscribe_token(self._settings.secret_key.get_secret_value(), lead_id)

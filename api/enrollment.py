@@ -72,7 +72,7 @@ def plan_journey(session: Session, lead: Lead, version: SequenceVersion) -> Jour
         enrollment_id=enrollment.id,
         sequence_version=pinned.version,
         sequence=Sequence.model_validate(pinned.body),
-        enrolled_at=enrollment.started_at,
+        enrolled_at=None,  # the journey counts from its own start
     )
     return JourneyStart(workflow_id, start, enrollment.status)
 
@@ -109,7 +109,7 @@ def plan_countdowns(session: Session, lead: Lead) -> list[CountdownStart]:
             month=day.month,
             day=day.day,
             year=upcoming.year,
-            enrolled_at=enrollment.started_at,
+            enrolled_at=None,
         )
         plans.append(CountdownStart(workflow_id, start, enrollment.status))
     return plans

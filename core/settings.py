@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     twilio_base_url: str = "https://api.twilio.com"
     twilio_sms_from: str | None = None  # E.164 number or Messaging Service SID (MG…)
     twilio_whatsapp_from: str | None = None  # E.164 number of the WhatsApp sender
+    # WhatsApp templates this store had approved, by Facet template name, e.g.
+    # WHATSAPP_CONTENT_SIDS='{"engagement/welcome": "HX…"}'. Outside the 24-hour window
+    # WhatsApp only accepts these; a template without one falls back to another channel.
+    whatsapp_content_sids: dict[str, str] = Field(default_factory=dict)
 
     # The URL the outside world reaches Facet on. Twilio signs the URL it called, so webhook
     # signatures are checked against this, never against the request's Host header; it is

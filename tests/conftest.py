@@ -198,7 +198,7 @@ def worker_for(
     """`async with worker_for(client) as task_queue:` runs Facet's worker on its own queue."""
 
     @asynccontextmanager
-    async def running(client: Client) -> AsyncIterator[str]:
+    async def running(client: Client, **settings: Any) -> AsyncIterator[str]:
         task_queue = f"facet-test-{uuid.uuid4().hex[:8]}"
         worker: Worker = build_worker(
             client,
@@ -206,6 +206,7 @@ def worker_for(
             database=database,
             providers=outbox_providers(),
             executor=activity_executor,
+            settings=test_settings(database.url, task_queue, **settings),
         )
         async with worker:
             yield task_queue
@@ -213,21 +214,24 @@ def worker_for(
     return running
 
 
-def test_settings(database_url: str, task_queue: str) -> Settings:
+def test_settings(database_url: str, task_queue: str, **overrides: Any) -> Settings:
     return Settings(
         environment="test",
         database_url=database_url,
         temporal_task_queue=task_queue,
         secret_key="test-secret-that-is-not-a-placeholder",
+        **overrides,
     )
 
 
 @asynccontextmanager
 async def api_client(
-    database: Database, client: Client, task_queue: str
+    database: Database, client: Client, task_queue: str, **settings: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The real app (create_app) over httpx's ASGI transport, talking to a real server."""
-    app = create_app(test_settings(database.url, task_queue), database=database, temporal=client)
+    app = create_app(
+        test_settings(database.url, task_queue, **settings), database=database, temporal=client
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://facet.test") as http:
         yield http

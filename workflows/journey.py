@@ -47,12 +47,15 @@ class NurtureJourney:
 
     @workflow.init
     def __init__(self, input: JourneyInput) -> None:
+        if input.enrolled_at is None:
+            input = input.model_copy(update={"enrolled_at": workflow.now()})
+        self._input = input
         self._runner = StepRunner(
             lead_id=input.lead_id,
             enrollment_id=input.enrollment_id,
             sequence=input.sequence,
             sequence_version=input.sequence_version,
-            enrolled_at=input.enrolled_at,
+            enrolled_at=self._input.enrolled_at,
             state=input.state or JourneyState(),
         )
 
@@ -66,7 +69,7 @@ class NurtureJourney:
                 await runner.run_offsets_only()
         except Rollover:
             await workflow.wait_condition(workflow.all_handlers_finished)
-            workflow.continue_as_new(input.model_copy(update={"state": runner.state}))
+            workflow.continue_as_new(self._input.model_copy(update={"state": runner.state}))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await runner.finish()
         state = runner.state

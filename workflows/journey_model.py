@@ -84,7 +84,8 @@ class JourneyInput(BaseModel):
     enrollment_id: uuid.UUID
     sequence_version: int
     sequence: Sequence
-    enrolled_at: datetime
+    # None: the journey counts from its own start (the Temporal server's clock).
+    enrolled_at: datetime | None = None
     state: JourneyState | None = None  # set only when continuing as new
 
 
@@ -99,7 +100,7 @@ class CountdownInput(BaseModel):
     month: int = Field(ge=1, le=12)
     day: int = Field(ge=1, le=31)
     year: int
-    enrolled_at: datetime
+    enrolled_at: datetime | None = None  # None: from the countdown's own start
     state: JourneyState | None = None
 
 

@@ -40,13 +40,15 @@ class OccasionCountdown:
 
     @workflow.init
     def __init__(self, input: CountdownInput) -> None:
+        if input.enrolled_at is None:
+            input = input.model_copy(update={"enrolled_at": workflow.now()})
         self._input = input
         self._runner = StepRunner(
             lead_id=input.lead_id,
             enrollment_id=input.enrollment_id,
             sequence=input.sequence,
             sequence_version=input.sequence_version,
-            enrolled_at=input.enrolled_at,
+            enrolled_at=self._input.enrolled_at,
             state=input.state or JourneyState(),
             step_prefix=f"{input.year}-",
             occasion=(input.occasion, occasion_in_year(input.month, input.day, input.year)),
@@ -56,6 +58,7 @@ class OccasionCountdown:
 
     @workflow.run
     async def run(self, input: CountdownInput) -> JourneyResult:
+        input = self._input  # with its start time filled in
         runner = self._runner
         try:
             await runner.run_steps()

@@ -76,7 +76,7 @@ class StepRunner:
         enrollment_id: uuid.UUID,
         sequence: Sequence,
         sequence_version: int,
-        enrolled_at: datetime,
+        enrolled_at: datetime | None,
         state: JourneyState,
         step_prefix: str = "",
         occasion: tuple[Occasion, date] | None = None,
@@ -86,6 +86,7 @@ class StepRunner:
         self.enrollment_id = enrollment_id
         self.sequence = sequence
         self.sequence_version = sequence_version
+        assert enrolled_at is not None, "the workflow fills in its start time"
         self.enrolled_at = enrolled_at
         self.state = state
         self.step_prefix = step_prefix  # countdowns prefix the year so each year sends anew
