@@ -11,9 +11,10 @@ from fastapi import HTTPException, status
 
 
 def field_error(field: str, message: str, *, where: str = "body") -> HTTPException:
+    """422 for one field; a dotted name ("customer.phone") becomes a path, as pydantic's."""
     return HTTPException(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail=[{"loc": [where, field], "msg": message, "type": "value_error"}],
+        detail=[{"loc": [where, *field.split(".")], "msg": message, "type": "value_error"}],
     )
 
 
