@@ -39,7 +39,7 @@ from db.models import Staff, Store
 from db.session import Database
 from sequences.vocabulary import ApiRole, StaffRole
 from tests.standin import StandIn
-from worker import build_worker
+from worker import build_providers, build_worker
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 STARTUP = timedelta(seconds=60)
@@ -195,18 +195,24 @@ def activity_executor() -> Iterator[ThreadPoolExecutor]:
 def worker_for(
     database: Database, activity_executor: ThreadPoolExecutor
 ) -> Callable[[Client], Any]:
-    """`async with worker_for(client) as task_queue:` runs Facet's worker on its own queue."""
+    """`async with worker_for(client) as task_queue:` runs Facet's worker on its own queue.
+
+    It sends through the outbox unless given `settings` naming providers (the stand-in's);
+    keyword overrides adjust the test settings (e.g. `whatsapp_content_sids=`).
+    """
 
     @asynccontextmanager
-    async def running(client: Client, **settings: Any) -> AsyncIterator[str]:
+    async def running(
+        client: Client, settings: Settings | None = None, **overrides: Any
+    ) -> AsyncIterator[str]:
         task_queue = f"facet-test-{uuid.uuid4().hex[:8]}"
         worker: Worker = build_worker(
             client,
             task_queue=task_queue,
             database=database,
-            providers=outbox_providers(),
+            providers=build_providers(settings) if settings else outbox_providers(),
             executor=activity_executor,
-            settings=test_settings(database.url, task_queue, **settings),
+            settings=settings or test_settings(database.url, task_queue, **overrides),
         )
         async with worker:
             yield task_queue

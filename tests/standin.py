@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from core.settings import Settings
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -150,3 +152,27 @@ def _success(path: str, body: bytes) -> Reply:
 
 def twilio_error(code: int, status: int = 400) -> Reply:
     return Reply(status, {"code": code, "message": f"error {code}", "status": status})
+
+
+def provider_keys(standin: StandIn) -> dict[str, str]:
+    """The settings that point Facet's SendGrid and Twilio providers at this stand-in."""
+    return {
+        "sendgrid_api_key": "SG.test-key",
+        "sendgrid_base_url": standin.url,
+        "sendgrid_from_email": "hello@store.example",
+        "twilio_account_sid": "AC" + "1" * 32,
+        "twilio_auth_token": "twilio-token",
+        "twilio_base_url": standin.url,
+        "twilio_sms_from": "+15005550006",
+        "twilio_whatsapp_from": "+14155238886",
+    }
+
+
+def settings_for(standin: StandIn | None = None) -> Settings:
+    """Test settings; with a stand-in, SendGrid and Twilio are configured to call it."""
+    return Settings(
+        environment="test",
+        secret_key="test-secret-that-is-not-a-placeholder",
+        public_base_url="https://facet.example",
+        **(provider_keys(standin) if standin is not None else {}),  # type: ignore[arg-type]
+    )

@@ -11,9 +11,19 @@ import sys
 import uuid
 from pathlib import Path
 
+from db.repositories import TouchRepository
 from sequences.model import Offset, SendAction, Sequence, Step
-from sequences.vocabulary import Channel, JourneyStatus, TouchStatus
+from sequences.vocabulary import (
+    ApiRole,
+    Channel,
+    FailureReason,
+    JourneyStatus,
+    Purpose,
+    TouchStatus,
+)
+from tests.conftest import api_client
 from tests.factories import enroll, make_lead, set_caps, touches
+from tests.standin import Reply, StandIn, provider_keys
 from workflows.journey import JourneyResult, NurtureJourney
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +44,13 @@ QUICK_WELCOME = Sequence(
 )
 
 
-def _start_worker(database_url: str, address: str, task_queue: str, log: Path) -> subprocess.Popen:
+def _start_worker(
+    database_url: str,
+    address: str,
+    task_queue: str,
+    log: Path,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "ENVIRONMENT": "test",
@@ -42,6 +58,7 @@ def _start_worker(database_url: str, address: str, task_queue: str, log: Path) -
         "DATABASE_URL": database_url,
         "TEMPORAL_ADDRESS": address,
         "TEMPORAL_TASK_QUEUE": task_queue,
+        **(extra_env or {}),
     }
     return subprocess.Popen(
         [sys.executable, "worker.py"],
@@ -104,3 +121,102 @@ async def test_sigterm_stops_the_worker_cleanly(dev_server, database, tmp_path):
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
     assert "worker stopped" in log.read_text()
+
+
+# --- killed mid-send, against the real SDKs --------------------------------------------------
+
+
+def _one_send(key: str, channel: Channel) -> Sequence:
+    """One message at once. Transactional, so no quiet hours or caps depend on the clock."""
+    send = SendAction(channel=channel, template="engagement/welcome", purpose=Purpose.TRANSACTIONAL)
+    return Sequence(key=key, name=key, steps=(Step(id="welcome", at=Offset(), send=send),))
+
+
+def _providers_at(standin: StandIn) -> dict[str, str]:
+    """The environment that points worker.py's SendGrid and Twilio SDKs at the stand-in."""
+    keys = {name.upper(): value for name, value in provider_keys(standin).items()}
+    return {**keys, "CREATE_SCHEDULES": "false", "PUBLIC_BASE_URL": "https://facet.example"}
+
+
+def _status(database, workflow_id: str) -> TouchStatus | None:
+    touch = database.run(lambda s: TouchRepository(s).by_key(f"{workflow_id}:welcome"))
+    return touch.status if touch else None
+
+
+async def test_worker_killed_mid_send_never_makes_the_provider_send_a_step_twice(
+    dev_server, database, store, standin, api_key, tmp_path
+):
+    """One SIGKILL catches two sends at the two dangerous moments:
+
+    - the email step is claimed and waiting to retry (SendGrid answered 503, Retry-After 10 s):
+      the restarted worker sends it, and SendGrid accepts exactly one message;
+    - the SMS step's request reached Twilio, which accepted it but had not answered when the
+      worker died: the restarted worker never calls Twilio again, and the timeline says the
+      outcome is unknown.
+    """
+    client = dev_server.client
+    address = client.service_client.config.target_host
+    task_queue = f"facet-kill-{uuid.uuid4().hex[:8]}"
+    env = _providers_at(standin)
+    log = tmp_path / "worker.log"
+    email_lead = make_lead(database, store, consent=[Channel.EMAIL])
+    sms_lead = make_lead(database, store, consent=[Channel.SMS])
+    email_wf, email_start = enroll(
+        database, email_lead, sequence=_one_send("kill_email", Channel.EMAIL)
+    )
+    sms_wf, sms_start = enroll(database, sms_lead, sequence=_one_send("kill_sms", Channel.SMS))
+    mail, messages = "/v3/mail/send", "/Messages.json"
+
+    worker = _start_worker(database.url, address, task_queue, log, env)
+    try:
+        standin.fail_next(Reply(503, headers={"Retry-After": "10"}))
+        email = await client.start_workflow(
+            NurtureJourney.run, email_start, id=email_wf, task_queue=task_queue
+        )
+        await _until(
+            lambda: (
+                len(standin.requests) == 1 and _status(database, email_wf) is TouchStatus.CLAIMED
+            ),
+            "SendGrid's 503 and the claim handed back",
+            60,
+        )
+        standin.hold_next()
+        sms = await client.start_workflow(
+            NurtureJourney.run, sms_start, id=sms_wf, task_queue=task_queue
+        )
+        await _until(
+            lambda: any(messages in r.path for r in standin.requests), "Twilio to get the SMS"
+        )
+        assert _status(database, sms_wf) is TouchStatus.SENDING
+        assert _status(database, email_wf) is TouchStatus.CLAIMED  # still in its backoff
+
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        standin.release.set()  # Twilio answers now, to nobody
+
+        worker = _start_worker(database.url, address, task_queue, log, env)
+        results = await asyncio.wait_for(asyncio.gather(email.result(), sms.result()), 90)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    assert [r.status for r in results] == [JourneyStatus.COMPLETED, JourneyStatus.COMPLETED]
+    assert [(r.path.endswith(mail), r.accepted) for r in standin.requests] == [
+        (True, False),  # 503
+        (False, True),  # Twilio took the SMS; the worker died before it heard so
+        (True, True),  # the retry after the restart
+    ]
+    assert len(standin.accepted(mail)) == 1 and len(standin.accepted(messages)) == 1
+
+    [sent] = touches(database, email_lead)
+    assert (sent.status, sent.provider) == (TouchStatus.SENT, "sendgrid")
+    async with api_client(database, client, task_queue) as http:
+        staff = {"Authorization": f"Bearer {api_key(ApiRole.ASSOCIATE, store_id=store.id)}"}
+        timeline = (await http.get(f"/v1/leads/{sms_lead}/timeline", headers=staff)).json()
+    [unknown] = [e for e in timeline["entries"] if e["type"] == "touch"]
+    assert (unknown["step_id"], unknown["channel"], unknown["status"], unknown["reason"]) == (
+        "welcome",
+        "sms",
+        "failed",
+        FailureReason.OUTCOME_UNKNOWN,
+    )

@@ -219,7 +219,14 @@ class TouchEntry(BaseModel):
     channel: Channel | None
     template: str
     status: TouchStatus
-    reason: str | None
+    reason: str | None = Field(
+        description="Why it was not sent: quiet_hours (held), no_consent, frequency_cap, "
+        "invalid_contact, window_closed, no_contact, opted_out; or why it failed"
+    )
+    held_until: datetime | None = Field(
+        default=None,
+        description="held: when the recipient's window opens and the journey sends the step",
+    )
     subject: str | None
     body: str | None
     provider: str | None

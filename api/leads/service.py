@@ -363,6 +363,7 @@ def read_timeline(session: Session, lead_id: uuid.UUID, principal: Principal) ->
             template=touch.template,
             status=touch.status,
             reason=touch.reason,
+            held_until=touch.held_until,
             subject=touch.subject,
             body=touch.body,
             provider=touch.provider,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,33 +20,12 @@ from db.models import Event, Lead, Touch
 from db.repositories import ConsentRepository, TouchRepository
 from sequences.vocabulary import Channel, Purpose, TouchStatus
 from tests.factories import make_lead, set_caps, touches
-from tests.standin import Reply, StandIn, twilio_error
+from tests.standin import Reply, settings_for, twilio_error
 from worker import build_providers
 
 KOLKATA = "Asia/Kolkata"
 # A Monday early afternoon in Bengaluru: inside India's promotional window.
 AFTERNOON = datetime(2026, 11, 23, 13, 0, tzinfo=ZoneInfo(KOLKATA))
-
-
-def settings_for(standin: StandIn | None = None) -> Settings:
-    keys: dict[str, Any] = {}
-    if standin is not None:
-        keys = {
-            "sendgrid_api_key": "SG.test-key",
-            "sendgrid_base_url": standin.url,
-            "sendgrid_from_email": "hello@store.example",
-            "twilio_account_sid": "AC" + "1" * 32,
-            "twilio_auth_token": "twilio-token",
-            "twilio_base_url": standin.url,
-            "twilio_sms_from": "+15005550006",
-            "twilio_whatsapp_from": "+14155238886",
-        }
-    return Settings(
-        environment="test",
-        secret_key="test-secret-that-is-not-a-placeholder",
-        public_base_url="https://facet.example",
-        **keys,
-    )
 
 
 @pytest.fixture

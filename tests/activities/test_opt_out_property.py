@@ -15,8 +15,9 @@ from activities.providers.outbox import OutboxProvider
 from db.repositories import ConsentRepository
 from db.types import utcnow
 from sequences.vocabulary import Channel, Purpose
-from tests.activities.test_messaging import AFTERNOON, request_for, run_at, settings_for
+from tests.activities.test_messaging import AFTERNOON, request_for, run_at
 from tests.factories import make_lead, set_caps
+from tests.standin import settings_for
 
 
 class Recording(OutboxProvider):
