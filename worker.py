@@ -66,6 +66,7 @@ def build_providers(settings: Settings) -> Providers:
             base_url=settings.sendgrid_base_url,
             from_email=settings.sendgrid_from_email,
             from_name=settings.sendgrid_from_name,
+            timeout=settings.provider_timeout_seconds,
         )
     if settings.twilio_account_sid and settings.twilio_auth_token is not None:
         twilio = TwilioMessagingProvider(
@@ -75,6 +76,7 @@ def build_providers(settings: Settings) -> Providers:
             status_callback_url=f"{settings.public_base_url.rstrip('/')}/v1/webhooks/twilio/status",
             sms_from=settings.twilio_sms_from,
             whatsapp_from=settings.twilio_whatsapp_from,
+            timeout=settings.provider_timeout_seconds,
         )
         if settings.twilio_sms_from:
             sms = twilio

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     twilio_base_url: str = "https://api.twilio.com"
     twilio_sms_from: str | None = None  # E.164 number or Messaging Service SID (MG…)
     twilio_whatsapp_from: str | None = None  # E.164 number of the WhatsApp sender
+    # How long a provider may take to answer one request (well inside the 30 s send attempt).
+    provider_timeout_seconds: float = Field(default=15.0, gt=0, le=25)
     # WhatsApp templates this store had approved, by Facet template name, e.g.
     # WHATSAPP_CONTENT_SIDS='{"engagement/welcome": "HX…"}'. Outside the 24-hour window
     # WhatsApp only accepts these; a template without one falls back to another channel.

@@ -8,6 +8,10 @@ from typing import Protocol
 
 from sequences.vocabulary import Channel
 
+# A provider that has not answered by then is given up on: well inside the send activity's
+# 30-second limit, so the attempt ends cleanly and its retry applies the "never twice" rule.
+PROVIDER_HTTP_TIMEOUT_SECONDS = 15.0
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -31,6 +35,16 @@ class OutgoingMessage:
 class ProviderReceipt:
     provider: str
     message_id: str
+
+
+class ProviderOutcomeUnknown(Exception):
+    """The request went out but no answer came back (a read timeout): the provider may have
+    sent the message. Never retried by the provider adapter; the send activity leaves the
+    touch `sending`, and the retry records `outcome_unknown` instead of sending again."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(f"{provider} did not answer in time; the message may have been sent")
+        self.provider = provider
 
 
 class ProviderError(Exception):

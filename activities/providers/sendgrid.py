@@ -12,7 +12,13 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Category, CustomArg, Header, Mail
 
-from activities.providers.base import OutgoingMessage, ProviderError, ProviderReceipt
+from activities.providers.base import (
+    PROVIDER_HTTP_TIMEOUT_SECONDS,
+    OutgoingMessage,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderReceipt,
+)
 
 
 def _retry_after(headers: object) -> float | None:
@@ -28,9 +34,16 @@ class SendGridEmailProvider:
     repeatable = False
 
     def __init__(
-        self, api_key: str, *, base_url: str, from_email: str, from_name: str | None = None
+        self,
+        api_key: str,
+        *,
+        base_url: str,
+        from_email: str,
+        from_name: str | None = None,
+        timeout: float = PROVIDER_HTTP_TIMEOUT_SECONDS,
     ) -> None:
         self._client = SendGridAPIClient(api_key=api_key, host=base_url)
+        self._client.client.timeout = timeout  # the SDK sets none
         self._from = (from_email, from_name) if from_name else from_email
 
     def _mail(self, message: OutgoingMessage) -> Mail:
@@ -66,7 +79,9 @@ class SendGridEmailProvider:
                 status=status,
                 retry_after=_retry_after(error.headers),
             ) from error
-        except (URLError, OSError) as error:
+        except TimeoutError as error:  # sent, then no answer in time
+            raise ProviderOutcomeUnknown(self.name) from error
+        except (URLError, OSError) as error:  # never reached it (a connect timeout included)
             raise ProviderError(self.name, permanent=False, reason="unreachable") from error
         message_id = response.headers.get("X-Message-Id")
         if not message_id:

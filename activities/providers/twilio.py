@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import json
 
+from requests.exceptions import ReadTimeout
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from activities.providers.base import OutgoingMessage, ProviderError, ProviderReceipt
+from activities.providers.base import (
+    PROVIDER_HTTP_TIMEOUT_SECONDS,
+    OutgoingMessage,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderReceipt,
+)
 
 # Twilio error codes that will not change on a retry, and what they mean for the gate.
 PERMANENT_CODES = {
@@ -37,8 +45,11 @@ class TwilioMessagingProvider:
         status_callback_url: str,
         sms_from: str | None,
         whatsapp_from: str | None,
+        timeout: float = PROVIDER_HTTP_TIMEOUT_SECONDS,
     ) -> None:
-        self._client = Client(account_sid, auth_token)
+        self._client = Client(
+            account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout)
+        )
         self._client.api.base_url = base_url.rstrip("/")
         self._status_callback = status_callback_url
         self._sms_from = sms_from
@@ -77,6 +88,8 @@ class TwilioMessagingProvider:
                 status=error.status,
                 code=error.code,
             ) from error
+        except ReadTimeout as error:  # sent, then no answer in time
+            raise ProviderOutcomeUnknown(self.name) from error
         except (TwilioException, OSError) as error:
             raise ProviderError(self.name, permanent=False, reason="unreachable") from error
         return ProviderReceipt(provider=self.name, message_id=str(created.sid))

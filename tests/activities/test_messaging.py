@@ -15,6 +15,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.messaging import MessagingActivities
 from activities.payloads import SendRequest, SendResult
+from activities.providers.base import ProviderOutcomeUnknown
 from core.settings import Settings
 from db.models import Event, Lead, Touch
 from db.repositories import ConsentRepository, TouchRepository
@@ -408,3 +409,26 @@ def test_a_sendgrid_400_is_not_retried(database, store, messaging, standin):
     result = run_at(messaging, request_for(lead_id, Channel.EMAIL), AFTERNOON)
     assert (result.status, result.reason) == (TouchStatus.SUPPRESSED, "provider_rejected")
     assert len(standin.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "path"), [(Channel.SMS, "Messages.json"), (Channel.EMAIL, "/v3/mail/send")]
+)
+def test_a_provider_that_never_answers_is_not_sent_to_again(
+    database, store, standin, channel, path
+):
+    """A read timeout means the message may have gone: the retry records it, never resends."""
+    settings = settings_for(standin).model_copy(update={"provider_timeout_seconds": 0.5})
+    messaging = MessagingActivities(database, build_providers(settings), settings)
+    lead_id = lead_in_kolkata(database, store)
+    request = request_for(lead_id, channel)
+    standin.hold_next()
+    with pytest.raises(ProviderOutcomeUnknown, match="may have been sent"):
+        run_at(messaging, request, AFTERNOON)
+    [touch] = touches(database, lead_id)
+    assert touch.status is TouchStatus.SENDING
+    standin.release.set()
+
+    retry = run_at(messaging, request, AFTERNOON + timedelta(seconds=40))
+    assert (retry.status, retry.reason) == (TouchStatus.FAILED, "outcome_unknown")
+    assert len(standin.accepted(path)) == 1
