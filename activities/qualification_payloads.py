@@ -51,6 +51,10 @@ class QualifyResult(_Payload):
     segment: str | None
     segment_changed: bool
     escalation: EscalationNeed | None = None
+    # The newest journey of the segment the lead just moved into (None: no change, or none).
+    segment_sequence: str | None = None
+    # Open tasks this event ended (a purchase or an opt-out): their workflows are told to stop.
+    cancelled_tasks: list[uuid.UUID] = []
 
 
 class OpenTaskRequest(_Payload):

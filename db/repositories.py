@@ -313,6 +313,13 @@ class SequenceRepository:
             .order_by(SequenceVersion.key)
         ).all()
 
+    def latest_for_segment(self, segment: str) -> SequenceVersion | None:
+        """The newest published journey (not a countdown) for the segment, if any."""
+        for version in self.latest_of_each():
+            if version.body.get("segment") == segment and not version.body.get("occasion"):
+                return version
+        return None
+
     def publish(self, key: str, name: str, body: dict[str, Any], *, by: str) -> SequenceVersion:
         """A new immutable version, unless the body is the same as the latest one."""
         latest = self.latest(key)
@@ -571,6 +578,16 @@ class TaskRepository:
         if open_only:
             query = query.where(Task.status.in_(OPEN_TASK_STATUSES))
         return self.session.scalars(query.order_by(Task.created_at, Task.id)).all()
+
+    def cancel_open(self, lead_id: uuid.UUID, *, at: datetime, why: str) -> list[Task]:
+        """Cancel the lead's open and acknowledged tasks; returns the ones cancelled now."""
+        tasks = list(self.for_lead(lead_id, open_only=True))
+        for task in tasks:
+            task.status = TaskStatus.CANCELLED
+            entry = {"at": at.isoformat(), "event": "cancelled", "reason": why}
+            task.history = [*task.history, entry]
+        self.session.flush()
+        return tasks
 
     def search(
         self,

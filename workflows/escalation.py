@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.qualification_payloads import (
@@ -41,6 +41,9 @@ NOTICE_RETRY = RetryPolicy(
     maximum_attempts=10,
     non_retryable_error_types=["ValueError"],
 )
+
+
+_ENDED = (TaskStatus.COMPLETED, TaskStatus.CANCELLED)
 
 
 def task_workflow_id(task_id: uuid.UUID) -> str:
@@ -76,6 +79,10 @@ class Acknowledgement(BaseModel):
 class Completion(BaseModel):
     staff_id: uuid.UUID | None
     outcome: TaskOutcome
+
+
+class Cancellation(BaseModel):
+    reason: str
 
 
 class EscalationView(BaseModel):
@@ -135,6 +142,16 @@ async def open_escalation(request: OpenEscalation) -> uuid.UUID:
     return opened.task_id
 
 
+async def cancel_escalation(task_id: uuid.UUID, reason: str) -> None:
+    """From inside any workflow: end a task's EscalationTask (its row is already cancelled).
+
+    A task whose workflow has already ended (or never started) needs nothing more.
+    """
+    handle = workflow.get_external_workflow_handle(task_workflow_id(task_id))
+    with contextlib.suppress(FailureError):
+        await handle.signal(EscalationTask.cancel, Cancellation(reason=reason))
+
+
 @workflow.defn
 class EscalationTask:
     """One task until a person completes it.
@@ -143,8 +160,10 @@ class EscalationTask:
     Runs: notifies the assignee, then waits for `acknowledge` until the SLA is due. A first
     breach reassigns to the next candidate; a second to the store manager; each new assignee
     is notified and gets a fresh SLA. After acknowledgement it waits for `complete`.
-    Signals: `acknowledge`, `complete` (the API has already written them to the task row).
-    Query: `status`. Ends: on `complete`, returning the outcome.
+    Signals: `acknowledge`, `complete` (the API has already written them to the task row),
+    `cancel` (the lead bought or opted out; the row is already cancelled).
+    Query: `status`. Ends: on `complete` (returning the outcome) or `cancel`, with no further
+    reassignment or notice.
     """
 
     @workflow.init
@@ -169,7 +188,7 @@ class EscalationTask:
                 )
             except TimeoutError:
                 await self._breach(input)
-        await workflow.wait_condition(lambda: self._status is TaskStatus.COMPLETED)
+        await workflow.wait_condition(lambda: self._status in _ENDED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return EscalationResult(
             status=self._status,
@@ -220,8 +239,14 @@ class EscalationTask:
 
     @workflow.signal
     def complete(self, completion: Completion) -> None:
-        self._status = TaskStatus.COMPLETED
-        self._outcome = completion.outcome
+        if self._status is not TaskStatus.CANCELLED:
+            self._status = TaskStatus.COMPLETED
+            self._outcome = completion.outcome
+
+    @workflow.signal
+    def cancel(self, cancellation: Cancellation) -> None:
+        if self._status is not TaskStatus.COMPLETED:
+            self._status = TaskStatus.CANCELLED
 
     @workflow.query
     def status(self) -> EscalationView:

@@ -1,7 +1,9 @@
 """Qualification workflows: one per event (rescore, escalate), and the scheduled upkeep.
 
 - QualifyLead (`qualify:{event_id}`): rescoring after one event; opens an escalation task when
-  the lead turns hot or a hard trigger fires. The id makes a repeated event a no-op.
+  the lead turns hot or a hard trigger fires; enrolls the lead in its new segment's journey
+  when the segment changed; ends the lead's open tasks on a purchase or an opt-out. The id
+  makes a repeated event a no-op.
 - NightlyQualification: refit each store's model (promoted only if it wins), then rescore all.
 - ColdLeadSweep: a re-engage task for each lead going cold in an active journey.
 """
@@ -33,7 +35,8 @@ with workflow.unsafe.imports_passed_through():
         StoreList,
     )
     from sequences.vocabulary import Priority, StaffRole
-    from workflows.escalation import OpenEscalation, open_escalation
+    from workflows.enroll import enroll_in_sequence
+    from workflows.escalation import OpenEscalation, cancel_escalation, open_escalation
 
 QUALIFY_TIMEOUT = timedelta(seconds=30)
 QUALIFY_RETRY = RetryPolicy(
@@ -59,13 +62,16 @@ class QualifyOutcome(BaseModel):
     priority: Priority
     model_version: str
     task_id: uuid.UUID | None = None
+    enrolled: str | None = None  # what enrolling in the new segment's journey did
+    cancelled_tasks: list[uuid.UUID] = Field(default_factory=list)
 
 
 @workflow.defn
 class QualifyLead:
-    """Rescore a lead after one event and escalate if it needs a person now.
+    """Rescore a lead after one event; escalate, re-enroll or end its tasks as the event says.
 
-    Input: `QualifyInput` (ids). Returns the score, tier, model version and the task opened.
+    Input: `QualifyInput` (ids). Returns the score, tier, model version, the task opened, the
+    segment journey started and the tasks ended.
     """
 
     @workflow.run
@@ -77,6 +83,11 @@ class QualifyLead:
             start_to_close_timeout=QUALIFY_TIMEOUT,
             retry_policy=QUALIFY_RETRY,
         )
+        for cancelled in result.cancelled_tasks:
+            await cancel_escalation(cancelled, reason="the lead bought or opted out")
+        enrolled = None
+        if result.segment_sequence is not None:
+            enrolled = await enroll_in_sequence(input.lead_id, result.segment_sequence)
         task_id = None
         if result.escalation is not None:
             need = result.escalation
@@ -96,6 +107,8 @@ class QualifyLead:
             priority=result.priority,
             model_version=result.model_version,
             task_id=task_id,
+            enrolled=enrolled,
+            cancelled_tasks=result.cancelled_tasks,
         )
 
 
