@@ -109,6 +109,7 @@ class TaskAssigned(_Payload):
 
 class ColdSweepRequest(_Payload):
     now: datetime
+    store_id: uuid.UUID | None = None  # None: every store
 
 
 class ColdLead(_Payload):

@@ -261,10 +261,10 @@ class TaskActivities:
     @activity.defn(name=FIND_COLD_LEADS)
     def find_cold_leads(self, request: ColdSweepRequest) -> ColdLeads:
         """Leads in an active journey that have not engaged for their segment's N days."""
-        return self._db.run(lambda session: self._cold(session, request.now))
+        return self._db.run(lambda session: self._cold(session, request.now, request.store_id))
 
-    def _cold(self, session: Session, now: datetime) -> ColdLeads:
-        ids = QualificationReader(session).active_lead_ids(limit=50_000)
+    def _cold(self, session: Session, now: datetime, store_id: uuid.UUID | None) -> ColdLeads:
+        ids = QualificationReader(session).active_lead_ids(limit=50_000, store_id=store_id)
         cold: list[ColdLead] = []
         for start in range(0, len(ids), COLD_PAGE):
             for lead_id, (lead, facts) in load_facts(

@@ -736,13 +736,9 @@ class QualificationReader:
         )
         self.session.connection().execute(statement, list(scores))
 
-    def active_lead_ids(self, *, limit: int) -> list[uuid.UUID]:
-        """Leads with a running journey, for the going-cold sweep."""
-        return list(
-            self.session.scalars(
-                select(Enrollment.lead_id)
-                .where(Enrollment.status == JourneyStatus.ACTIVE)
-                .distinct()
-                .limit(limit)
-            ).all()
-        )
+    def active_lead_ids(self, *, limit: int, store_id: uuid.UUID | None = None) -> list[uuid.UUID]:
+        """Leads with a running journey (of one store, or all), for the going-cold sweep."""
+        query = select(Enrollment.lead_id).where(Enrollment.status == JourneyStatus.ACTIVE)
+        if store_id is not None:
+            query = query.join(Lead, Lead.id == Enrollment.lead_id).where(Lead.store_id == store_id)
+        return list(self.session.scalars(query.distinct().limit(limit)).all())

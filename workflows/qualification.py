@@ -165,6 +165,10 @@ class NightlyQualification:
         return result
 
 
+class ColdSweepInput(BaseModel):
+    store_id: uuid.UUID | None = None  # None: every store (what the schedule runs)
+
+
 class SweepResult(BaseModel):
     tasks: list[uuid.UUID] = Field(default_factory=list)
 
@@ -173,14 +177,16 @@ class SweepResult(BaseModel):
 class ColdLeadSweep:
     """Open a re-engage task (routed to the lead's owner first) for every lead going cold.
 
+    Input: none from the schedule (every store), or `ColdSweepInput` for one store.
     One task per cold spell: the idempotency key names the day the lead last engaged.
     """
 
     @workflow.run
-    async def run(self) -> SweepResult:
+    async def run(self, input: ColdSweepInput | None = None) -> SweepResult:
+        store_id = input.store_id if input is not None else None
         cold: ColdLeads = await workflow.execute_activity(
             FIND_COLD_LEADS,
-            ColdSweepRequest(now=workflow.now()),
+            ColdSweepRequest(now=workflow.now(), store_id=store_id),
             result_type=ColdLeads,
             start_to_close_timeout=REFIT_TIMEOUT,
             retry_policy=UPKEEP_RETRY,
