@@ -102,6 +102,7 @@ class ReassignRequest(_Payload):
 
 class TaskAssigned(_Payload):
     still_open: bool
+    status: TaskStatus | None = None  # the row's status (a cancelled task ends its workflow)
     assignee_id: uuid.UUID | None
     sla_due_at: datetime | None
     routing_reason: str | None

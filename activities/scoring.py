@@ -221,7 +221,10 @@ class ScoringActivities:
 
         if trigger is not None and trigger.kind in ENDS_TASKS:
             cancelled = TaskRepository(session).cancel_open(
-                lead.id, at=request.now, why=f"the lead {trigger.kind.replace('_', ' ')}"
+                lead.id,
+                at=request.now,
+                why=f"the lead {trigger.kind.replace('_', ' ')}",
+                cause=str(request.event_id),
             )
         else:
             cancelled = []

@@ -173,6 +173,7 @@ class TaskActivities:
         if task.status is not TaskStatus.OPEN or done:
             return TaskAssigned(
                 still_open=task.status is TaskStatus.OPEN,
+                status=task.status,
                 assignee_id=task.assignee_id,
                 sla_due_at=task.sla_due_at,
                 routing_reason=task.routing_reason,

@@ -214,6 +214,9 @@ class EscalationTask:
         )
         self._sla_due_at = assigned.sla_due_at
         if not assigned.still_open:
+            if assigned.status is TaskStatus.CANCELLED:
+                self._status = TaskStatus.CANCELLED  # even if its `cancel` signal was lost
+                return
             # Acknowledged or completed at the moment the SLA ran out: the signal is on its way.
             await workflow.wait_condition(lambda: self._status is not TaskStatus.OPEN)
             return
