@@ -114,7 +114,7 @@ def build_worker(
     journeys = JourneyActivities(database)
     scoring = ScoringActivities(database, qualification)
     learning = LearningActivities(database, qualification)
-    tasks = TaskActivities(database, providers, qualification)
+    tasks = TaskActivities(database, providers, qualification, client)
     return Worker(
         client,
         task_queue=task_queue,
@@ -133,6 +133,7 @@ def build_worker(
             tasks.reassign_task,
             tasks.notify_assignee,
             tasks.find_cold_leads,
+            tasks.cancel_escalations,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,

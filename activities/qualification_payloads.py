@@ -21,6 +21,9 @@ FIND_COLD_LEADS = "find_cold_leads"
 LIST_STORES = "list_stores"
 REFIT_MODEL = "refit_model"
 RESCORE_LEADS = "rescore_leads"
+CANCEL_ESCALATIONS = "cancel_escalations"
+# The EscalationTask signal that ends a task whose row was cancelled.
+ESCALATION_CANCEL_SIGNAL = "cancel"
 
 
 class _Payload(BaseModel):
@@ -51,6 +54,10 @@ class QualifyResult(_Payload):
     segment: str | None
     segment_changed: bool
     escalation: EscalationNeed | None = None
+    # The newest journey of the segment the lead just moved into (None: no change, or none).
+    segment_sequence: str | None = None
+    # Open tasks this event ended (a purchase or an opt-out): their workflows are told to stop.
+    cancelled_tasks: list[uuid.UUID] = []
 
 
 class OpenTaskRequest(_Payload):
@@ -98,6 +105,7 @@ class ReassignRequest(_Payload):
 
 class TaskAssigned(_Payload):
     still_open: bool
+    status: TaskStatus | None = None  # the row's status (a cancelled task ends its workflow)
     assignee_id: uuid.UUID | None
     sla_due_at: datetime | None
     routing_reason: str | None
@@ -105,6 +113,7 @@ class TaskAssigned(_Payload):
 
 class ColdSweepRequest(_Payload):
     now: datetime
+    store_id: uuid.UUID | None = None  # None: every store
 
 
 class ColdLead(_Payload):
@@ -153,3 +162,14 @@ class RescoreRequest(_Payload):
 
 class RescoreResult(_Payload):
     leads: int
+
+
+class Cancellation(_Payload):
+    """Why a task ended without a person: the lead bought or opted out."""
+
+    reason: str
+
+
+class CancelEscalations(_Payload):
+    task_ids: list[uuid.UUID]
+    reason: str

@@ -27,7 +27,12 @@ from activities.qualification_payloads import (
     RescoreResult,
 )
 from db.models import Event, Lead
-from db.repositories import QualificationReader, ScoringModelRepository
+from db.repositories import (
+    QualificationReader,
+    ScoringModelRepository,
+    SequenceRepository,
+    TaskRepository,
+)
 from db.session import Database
 from qualification.config import QualificationConfig
 from qualification.facts import LeadFacts, Signal
@@ -39,6 +44,8 @@ from sequences.vocabulary import EventKind, Priority
 log = logging.getLogger(__name__)
 
 RESCORE_PAGE = 2_000
+# A lead who bought or opted out needs no more chasing: these events end its open tasks.
+ENDS_TASKS = frozenset({EventKind.PURCHASE.value, EventKind.OPTED_OUT.value})
 
 Occurrence = tuple[str, datetime, dict[str, Any]]
 
@@ -212,6 +219,16 @@ class ScoringActivities:
             if event is not None:
                 trigger = signal_from(event.kind, event.occurred_at, event.payload or {})
 
+        if trigger is not None and trigger.kind in ENDS_TASKS:
+            cancelled = TaskRepository(session).cancel_open(
+                lead.id,
+                at=request.now,
+                why=f"the lead {trigger.kind.replace('_', ' ')}",
+                cause=str(request.event_id),
+            )
+        else:
+            cancelled = []
+
         decision = classify(evidence_for(facts, form_segment=_form_segment(lead)))
         segment_changed = decision is not None and decision.segment.value != lead.segment
         if decision is not None and (segment_changed or not lead.segment_reason):
@@ -232,6 +249,11 @@ class ScoringActivities:
         lead.score_explanation = score.explanation()
         lead.scored_at = request.now
         session.flush()
+        ending = trigger is not None and trigger.kind in ENDS_TASKS
+        new_journey = None
+        if segment_changed and lead.segment and not ending:
+            version = SequenceRepository(session).latest_for_segment(lead.segment)
+            new_journey = version.key if version else None
         return QualifyResult(
             score=score.value,
             priority=score.tier,
@@ -239,7 +261,9 @@ class ScoringActivities:
             model_version=score.model_version,
             segment=lead.segment,
             segment_changed=segment_changed,
-            escalation=self._escalation(score, previous, trigger, lead.segment),
+            escalation=None if ending else self._escalation(score, previous, trigger, lead.segment),
+            segment_sequence=new_journey,
+            cancelled_tasks=[task.id for task in cancelled],
         )
 
     def _escalation(

@@ -14,13 +14,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.providers.base import OutgoingMessage, Providers
 from activities.qualification_payloads import (
+    CANCEL_ESCALATIONS,
+    ESCALATION_CANCEL_SIGNAL,
     FIND_COLD_LEADS,
     NOTIFY_ASSIGNEE,
     OPEN_TASK,
     REASSIGN_TASK,
+    CancelEscalations,
+    Cancellation,
     ColdLead,
     ColdLeads,
     ColdSweepRequest,
@@ -103,11 +109,29 @@ def _assign(task: Task, choice: RoutingChoice, due: datetime, at: datetime, why:
 
 class TaskActivities:
     def __init__(
-        self, database: Database, providers: Providers, config: QualificationConfig
+        self,
+        database: Database,
+        providers: Providers,
+        config: QualificationConfig,
+        temporal: Client | None = None,
     ) -> None:
         self._db = database
         self._providers = providers
         self._config = config
+        self._temporal = temporal
+
+    @activity.defn(name=CANCEL_ESCALATIONS)
+    async def cancel_escalations(self, request: CancelEscalations) -> None:
+        """Tell each task's EscalationTask to end; one that has ended already is fine."""
+        assert self._temporal is not None, "the worker gives task activities its client"
+        for task_id in request.task_ids:
+            handle = self._temporal.get_workflow_handle(f"task:{task_id}")
+            try:
+                await handle.signal(ESCALATION_CANCEL_SIGNAL, Cancellation(reason=request.reason))
+            except RPCError as error:
+                if error.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                log.info("task %s has no running workflow to cancel", task_id)
 
     @activity.defn(name=OPEN_TASK)
     def open_task(self, request: OpenTaskRequest) -> TaskOpened:
@@ -173,6 +197,7 @@ class TaskActivities:
         if task.status is not TaskStatus.OPEN or done:
             return TaskAssigned(
                 still_open=task.status is TaskStatus.OPEN,
+                status=task.status,
                 assignee_id=task.assignee_id,
                 sla_due_at=task.sla_due_at,
                 routing_reason=task.routing_reason,
@@ -261,10 +286,10 @@ class TaskActivities:
     @activity.defn(name=FIND_COLD_LEADS)
     def find_cold_leads(self, request: ColdSweepRequest) -> ColdLeads:
         """Leads in an active journey that have not engaged for their segment's N days."""
-        return self._db.run(lambda session: self._cold(session, request.now))
+        return self._db.run(lambda session: self._cold(session, request.now, request.store_id))
 
-    def _cold(self, session: Session, now: datetime) -> ColdLeads:
-        ids = QualificationReader(session).active_lead_ids(limit=50_000)
+    def _cold(self, session: Session, now: datetime, store_id: uuid.UUID | None) -> ColdLeads:
+        ids = QualificationReader(session).active_lead_ids(limit=50_000, store_id=store_id)
         cold: list[ColdLead] = []
         for start in range(0, len(ids), COLD_PAGE):
             for lead_id, (lead, facts) in load_facts(

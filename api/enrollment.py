@@ -56,11 +56,8 @@ def sequence_for_segment(
 ) -> SequenceVersion | None:
     """The newest published journey for the segment, else the fallback sequence."""
     sequences = SequenceRepository(session)
-    if segment:
-        for version in sequences.latest_of_each():
-            if version.body.get("segment") == segment and not version.body.get("occasion"):
-                return version
-    return sequences.latest(fallback_key)
+    found = sequences.latest_for_segment(segment) if segment else None
+    return found or sequences.latest(fallback_key)
 
 
 def plan_journey(session: Session, lead: Lead, version: SequenceVersion) -> JourneyStart:

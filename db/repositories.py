@@ -313,6 +313,13 @@ class SequenceRepository:
             .order_by(SequenceVersion.key)
         ).all()
 
+    def latest_for_segment(self, segment: str) -> SequenceVersion | None:
+        """The newest published journey (not a countdown) for the segment, if any."""
+        for version in self.latest_of_each():
+            if version.body.get("segment") == segment and not version.body.get("occasion"):
+                return version
+        return None
+
     def publish(self, key: str, name: str, body: dict[str, Any], *, by: str) -> SequenceVersion:
         """A new immutable version, unless the body is the same as the latest one."""
         latest = self.latest(key)
@@ -577,6 +584,23 @@ class TaskRepository:
             query = query.where(Task.status.in_(OPEN_TASK_STATUSES))
         return self.session.scalars(query.order_by(Task.created_at, Task.id)).all()
 
+    def cancel_open(self, lead_id: uuid.UUID, *, at: datetime, why: str, cause: str) -> list[Task]:
+        """Cancel the lead's open and acknowledged tasks because of `cause` (an event id).
+
+        Returns every task `cause` cancelled, also when called again for it (a retry).
+        """
+        for task in self.for_lead(lead_id, open_only=True):
+            task.status = TaskStatus.CANCELLED
+            entry = {"at": at.isoformat(), "event": "cancelled", "reason": why, "cause": cause}
+            task.history = [*task.history, entry]
+        self.session.flush()
+        return [
+            task
+            for task in self.for_lead(lead_id)
+            if task.status is TaskStatus.CANCELLED
+            and any(entry.get("cause") == cause for entry in task.history)
+        ]
+
     def search(
         self,
         *,
@@ -724,13 +748,9 @@ class QualificationReader:
         )
         self.session.connection().execute(statement, list(scores))
 
-    def active_lead_ids(self, *, limit: int) -> list[uuid.UUID]:
-        """Leads with a running journey, for the going-cold sweep."""
-        return list(
-            self.session.scalars(
-                select(Enrollment.lead_id)
-                .where(Enrollment.status == JourneyStatus.ACTIVE)
-                .distinct()
-                .limit(limit)
-            ).all()
-        )
+    def active_lead_ids(self, *, limit: int, store_id: uuid.UUID | None = None) -> list[uuid.UUID]:
+        """Leads with a running journey (of one store, or all), for the going-cold sweep."""
+        query = select(Enrollment.lead_id).where(Enrollment.status == JourneyStatus.ACTIVE)
+        if store_id is not None:
+            query = query.join(Lead, Lead.id == Enrollment.lead_id).where(Lead.store_id == store_id)
+        return list(self.session.scalars(query.distinct().limit(limit)).all())

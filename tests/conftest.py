@@ -241,3 +241,8 @@ async def api_client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://facet.test") as http:
         yield http
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The Authorization header for an API key."""
+    return {"Authorization": f"Bearer {key}"}

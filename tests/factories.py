@@ -6,8 +6,9 @@ import random
 import uuid
 from collections.abc import Sequence as Seq
 from datetime import UTC, datetime
+from typing import Any
 
-from db.models import Enrollment, Lead, Store, Touch
+from db.models import Enrollment, Event, Lead, Store, Touch
 from db.repositories import (
     ConsentRepository,
     EnrollmentRepository,
@@ -151,3 +152,31 @@ def enroll_countdown(
         year=year,
         enrolled_at=start.enrolled_at,
     )
+
+
+def add_event(
+    database: Database,
+    store: Store,
+    lead_id: uuid.UUID,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> uuid.UUID:
+    """An event row for the lead (as the API would record it); returns its id."""
+
+    def add(session) -> uuid.UUID:
+        event = Event(
+            store_id=store.id,
+            lead_id=lead_id,
+            kind=kind,
+            source="test",
+            payload=payload or {},
+            occurred_at=at or utcnow(),
+            idempotency_key=f"{kind}-{uuid.uuid4()}",
+        )
+        session.add(event)
+        session.flush()
+        return event.id
+
+    return database.run(add)

@@ -17,9 +17,13 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.qualification_payloads import (
+        CANCEL_ESCALATIONS,
+        ESCALATION_CANCEL_SIGNAL,
         NOTIFY_ASSIGNEE,
         OPEN_TASK,
         REASSIGN_TASK,
+        CancelEscalations,
+        Cancellation,
         NotifyRequest,
         NotifyResult,
         OpenTaskRequest,
@@ -45,6 +49,8 @@ NOTICE_RETRY = RetryPolicy(
 
 # The breach that hands a task to the store manager (the first goes to the next candidate).
 MANAGER_BREACH = 2
+
+_ENDED = (TaskStatus.COMPLETED, TaskStatus.CANCELLED)
 
 
 def task_workflow_id(task_id: uuid.UUID) -> str:
@@ -139,6 +145,22 @@ async def open_escalation(request: OpenEscalation) -> uuid.UUID:
     return opened.task_id
 
 
+async def cancel_escalations(task_ids: list[uuid.UUID], reason: str) -> None:
+    """From inside any workflow: end these tasks' EscalationTasks (rows already cancelled).
+
+    The signals go from an activity, not as workflow commands: a task whose workflow has
+    ended (or never started) needs nothing, and the activity says so without failing.
+    """
+    if not task_ids:
+        return
+    await workflow.execute_activity(
+        CANCEL_ESCALATIONS,
+        CancelEscalations(task_ids=task_ids, reason=reason),
+        start_to_close_timeout=TASK_BOOKKEEPING_TIMEOUT,
+        retry_policy=TASK_BOOKKEEPING_RETRY,
+    )
+
+
 @workflow.defn
 class EscalationTask:
     """One task until a person completes it.
@@ -147,8 +169,10 @@ class EscalationTask:
     Runs: notifies the assignee, then waits for `acknowledge` until the SLA is due. A first
     breach reassigns to the next candidate; a second to the store manager; each new assignee
     is notified and gets a fresh SLA. After acknowledgement it waits for `complete`.
-    Signals: `acknowledge`, `complete` (the API has already written them to the task row).
-    Query: `status`. Ends: on `complete`, returning the outcome.
+    Signals: `acknowledge`, `complete` (the API has already written them to the task row),
+    `cancel` (the lead bought or opted out; the row is already cancelled).
+    Query: `status`. Ends: on `complete` (returning the outcome) or `cancel`, with no further
+    reassignment or notice.
     """
 
     @workflow.init
@@ -175,8 +199,7 @@ class EscalationTask:
                 )
             except TimeoutError:
                 await self._breach(input)
-        await workflow.wait_condition(lambda: self._status is not TaskStatus.OPEN)
-        await workflow.wait_condition(lambda: self._status is TaskStatus.COMPLETED)
+        await workflow.wait_condition(lambda: self._status in _ENDED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return EscalationResult(
             status=self._status,
@@ -202,6 +225,9 @@ class EscalationTask:
         )
         self._sla_due_at = assigned.sla_due_at
         if not assigned.still_open:
+            if assigned.status is TaskStatus.CANCELLED:
+                self._status = TaskStatus.CANCELLED  # even if its `cancel` signal was lost
+                return
             # Acknowledged or completed at the moment the SLA ran out: the signal is on its way.
             await workflow.wait_condition(lambda: self._status is not TaskStatus.OPEN)
             return
@@ -227,8 +253,14 @@ class EscalationTask:
 
     @workflow.signal
     def complete(self, completion: Completion) -> None:
-        self._status = TaskStatus.COMPLETED
-        self._outcome = completion.outcome
+        if self._status is not TaskStatus.CANCELLED:
+            self._status = TaskStatus.COMPLETED
+            self._outcome = completion.outcome
+
+    @workflow.signal(name=ESCALATION_CANCEL_SIGNAL)
+    def cancel(self, cancellation: Cancellation) -> None:
+        if self._status is not TaskStatus.COMPLETED:
+            self._status = TaskStatus.CANCELLED
 
     @workflow.query
     def status(self) -> EscalationView:

@@ -1,7 +1,9 @@
 """Qualification workflows: one per event (rescore, escalate), and the scheduled upkeep.
 
 - QualifyLead (`qualify:{event_id}`): rescoring after one event; opens an escalation task when
-  the lead turns hot or a hard trigger fires. The id makes a repeated event a no-op.
+  the lead turns hot or a hard trigger fires; enrolls the lead in its new segment's journey
+  when the segment changed; ends the lead's open tasks on a purchase or an opt-out. The id
+  makes a repeated event a no-op.
 - NightlyQualification: refit each store's model (promoted only if it wins), then rescore all.
 - ColdLeadSweep: a re-engage task for each lead going cold in an active journey.
 """
@@ -33,7 +35,8 @@ with workflow.unsafe.imports_passed_through():
         StoreList,
     )
     from sequences.vocabulary import Priority, StaffRole
-    from workflows.escalation import OpenEscalation, open_escalation
+    from workflows.enroll import enroll_in_sequence
+    from workflows.escalation import OpenEscalation, cancel_escalations, open_escalation
 
 QUALIFY_TIMEOUT = timedelta(seconds=30)
 QUALIFY_RETRY = RetryPolicy(
@@ -59,13 +62,16 @@ class QualifyOutcome(BaseModel):
     priority: Priority
     model_version: str
     task_id: uuid.UUID | None = None
+    enrolled: str | None = None  # what enrolling in the new segment's journey did
+    cancelled_tasks: list[uuid.UUID] = Field(default_factory=list)
 
 
 @workflow.defn
 class QualifyLead:
-    """Rescore a lead after one event and escalate if it needs a person now.
+    """Rescore a lead after one event; escalate, re-enroll or end its tasks as the event says.
 
-    Input: `QualifyInput` (ids). Returns the score, tier, model version and the task opened.
+    Input: `QualifyInput` (ids). Returns the score, tier, model version, the task opened, the
+    segment journey started and the tasks ended.
     """
 
     @workflow.run
@@ -77,6 +83,10 @@ class QualifyLead:
             start_to_close_timeout=QUALIFY_TIMEOUT,
             retry_policy=QUALIFY_RETRY,
         )
+        await cancel_escalations(result.cancelled_tasks, reason="the lead bought or opted out")
+        enrolled = None
+        if result.segment_sequence is not None:
+            enrolled = await enroll_in_sequence(input.lead_id, result.segment_sequence)
         task_id = None
         if result.escalation is not None:
             need = result.escalation
@@ -96,6 +106,8 @@ class QualifyLead:
             priority=result.priority,
             model_version=result.model_version,
             task_id=task_id,
+            enrolled=enrolled,
+            cancelled_tasks=result.cancelled_tasks,
         )
 
 
@@ -152,6 +164,10 @@ class NightlyQualification:
         return result
 
 
+class ColdSweepInput(BaseModel):
+    store_id: uuid.UUID | None = None  # None: every store (what the schedule runs)
+
+
 class SweepResult(BaseModel):
     tasks: list[uuid.UUID] = Field(default_factory=list)
 
@@ -160,14 +176,16 @@ class SweepResult(BaseModel):
 class ColdLeadSweep:
     """Open a re-engage task (routed to the lead's owner first) for every lead going cold.
 
+    Input: none from the schedule (every store), or `ColdSweepInput` for one store.
     One task per cold spell: the idempotency key names the day the lead last engaged.
     """
 
     @workflow.run
-    async def run(self) -> SweepResult:
+    async def run(self, input: ColdSweepInput | None = None) -> SweepResult:
+        store_id = input.store_id if input is not None else None
         cold: ColdLeads = await workflow.execute_activity(
             FIND_COLD_LEADS,
-            ColdSweepRequest(now=workflow.now()),
+            ColdSweepRequest(now=workflow.now(), store_id=store_id),
             result_type=ColdLeads,
             start_to_close_timeout=REFIT_TIMEOUT,
             retry_policy=UPKEEP_RETRY,

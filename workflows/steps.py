@@ -14,10 +14,10 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
+from workflows.enroll import enroll_in_sequence
 from workflows.escalation import OpenEscalation, open_escalation
 
 with workflow.unsafe.imports_passed_through():
@@ -25,13 +25,10 @@ with workflow.unsafe.imports_passed_through():
         ABANDON_SEND,
         FINISH_ENROLLMENT,
         LEAD_FACTS,
-        PREPARE_ENROLLMENT,
         SEND_MESSAGE,
         FinishEnrollment,
         LeadFacts,
         LeadFactsRequest,
-        PreparedEnrollment,
-        PrepareEnrollment,
         SendRequest,
         SendResult,
     )
@@ -42,12 +39,10 @@ with workflow.unsafe.imports_passed_through():
         RECENT_EVENTS_KEPT,
         SEEN_EVENT_IDS_KEPT,
         JourneyEvent,
-        JourneyInput,
         JourneyState,
         JourneyView,
         ReceivedEvent,
         StepRecord,
-        journey_workflow_id,
     )
 
 
@@ -282,7 +277,7 @@ class StepRunner:
             self.state.status = JourneyStatus.COMPLETED
             self.state.outcome = step.exit.outcome
         elif step.enroll is not None:
-            self._record(step_id, await self._enroll(step.enroll.sequence))
+            self._record(step_id, await enroll_in_sequence(self.lead_id, step.enroll.sequence))
         return next_index
 
     async def _wait_for(self, step: Step) -> int:
@@ -365,44 +360,6 @@ class StepRunner:
                 idempotency_key=f"{workflow.info().workflow_id}:{key}",
             )
         )
-
-    async def _enroll(self, sequence_key: str) -> str:
-        """Start the lead's journey in another sequence; it outlives this one."""
-        workflow_id = journey_workflow_id(self.lead_id, sequence_key)
-        prepared: PreparedEnrollment | None = await workflow.execute_activity(
-            PREPARE_ENROLLMENT,
-            PrepareEnrollment(
-                lead_id=self.lead_id,
-                sequence_key=sequence_key,
-                workflow_id=workflow_id,
-                requested_at=workflow.now(),
-            ),
-            result_type=PreparedEnrollment | None,  # type: ignore[arg-type]
-            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-            retry_policy=BOOKKEEPING_RETRY,
-        )
-        if prepared is None:
-            return "enroll_unknown_sequence"
-        if prepared.status is not JourneyStatus.ACTIVE:
-            return "enroll_already_done"
-        try:
-            await workflow.start_child_workflow(
-                "NurtureJourney",
-                JourneyInput(
-                    lead_id=self.lead_id,
-                    enrollment_id=prepared.enrollment_id,
-                    sequence_version=prepared.sequence_version,
-                    sequence=prepared.sequence,
-                    enrolled_at=prepared.enrolled_at,
-                ),
-                id=workflow_id,
-                task_queue=workflow.info().task_queue,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            return "enroll_already_running"
-        return "enrolled"
 
     # --- events ------------------------------------------------------------------------------
 

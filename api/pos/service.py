@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api import journeys
+from api import journeys, qualification
 from api.auth import Principal
 from api.enrollment import EnrollmentPlan, launch, plan_countdowns, plan_journey_by_key
 from api.errors import field_error, unavailable
@@ -186,6 +186,12 @@ async def record_purchase(
     try:
         converted = await journeys.deliver(temporal, plan.active_journeys, plan.event)
         await launch(temporal, settings.temporal_task_queue, plan.enrollment)
+        await qualification.qualify(
+            temporal,
+            task_queue=settings.temporal_task_queue,
+            lead_id=plan.lead_id,
+            event_id=plan.event.event_id,
+        )
     except RPCError as error:
         raise unavailable(
             f"purchase {body.pos_transaction_id} is saved but the lead's journeys could not be "

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api import journeys
+from api import journeys, qualification
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import forbidden, unavailable
 from api.webhooks import service
@@ -63,10 +63,18 @@ def _required(form: dict[str, str], *names: str) -> list[str]:
     return [form[name] for name in names]
 
 
-async def _send_signals(temporal: Client, signals: list[service.Signal]) -> None:
+async def _send_signals(
+    temporal: Client, settings: Settings, signals: list[service.Signal]
+) -> None:
     try:
         for signal in signals:
             await journeys.deliver(temporal, signal.journeys, signal.event)
+            await qualification.qualify(
+                temporal,
+                task_queue=settings.temporal_task_queue,
+                lead_id=signal.lead_id,
+                event_id=signal.event.event_id,
+            )
     except RPCError as error:
         # The rows are saved; the provider retries the webhook and the signals go again.
         raise unavailable(f"journeys could not be reached ({error.message})") from error
@@ -100,7 +108,7 @@ async def twilio_inbound(
             now=now,
         ),
     )
-    await _send_signals(temporal, outcome.signals)
+    await _send_signals(temporal, settings, outcome.signals)
     twiml = EMPTY_TWIML
     if outcome.help_text:
         twiml = (
@@ -158,7 +166,7 @@ async def sendgrid_events(
     outcome = await run_in_threadpool(
         database.run, lambda session: service.record_sendgrid_events(session, items, now)
     )
-    await _send_signals(temporal, outcome.signals)
+    await _send_signals(temporal, settings, outcome.signals)
     return {"processed": outcome.processed, "duplicates": outcome.duplicates}
 
 
@@ -209,6 +217,6 @@ async def unsubscribe_one_click(
     signals = await run_in_threadpool(
         database.run, lambda session: service.unsubscribe(session, lead_id, channel, now)
     )
-    await _send_signals(temporal, signals)
+    await _send_signals(temporal, settings, signals)
     content = "<h1>You are unsubscribed</h1><p>You will get no more marketing emails from us.</p>"
     return HTMLResponse(_PAGE.format(title="Unsubscribed", content=content))

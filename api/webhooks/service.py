@@ -72,6 +72,7 @@ class Signal:
 
     event: JourneyEvent
     journeys: list[str]
+    lead_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def _signal(session: Session, event: Event) -> Signal:
     return Signal(
         JourneyEvent(event_id=event.id, kind=EventKind(event.kind), occurred_at=event.occurred_at),
         journeys,
+        event.lead_id,
     )
 
 

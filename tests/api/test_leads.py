@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,22 +14,9 @@ from sqlalchemy import func, select
 
 from db.models import Consent, Enrollment, Event, Lead
 from sequences.vocabulary import ApiRole, JourneyStatus
-from tests.conftest import api_client
+from tests.conftest import bearer
 from tests.factories import afternoon_zone, indian_mobile
 from workflows.journey import JourneyResult
-
-
-@pytest.fixture
-async def http(dev_server, database, worker_for) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        worker_for(dev_server.client) as task_queue,
-        api_client(database, dev_server.client, task_queue) as client,
-    ):
-        yield client
-
-
-def _auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def _lead_body(store: uuid.UUID, **overrides: Any) -> dict[str, Any]:
@@ -52,7 +38,7 @@ def _lead_body(store: uuid.UUID, **overrides: Any) -> dict[str, Any]:
 
 async def _wait_for_touch(http: httpx.AsyncClient, key: str, lead_id: str) -> dict[str, Any]:
     for _ in range(100):
-        timeline = (await http.get(f"/v1/leads/{lead_id}/timeline", headers=_auth(key))).json()
+        timeline = (await http.get(f"/v1/leads/{lead_id}/timeline", headers=bearer(key))).json()
         touches = [entry for entry in timeline["entries"] if entry["type"] == "touch"]
         if touches and all(t["status"] not in ("claimed", "sending") for t in touches):
             return timeline
@@ -80,7 +66,7 @@ def _count(database, model, *conditions) -> int:
 async def test_capture_enrolls_and_welcome_appears_on_timeline(http, store, api_key, dev_server):
     key, staff = api_key(ApiRole.POS), api_key(ApiRole.ASSOCIATE, store_id=store.id)
     body = _lead_body(store.id)
-    response = await http.post("/v1/leads", json=body, headers=_auth(key))
+    response = await http.post("/v1/leads", json=body, headers=bearer(key))
 
     assert response.status_code == 201, response.text
     created = response.json()
@@ -98,7 +84,7 @@ async def test_capture_enrolls_and_welcome_appears_on_timeline(http, store, api_
     assert "Hi Asha" in welcome["body"] and store.name in welcome["body"]
     assert [j["status"] for j in timeline["journeys"]] == ["active"]
 
-    lead = (await http.get(f"/v1/leads/{created['lead_id']}", headers=_auth(staff))).json()
+    lead = (await http.get(f"/v1/leads/{created['lead_id']}", headers=bearer(staff))).json()
     assert lead["phone"] == "+91" + body["phone"]
     assert lead["email"] == body["email"].lower()
     assert {(c["channel"], c["status"], c["source"]) for c in lead["consents"]} == {
@@ -116,11 +102,11 @@ async def test_capture_enrolls_and_welcome_appears_on_timeline(http, store, api_
 async def test_same_person_again_is_the_same_lead_and_journey(http, store, api_key, database):
     key = api_key(ApiRole.POS)
     body = _lead_body(store.id)
-    first = (await http.post("/v1/leads", json=body, headers=_auth(key))).json()
+    first = (await http.post("/v1/leads", json=body, headers=bearer(key))).json()
     again = await http.post(
         "/v1/leads",
         json=_lead_body(store.id, phone="+91 " + body["phone"], email=None, source="walk_in"),
-        headers=_auth(key),
+        headers=bearer(key),
     )
 
     assert again.status_code == 200
@@ -136,7 +122,7 @@ async def test_same_lead_posted_concurrently_is_one_lead_one_journey(
     key = api_key(ApiRole.POS)
     body = _lead_body(store.id)
     responses = await asyncio.gather(
-        *[http.post("/v1/leads", json=body, headers=_auth(key)) for _ in range(6)]
+        *[http.post("/v1/leads", json=body, headers=bearer(key)) for _ in range(6)]
     )
 
     assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
@@ -154,7 +140,7 @@ async def test_same_lead_posted_concurrently_is_one_lead_one_journey(
     assert len(workflows) <= 1  # visibility may lag; the id itself admits one journey
     staff = api_key(ApiRole.ASSOCIATE, store_id=store.id)
     await _wait_for_touch(http, staff, str(lead_id))
-    touches = (await http.get(f"/v1/leads/{lead_id}/timeline", headers=_auth(staff))).json()
+    touches = (await http.get(f"/v1/leads/{lead_id}/timeline", headers=bearer(staff))).json()
     assert len([e for e in touches["entries"] if e["type"] == "touch"]) == 1
 
 
@@ -175,7 +161,9 @@ async def test_bad_capture_names_the_field_and_changes_nothing(
     http, store, api_key, database, change, field, words
 ):
     key = api_key(ApiRole.POS)
-    response = await http.post("/v1/leads", json=_lead_body(store.id, **change), headers=_auth(key))
+    response = await http.post(
+        "/v1/leads", json=_lead_body(store.id, **change), headers=bearer(key)
+    )
 
     assert response.status_code == 422, response.text
     [problem] = response.json()["detail"]
@@ -189,7 +177,7 @@ async def test_malformed_json_is_rejected(http, store, api_key):
     response = await http.post(
         "/v1/leads",
         content=b'{"store_id": ',
-        headers={**_auth(api_key(ApiRole.POS)), "Content-Type": "application/json"},
+        headers={**bearer(api_key(ApiRole.POS)), "Content-Type": "application/json"},
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "json_invalid"
@@ -198,10 +186,10 @@ async def test_malformed_json_is_rejected(http, store, api_key):
 async def test_keys_and_roles_are_checked(http, store, make_store, api_key, database):
     body = _lead_body(store.id)
     missing = await http.post("/v1/leads", json=body)
-    unknown = await http.post("/v1/leads", json=body, headers=_auth("fct_nope_nope"))
-    marketing = await http.post("/v1/leads", json=body, headers=_auth(api_key(ApiRole.MARKETING)))
+    unknown = await http.post("/v1/leads", json=body, headers=bearer("fct_nope_nope"))
+    marketing = await http.post("/v1/leads", json=body, headers=bearer(api_key(ApiRole.MARKETING)))
     other_store = await http.post(
-        "/v1/leads", json=body, headers=_auth(api_key(ApiRole.POS, store_id=make_store().id))
+        "/v1/leads", json=body, headers=bearer(api_key(ApiRole.POS, store_id=make_store().id))
     )
 
     assert (missing.status_code, unknown.status_code) == (401, 401)
@@ -214,21 +202,21 @@ async def test_keys_and_roles_are_checked(http, store, make_store, api_key, data
 
 async def test_pos_key_cannot_read_leads_and_unknown_lead_is_404(http, store, make_store, api_key):
     pos, associate = api_key(ApiRole.POS), api_key(ApiRole.ASSOCIATE, store_id=store.id)
-    created = (await http.post("/v1/leads", json=_lead_body(store.id), headers=_auth(pos))).json()
+    created = (await http.post("/v1/leads", json=_lead_body(store.id), headers=bearer(pos))).json()
 
     assert (
-        await http.get(f"/v1/leads/{created['lead_id']}", headers=_auth(pos))
+        await http.get(f"/v1/leads/{created['lead_id']}", headers=bearer(pos))
     ).status_code == 403
-    ok = await http.get(f"/v1/leads/{created['lead_id']}", headers=_auth(associate))
+    ok = await http.get(f"/v1/leads/{created['lead_id']}", headers=bearer(associate))
     assert ok.status_code == 200
-    missing = await http.get(f"/v1/leads/{uuid.uuid4()}", headers=_auth(associate))
+    missing = await http.get(f"/v1/leads/{uuid.uuid4()}", headers=bearer(associate))
     assert missing.status_code == 404
     assert "not found" in missing.json()["detail"]
-    not_a_uuid = await http.get("/v1/leads/42", headers=_auth(associate))
+    not_a_uuid = await http.get("/v1/leads/42", headers=bearer(associate))
     assert not_a_uuid.status_code == 422
     stranger = api_key(ApiRole.ASSOCIATE, store_id=make_store().id)
     assert (
-        await http.get(f"/v1/leads/{created['lead_id']}/timeline", headers=_auth(stranger))
+        await http.get(f"/v1/leads/{created['lead_id']}/timeline", headers=bearer(stranger))
     ).status_code == 403
 
 
@@ -236,7 +224,7 @@ async def test_events_are_idempotent_by_the_callers_event_id(
     http, store, api_key, database, dev_server
 ):
     key = api_key(ApiRole.POS)
-    created = (await http.post("/v1/leads", json=_lead_body(store.id), headers=_auth(key))).json()
+    created = (await http.post("/v1/leads", json=_lead_body(store.id), headers=bearer(key))).json()
     lead_id = created["lead_id"]
     await _wait_for_touch(http, api_key(ApiRole.ADMIN), lead_id)
     purchase = {
@@ -246,10 +234,10 @@ async def test_events_are_idempotent_by_the_callers_event_id(
         "payload": {"items": ["solitaire ring"]},
     }
 
-    first = await http.post(f"/v1/leads/{lead_id}/events", json=purchase, headers=_auth(key))
-    second = await http.post(f"/v1/leads/{lead_id}/events", json=purchase, headers=_auth(key))
+    first = await http.post(f"/v1/leads/{lead_id}/events", json=purchase, headers=bearer(key))
+    second = await http.post(f"/v1/leads/{lead_id}/events", json=purchase, headers=bearer(key))
     reused = await http.post(
-        f"/v1/leads/{lead_id}/events", json={**purchase, "kind": "store_visit"}, headers=_auth(key)
+        f"/v1/leads/{lead_id}/events", json={**purchase, "kind": "store_visit"}, headers=bearer(key)
     )
 
     assert (first.status_code, second.status_code, reused.status_code) == (201, 200, 409)
@@ -263,10 +251,10 @@ async def test_events_are_idempotent_by_the_callers_event_id(
         created["journey_workflow_id"], result_type=JourneyResult
     )
     assert (await handle.result()).status is JourneyStatus.CONVERTED
-    assert (await http.get(f"/v1/leads/{lead_id}", headers=_auth(key))).status_code == 403
+    assert (await http.get(f"/v1/leads/{lead_id}", headers=bearer(key))).status_code == 403
 
     admin = api_key(ApiRole.ADMIN)
-    view = (await http.get(f"/v1/leads/{lead_id}", headers=_auth(admin))).json()
+    view = (await http.get(f"/v1/leads/{lead_id}", headers=bearer(admin))).json()
     [journey] = view["journeys"]
     assert (journey["status"], journey["revenue_minor"], journey["currency"]) == (
         "converted",
@@ -280,14 +268,14 @@ async def test_unknown_lead_and_bad_event_are_rejected(http, store, api_key):
     unknown = await http.post(
         f"/v1/leads/{uuid.uuid4()}/events",
         json={"event_id": "x", "kind": "store_visit"},
-        headers=_auth(key),
+        headers=bearer(key),
     )
     assert unknown.status_code == 404
-    created = (await http.post("/v1/leads", json=_lead_body(store.id), headers=_auth(key))).json()
+    created = (await http.post("/v1/leads", json=_lead_body(store.id), headers=bearer(key))).json()
     bad_kind = await http.post(
         f"/v1/leads/{created['lead_id']}/events",
         json={"event_id": "x", "kind": "teleported"},
-        headers=_auth(key),
+        headers=bearer(key),
     )
     assert bad_kind.status_code == 422
     assert bad_kind.json()["detail"][0]["loc"] == ["body", "kind"]

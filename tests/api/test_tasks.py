@@ -6,30 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 
-import httpx
-import pytest
 from sqlalchemy import select
 
 from api.auth import issue_api_key
 from db.models import Event, Staff
 from sequences.vocabulary import ApiRole, StaffRole
-from tests.conftest import api_client
+from tests.conftest import bearer
 from tests.factories import make_lead
-
-
-@pytest.fixture
-async def http(dev_server, database, worker_for) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        worker_for(dev_server.client) as task_queue,
-        api_client(database, dev_server.client, task_queue) as client,
-    ):
-        yield client
-
-
-def _auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def _staff_key(database, store, role: StaffRole) -> tuple[str, uuid.UUID]:
@@ -47,7 +31,7 @@ def _staff_key(database, store, role: StaffRole) -> tuple[str, uuid.UUID]:
 async def _tasks_until(http, key: str, seconds: float = 10) -> list[dict]:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        tasks = (await http.get("/v1/tasks", headers=_auth(key))).json()["tasks"]
+        tasks = (await http.get("/v1/tasks", headers=bearer(key))).json()["tasks"]
         if tasks:
             return tasks
         await asyncio.sleep(0.05)
@@ -65,7 +49,7 @@ async def test_certification_question_creates_a_gemologist_task_within_seconds(
     started = time.monotonic()
     answer = await http.post(
         f"/v1/leads/{lead_id}/events",
-        headers=_auth(pos),
+        headers=bearer(pos),
         json={
             "event_id": f"web-{uuid.uuid4()}",
             "kind": "question",
@@ -80,35 +64,35 @@ async def test_certification_question_creates_a_gemologist_task_within_seconds(
     assert task["priority"] == "hot" and task["sla_due_at"] is not None
     assert "certification" in task["reason"]
     # The associate's inbox does not show the gemologist's task.
-    assert (await http.get("/v1/tasks", headers=_auth(associate))).json()["tasks"] == []
+    assert (await http.get("/v1/tasks", headers=bearer(associate))).json()["tasks"] == []
 
-    lead = (await http.get(f"/v1/leads/{lead_id}", headers=_auth(gemologist))).json()
+    lead = (await http.get(f"/v1/leads/{lead_id}", headers=bearer(gemologist))).json()
     assert lead["score_detail"]["priority"] == "hot"
     assert lead["score_detail"]["model_version"] == "rules-v1"
     assert lead["score_detail"]["triggers"][0]["trigger"] == "certification_question"
     assert [t["id"] for t in lead["open_tasks"]] == [task["id"]]
 
     # Someone else's task: 403, and nothing changes.
-    other = await http.post(f"/v1/tasks/{task['id']}/acknowledge", headers=_auth(associate))
+    other = await http.post(f"/v1/tasks/{task['id']}/acknowledge", headers=bearer(associate))
     assert other.status_code == 403
 
-    ack = await http.post(f"/v1/tasks/{task['id']}/acknowledge", headers=_auth(gemologist))
+    ack = await http.post(f"/v1/tasks/{task['id']}/acknowledge", headers=bearer(gemologist))
     assert ack.status_code == 200 and ack.json()["task"]["status"] == "acknowledged"
     done = await http.post(
         f"/v1/tasks/{task['id']}/complete",
-        headers=_auth(gemologist),
+        headers=bearer(gemologist),
         json={"outcome": "appointment_booked", "note": "Viewing on Saturday"},
     )
     assert done.status_code == 200 and done.json()["task"]["status"] == "completed"
     again = await http.post(
         f"/v1/tasks/{task['id']}/complete",
-        headers=_auth(gemologist),
+        headers=bearer(gemologist),
         json={"outcome": "appointment_booked"},
     )
     assert again.json()["duplicate"] is True
     clash = await http.post(
         f"/v1/tasks/{task['id']}/complete",
-        headers=_auth(gemologist),
+        headers=bearer(gemologist),
         json={"outcome": "wrong_number"},
     )
     assert clash.status_code == 409
@@ -130,16 +114,16 @@ async def test_associate_cannot_read_another_stores_lead_or_act_without_staff(
     mine, theirs = make_store(), make_store()
     associate, _ = _staff_key(database, mine, StaffRole.ASSOCIATE)
     their_lead = make_lead(database, theirs)
-    assert (await http.get(f"/v1/leads/{their_lead}", headers=_auth(associate))).status_code == 403
+    assert (await http.get(f"/v1/leads/{their_lead}", headers=bearer(associate))).status_code == 403
 
     unbound = issue_api_key(database, name="shared", role=ApiRole.ASSOCIATE, store_id=mine.id)
-    answer = await http.get("/v1/tasks", headers=_auth(unbound))
+    answer = await http.get("/v1/tasks", headers=bearer(unbound))
     assert answer.status_code == 403 and "staff member" in answer.json()["detail"]
 
-    missing = await http.post(f"/v1/tasks/{uuid.uuid4()}/acknowledge", headers=_auth(associate))
+    missing = await http.post(f"/v1/tasks/{uuid.uuid4()}/acknowledge", headers=bearer(associate))
     assert missing.status_code == 404
     bad = await http.post(
-        f"/v1/tasks/{uuid.uuid4()}/complete", headers=_auth(associate), json={"outcome": "maybe"}
+        f"/v1/tasks/{uuid.uuid4()}/complete", headers=bearer(associate), json={"outcome": "maybe"}
     )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "outcome"]
 
@@ -150,12 +134,12 @@ async def test_manager_acts_on_any_task_of_their_store(http, database, store, ap
     lead_id = make_lead(database, store)
     await http.post(
         f"/v1/leads/{lead_id}/events",
-        headers=_auth(pos),
+        headers=bearer(pos),
         json={"event_id": f"web-{uuid.uuid4()}", "kind": "appointment_requested"},
     )
     [task] = await _tasks_until(http, manager)
     assert task["role_needed"] == "associate"
     done = await http.post(
-        f"/v1/tasks/{task['id']}/complete", headers=_auth(manager), json={"outcome": "contacted"}
+        f"/v1/tasks/{task['id']}/complete", headers=bearer(manager), json={"outcome": "contacted"}
     )
     assert done.status_code == 200

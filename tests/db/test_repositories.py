@@ -10,11 +10,12 @@ import uuid
 from sqlalchemy import func, select
 
 from db.library import publish_library, sequence_body
-from db.models import Event
-from db.repositories import EventRepository, SequenceRepository
+from db.models import Event, Task
+from db.repositories import EventRepository, SequenceRepository, TaskRepository
 from db.session import Database
 from db.types import utcnow
 from sequences.loader import load_library
+from sequences.vocabulary import StaffRole, TaskStatus
 from tests.factories import make_lead
 
 
@@ -78,3 +79,48 @@ def test_concurrent_writers_lose_no_event(database: Database, store):
         lambda s: s.scalar(select(func.count()).select_from(Event).where(Event.lead_id == lead_id))
     )
     assert count == 120
+
+
+def test_cancelling_a_leads_tasks_again_for_the_same_cause_returns_the_same_tasks(
+    database: Database, store
+):
+    lead_id = make_lead(database, store)
+
+    def open_tasks(session) -> list[uuid.UUID]:
+        tasks = TaskRepository(session)
+        made = [
+            tasks.open_idempotent(
+                Task(
+                    store_id=store.id,
+                    lead_id=lead_id,
+                    kind=kind,
+                    role_needed=StaffRole.ASSOCIATE,
+                    reason="test",
+                    idempotency_key=f"test:{uuid.uuid4()}",
+                )
+            )[0]
+            for kind in ("hot_lead", "answer_reply", "re_engage")
+        ]
+        made[2].status = TaskStatus.COMPLETED
+        return [task.id for task in made]
+
+    hot, reply, done = database.run(open_tasks)
+
+    def cancel(cause: str):
+        return lambda session: sorted(
+            task.id
+            for task in TaskRepository(session).cancel_open(
+                lead_id, at=utcnow(), why="the lead purchase", cause=cause
+            )
+        )
+
+    first = database.run(cancel("purchase-1"))
+    assert first == sorted([hot, reply])
+    assert database.run(cancel("purchase-1")) == first  # a retry: the same tasks, nothing more
+    assert database.run(cancel("opt-out-2")) == []  # a later event finds nothing open
+    statuses = database.run(lambda s: {t.id: t.status for t in TaskRepository(s).for_lead(lead_id)})
+    assert statuses == {
+        hot: TaskStatus.CANCELLED,
+        reply: TaskStatus.CANCELLED,
+        done: TaskStatus.COMPLETED,
+    }

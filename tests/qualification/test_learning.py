@@ -4,9 +4,7 @@ knows. The model learns it better than the rules and is promoted; a deliberately
 
 from __future__ import annotations
 
-import math
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -23,57 +21,9 @@ from qualification.learning import (
     vectors,
 )
 from qualification.scoring import FEATURE_NAMES, ScoringConfig, explainable_score, feature_values
+from tests.qualification.synthetic import T0, synthetic_history
 
 CONFIG = ScoringConfig()
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-def synthetic_history(n: int, seed: int) -> tuple[list[LeadFacts], list[datetime], list[int]]:
-    """Leads, the moment their features are read, and whether they bought within 90 days.
-
-    The hidden truth differs from the rules on purpose: store visits, repeat customers and
-    referrals matter most; product views and email opens (which the rules reward) do not.
-    """
-    rng = random.Random(seed)
-    leads, as_of, labels = [], [], []
-    for i in range(n):
-        captured = T0 + timedelta(hours=i)
-        read_at = captured + timedelta(days=30)
-        counts = {
-            "store_visit": rng.choices([0, 1, 2], [0.6, 0.3, 0.1])[0],
-            "product_view": rng.randint(0, 12),
-            "email_opened": rng.randint(0, 8),
-            "reply": rng.choices([0, 1], [0.7, 0.3])[0],
-            "technical_question": rng.choices([0, 1], [0.8, 0.2])[0],
-        }
-        repeat = rng.random() < 0.15
-        referral = rng.random() < 0.1
-        signals = [
-            Signal(kind=kind, at=captured + timedelta(days=rng.uniform(0, 29)))
-            for kind, count in counts.items()
-            for _ in range(count)
-        ]
-        log_odds = (
-            -2.6
-            + 1.6 * counts["store_visit"]
-            + 1.8 * repeat
-            + 1.4 * referral
-            + 0.7 * counts["technical_question"]
-            - 0.12 * counts["product_view"]
-            - 0.1 * counts["email_opened"]
-        )
-        propensity = 1 / (1 + math.exp(-log_odds))
-        leads.append(
-            LeadFacts(
-                captured_at=captured,
-                source="referral" if referral else "web_form",
-                repeat_customer=repeat,
-                signals=tuple(signals),
-            )
-        )
-        as_of.append(read_at)
-        labels.append(int(rng.random() < propensity))
-    return leads, as_of, labels
 
 
 @pytest.fixture(scope="module")

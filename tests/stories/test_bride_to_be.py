@@ -37,6 +37,7 @@ async def test_bride_to_be_from_instagram_to_purchase_and_beyond(
     eleven = now.replace(hour=11, minute=0, second=0, microsecond=0)
     await env.sleep((eleven if eleven > now else eleven + timedelta(days=1)) - now)
     till, associate = api_key(ApiRole.POS), api_key(ApiRole.ASSOCIATE, store_id=store.id)
+    manager = api_key(ApiRole.ADMIN)
     phone = indian_mobile()
 
     async with (
@@ -86,8 +87,23 @@ async def test_bride_to_be_from_instagram_to_purchase_and_beyond(
         visits = [e for e in timeline["entries"] if e.get("kind") == "store_visit"]
         assert visits[0]["payload"]["preferences"].startswith("oval cut")
 
-        # 3. Reminders go on; two weeks after the enquiry she buys, with her mother.
-        await env.sleep(timedelta(days=11))
+        # 3. Reminders go on, and the store follows up: its people complete their tasks.
+        await env.sleep(timedelta(days=9))
+        listed = await http.get(
+            "/v1/tasks", params={"store_id": str(store.id)}, headers=_auth(manager)
+        )
+        mine = [t for t in listed.json()["tasks"] if t["lead_id"] == lead_id]
+        assert {t["kind"] for t in mine} >= {"complete_profile"}
+        for task in mine:
+            done = await http.post(
+                f"/v1/tasks/{task['id']}/complete",
+                json={"outcome": "contacted", "note": "Called; she will come with her mother"},
+                headers=_auth(manager),
+            )
+            assert done.status_code == 200, done.text
+
+        # Two weeks after the enquiry she buys, with her mother.
+        await env.sleep(timedelta(days=2))
         before_purchase = {t.step_id for t in touches(database, uuid.UUID(lead_id))}
         assert {"diamond_grades", "shortlist_on_hold"} <= before_purchase
         sale = {

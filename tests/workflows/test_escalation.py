@@ -11,30 +11,17 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from db.models import Event, Staff, Task, Touch
-from db.types import utcnow
+from db.models import Staff, Task, Touch
 from sequences.vocabulary import StaffRole, TaskOutcome, TaskStatus
-from tests.factories import make_lead
+from tests.factories import add_event, make_lead
 from workflows.escalation import Completion, EscalationTask, task_workflow_id
 from workflows.qualification import QualifyInput, QualifyLead, QualifyOutcome
 
 
 def _question(database, store, lead_id) -> uuid.UUID:
-    def add(session) -> uuid.UUID:
-        event = Event(
-            store_id=store.id,
-            lead_id=lead_id,
-            kind="question",
-            source="test",
-            payload={"text": "Is the 1.2 carat oval GIA certified?"},
-            occurred_at=utcnow(),
-            idempotency_key=f"q-{uuid.uuid4()}",
-        )
-        session.add(event)
-        session.flush()
-        return event.id
-
-    return database.run(add)
+    return add_event(
+        database, store, lead_id, "question", {"text": "Is the 1.2 carat oval GIA certified?"}
+    )
 
 
 def _task(database, task_id) -> Task:
