@@ -29,11 +29,10 @@ from activities.providers.twilio import TwilioMessagingProvider
 from activities.scoring import ScoringActivities
 from activities.tasks import TaskActivities
 from core.logging import configure_logging
-from core.settings import Settings, get_settings
+from core.settings import Settings, get_settings, qualification_config
 from core.temporal import connect_temporal
 from db.session import Database
 from qualification.config import QualificationConfig
-from qualification.scoring import ScoringConfig
 from workflows.escalation import EscalationTask
 from workflows.journey import NurtureJourney
 from workflows.occasion import OccasionCountdown
@@ -83,18 +82,6 @@ def build_providers(settings: Settings) -> Providers:
         if settings.twilio_whatsapp_from:
             whatsapp = twilio
     return Providers(email=email, sms=sms, whatsapp=whatsapp)
-
-
-def build_qualification_config(settings: Settings) -> QualificationConfig:
-    return QualificationConfig(
-        scoring=ScoringConfig(
-            half_life_days=settings.score_half_life_days,
-            hot_at=settings.score_hot_at,
-            warm_at=settings.score_warm_at,
-        ),
-        min_labelled_leads=settings.model_min_labelled_leads,
-        min_purchases=settings.model_min_purchases,
-    )
 
 
 def build_worker(
@@ -160,7 +147,7 @@ async def main() -> None:
             executor=executor,
             settings=settings,
             graceful_shutdown=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
-            qualification=build_qualification_config(settings),
+            qualification=qualification_config(settings),
         )
         if settings.create_schedules:
             await ensure_schedules(client, settings.temporal_task_queue)

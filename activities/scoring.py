@@ -190,6 +190,102 @@ def _form_segment(lead: Lead) -> str | None:
     return None
 
 
+def qualify_now(
+    session: Session, request: QualifyRequest, config: QualificationConfig
+) -> QualifyResult:
+    """Segment and score one lead after an event, in the caller's unit of work.
+
+    The API runs it inside a capture or event request (the score is there at once, and no
+    workflow is started unless a person or a journey must act); the `qualify_lead` activity
+    runs the same for the QualifyLead workflow.
+    """
+    lead = session.get(Lead, request.lead_id)
+    if lead is None:
+        raise ValueError(f"lead {request.lead_id} does not exist")
+    _, facts = load_facts(session, [lead.id], request.now)[lead.id]
+    trigger = None
+    if request.event_id is not None:
+        event = session.get(Event, request.event_id)
+        if event is not None:
+            trigger = signal_from(event.kind, event.occurred_at, event.payload or {})
+
+    if trigger is not None and trigger.kind in ENDS_TASKS:
+        cancelled = TaskRepository(session).cancel_open(
+            lead.id,
+            at=request.now,
+            why=f"the lead {trigger.kind.replace('_', ' ')}",
+            cause=str(request.event_id),
+        )
+    else:
+        cancelled = []
+
+    decision = classify(evidence_for(facts, form_segment=_form_segment(lead)))
+    segment_changed = decision is not None and decision.segment.value != lead.segment
+    if decision is not None and (segment_changed or not lead.segment_reason):
+        lead.segment = decision.segment.value
+        lead.segment_reason = decision.reason
+
+    previous = Priority(lead.priority) if lead.priority else None
+    score = score_lead(
+        facts,
+        request.now,
+        config.scoring,
+        model=current_model(session, lead.store_id),
+        trigger_signal=trigger,
+    )
+    lead.score = score.value
+    lead.priority = score.tier.value
+    lead.score_model_version = score.model_version
+    lead.score_explanation = score.explanation()
+    lead.scored_at = request.now
+    session.flush()
+    ending = trigger is not None and trigger.kind in ENDS_TASKS
+    new_journey = None
+    if segment_changed and lead.segment and not ending:
+        version = SequenceRepository(session).latest_for_segment(lead.segment)
+        new_journey = version.key if version else None
+    return QualifyResult(
+        score=score.value,
+        priority=score.tier,
+        previous_priority=previous,
+        model_version=score.model_version,
+        segment=lead.segment,
+        segment_changed=segment_changed,
+        escalation=None if ending else _escalation(config, score, previous, trigger, lead.segment),
+        segment_sequence=new_journey,
+        cancelled_tasks=[task.id for task in cancelled],
+    )
+
+
+def _escalation(
+    config: QualificationConfig,
+    score: Score,
+    previous: Priority | None,
+    trigger: Signal | None,
+    segment: str | None,
+) -> EscalationNeed | None:
+    sla = config.hot_task_sla
+    if score.triggers:
+        hit = score.triggers[0]
+        return EscalationNeed(
+            kind=hit.trigger.value,
+            role_needed=hit.role_needed,
+            reason=f"Hard trigger: {'; '.join(t.detail for t in score.triggers)}",
+            priority=Priority.HOT,
+            sla=sla,
+        )
+    if score.tier is Priority.HOT and previous is not Priority.HOT:
+        top = ", ".join(f.label for f in score.positive) or "engagement"
+        return EscalationNeed(
+            kind="hot_lead",
+            role_needed=role_for_text(trigger.text if trigger else None, segment),
+            reason=f"Lead turned hot (score {score.value}): {top}",
+            priority=Priority.HOT,
+            sla=sla,
+        )
+    return None
+
+
 class ScoringActivities:
     def __init__(self, database: Database, config: QualificationConfig) -> None:
         self._db = database
@@ -198,7 +294,7 @@ class ScoringActivities:
     @activity.defn(name=QUALIFY_LEAD)
     def qualify_lead(self, request: QualifyRequest) -> QualifyResult:
         """Segment and score one lead after an event; say whether a person is needed now."""
-        result = self._db.run(lambda session: self._qualify(session, request))
+        result = self._db.run(lambda session: qualify_now(session, request, self._config))
         log.info(
             "lead %s scored %d (%s)%s",
             request.lead_id,
@@ -207,88 +303,6 @@ class ScoringActivities:
             f"; escalating: {result.escalation.kind}" if result.escalation else "",
         )
         return result
-
-    def _qualify(self, session: Session, request: QualifyRequest) -> QualifyResult:
-        lead = session.get(Lead, request.lead_id)
-        if lead is None:
-            raise ValueError(f"lead {request.lead_id} does not exist")
-        _, facts = load_facts(session, [lead.id], request.now)[lead.id]
-        trigger = None
-        if request.event_id is not None:
-            event = session.get(Event, request.event_id)
-            if event is not None:
-                trigger = signal_from(event.kind, event.occurred_at, event.payload or {})
-
-        if trigger is not None and trigger.kind in ENDS_TASKS:
-            cancelled = TaskRepository(session).cancel_open(
-                lead.id,
-                at=request.now,
-                why=f"the lead {trigger.kind.replace('_', ' ')}",
-                cause=str(request.event_id),
-            )
-        else:
-            cancelled = []
-
-        decision = classify(evidence_for(facts, form_segment=_form_segment(lead)))
-        segment_changed = decision is not None and decision.segment.value != lead.segment
-        if decision is not None and (segment_changed or not lead.segment_reason):
-            lead.segment = decision.segment.value
-            lead.segment_reason = decision.reason
-
-        previous = Priority(lead.priority) if lead.priority else None
-        score = score_lead(
-            facts,
-            request.now,
-            self._config.scoring,
-            model=current_model(session, lead.store_id),
-            trigger_signal=trigger,
-        )
-        lead.score = score.value
-        lead.priority = score.tier.value
-        lead.score_model_version = score.model_version
-        lead.score_explanation = score.explanation()
-        lead.scored_at = request.now
-        session.flush()
-        ending = trigger is not None and trigger.kind in ENDS_TASKS
-        new_journey = None
-        if segment_changed and lead.segment and not ending:
-            version = SequenceRepository(session).latest_for_segment(lead.segment)
-            new_journey = version.key if version else None
-        return QualifyResult(
-            score=score.value,
-            priority=score.tier,
-            previous_priority=previous,
-            model_version=score.model_version,
-            segment=lead.segment,
-            segment_changed=segment_changed,
-            escalation=None if ending else self._escalation(score, previous, trigger, lead.segment),
-            segment_sequence=new_journey,
-            cancelled_tasks=[task.id for task in cancelled],
-        )
-
-    def _escalation(
-        self, score: Score, previous: Priority | None, trigger: Signal | None, segment: str | None
-    ) -> EscalationNeed | None:
-        sla = self._config.hot_task_sla
-        if score.triggers:
-            hit = score.triggers[0]
-            return EscalationNeed(
-                kind=hit.trigger.value,
-                role_needed=hit.role_needed,
-                reason=f"Hard trigger: {'; '.join(t.detail for t in score.triggers)}",
-                priority=Priority.HOT,
-                sla=sla,
-            )
-        if score.tier is Priority.HOT and previous is not Priority.HOT:
-            top = ", ".join(f.label for f in score.positive) or "engagement"
-            return EscalationNeed(
-                kind="hot_lead",
-                role_needed=role_for_text(trigger.text if trigger else None, segment),
-                reason=f"Lead turned hot (score {score.value}): {top}",
-                priority=Priority.HOT,
-                sla=sla,
-            )
-        return None
 
     @activity.defn(name=RESCORE_LEADS)
     def rescore_leads(self, request: RescoreRequest) -> RescoreResult:

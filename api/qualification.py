@@ -5,10 +5,15 @@ from __future__ import annotations
 import contextlib
 import uuid
 
+from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.qualification_payloads import QualifyRequest
+from activities.scoring import qualify_now
+from core.settings import Settings, qualification_config
+from db.types import utcnow
 from workflows.qualification import QualifyInput, QualifyLead, qualify_workflow_id
 
 
@@ -25,3 +30,22 @@ async def qualify(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
+
+
+def assess(session: Session, lead_id: uuid.UUID, event_id: uuid.UUID, settings: Settings) -> bool:
+    """Score the lead for this event now, in the caller's unit of work.
+
+    True when someone must act (a person to call, a journey to start, tasks to end): then
+    the caller starts `qualify` for the event. Most captures and events need nothing more,
+    so they cost no workflow.
+    """
+    result = qualify_now(
+        session,
+        QualifyRequest(lead_id=lead_id, event_id=event_id, now=utcnow()),
+        qualification_config(settings),
+    )
+    return (
+        result.escalation is not None
+        or result.segment_sequence is not None
+        or bool(result.cancelled_tasks)
+    )

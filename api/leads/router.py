@@ -109,7 +109,7 @@ async def post_event(
         principal,
         database=database,
         temporal=temporal,
-        task_queue=settings.temporal_task_queue,
+        settings=settings,
     )
     if result.duplicate:
         response.status_code = status.HTTP_200_OK

@@ -72,6 +72,7 @@ class _CapturePlan:
     lead_id: uuid.UUID
     created: bool
     event: JourneyEvent
+    qualify: bool  # the capture's score asks for a person or a journey: start `qualify`
     enrollment: EnrollmentPlan
     journey: JourneyStart | None
     other_journeys: list[str]
@@ -172,6 +173,7 @@ def _record_capture(
         lead_id=lead.id,
         created=created,
         event=JourneyEvent(event_id=event.id, kind=kind, occurred_at=now),
+        qualify=qualification.assess(session, lead.id, event.id, settings),
         enrollment=plan,
         journey=journey,
         other_journeys=others,
@@ -200,12 +202,13 @@ async def capture_lead(
     try:
         running = await launch(temporal, settings.temporal_task_queue, plan.enrollment, plan.event)
         await journeys.deliver(temporal, plan.other_journeys, plan.event)
-        await qualification.qualify(
-            temporal,
-            task_queue=settings.temporal_task_queue,
-            lead_id=plan.lead_id,
-            event_id=plan.event.event_id,
-        )
+        if plan.qualify:
+            await qualification.qualify(
+                temporal,
+                task_queue=settings.temporal_task_queue,
+                lead_id=plan.lead_id,
+                event_id=plan.event.event_id,
+            )
     except RPCError as error:
         raise unavailable(
             f"lead {plan.lead_id} is saved but its journey could not be reached "
@@ -379,10 +382,15 @@ class _EventPlan:
     event: JourneyEvent
     duplicate: bool
     journeys: list[str]
+    qualify: bool  # the event's score asks for a person or a journey: start `qualify`
 
 
 def _record_event(
-    session: Session, lead_id: uuid.UUID, request: EventIn, principal: Principal
+    session: Session,
+    lead_id: uuid.UUID,
+    request: EventIn,
+    principal: Principal,
+    settings: Settings,
 ) -> _EventPlan:
     lead = _lead_for(session, lead_id, principal)
     events = EventRepository(session)
@@ -418,7 +426,8 @@ def _record_event(
         currency=event.payload.get("currency") if isinstance(revenue, int) else None,
     )
     active = [e.workflow_id for e in EnrollmentRepository(session).active_for_lead(lead.id)]
-    return _EventPlan(journey_event, duplicate, active)
+    qualify = qualification.assess(session, lead.id, event.id, settings)
+    return _EventPlan(journey_event, duplicate, active, qualify)
 
 
 def _store_currency(session: Session, lead: Lead) -> str:
@@ -432,12 +441,12 @@ async def record_event(
     *,
     database: Database,
     temporal: Client,
-    task_queue: str,
+    settings: Settings,
 ) -> EventRecorded:
     """Store the event once; signal it to the lead's running journeys (they dedupe by id)."""
 
     def work(session: Session) -> _EventPlan:
-        return _record_event(session, lead_id, request, principal)
+        return _record_event(session, lead_id, request, principal, settings)
 
     try:
         plan = await run_in_threadpool(database.run, work)
@@ -445,9 +454,13 @@ async def record_event(
         plan = await run_in_threadpool(database.run, work)
     try:
         delivered = await journeys.deliver(temporal, plan.journeys, plan.event)
-        await qualification.qualify(
-            temporal, task_queue=task_queue, lead_id=lead_id, event_id=plan.event.event_id
-        )
+        if plan.qualify:
+            await qualification.qualify(
+                temporal,
+                task_queue=settings.temporal_task_queue,
+                lead_id=lead_id,
+                event_id=plan.event.event_id,
+            )
     except RPCError as error:
         raise unavailable(
             f"event saved but journeys could not be reached ({error.message}); "

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -40,6 +42,12 @@ async def test_a_segment_change_enrolls_the_lead_in_that_segments_journey_once(
     time_skipping, worker_for, database, store
 ):
     lead_id = make_lead(database, store)
+
+    def wedding_next_year(session) -> None:  # so the bridal journey has months still to run
+        row = session.get_one(Lead, lead_id)
+        row.occasion_dates = {"wedding": (date.today() + timedelta(days=300)).isoformat()}
+
+    database.run(wedding_next_year)
     client = time_skipping.client
     wedding = "We are planning our wedding in February and need a bridal set"
     async with worker_for(client) as task_queue:
