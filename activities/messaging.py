@@ -459,7 +459,12 @@ class MessagingActivities:
             lead_id=lead.id,
             category=enrollment.sequence_key if enrollment else None,
             unsubscribe_url=unsubscribe if channel is Channel.EMAIL else None,
-            email_template_id=template.sendgrid_template_id if channel is Channel.EMAIL else None,
+            email_template_id=(
+                self._settings.sendgrid_template_ids.get(touch.template)
+                or template.sendgrid_template_id
+                if channel is Channel.EMAIL
+                else None
+            ),
             template_data={
                 **fields.model_dump(),
                 "unsubscribe_url": unsubscribe,

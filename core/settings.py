@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # WHATSAPP_CONTENT_SIDS='{"engagement/welcome": "HX…"}'. Outside the 24-hour window
     # WhatsApp only accepts these; a template without one falls back to another channel.
     whatsapp_content_sids: dict[str, str] = Field(default_factory=dict)
+    # SendGrid dynamic templates this store designed, by Facet template name
+    # (SENDGRID_TEMPLATE_IDS='{"engagement/welcome": "d-…"}'): sent with the merge fields.
+    sendgrid_template_ids: dict[str, str] = Field(default_factory=dict)
 
     # The URL the outside world reaches Facet on. Twilio signs the URL it called, so webhook
     # signatures are checked against this, never against the request's Host header; it is

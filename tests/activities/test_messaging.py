@@ -5,6 +5,7 @@ send time, and what each provider error does."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -244,6 +245,39 @@ def test_sms_goes_through_twilio_with_a_status_callback(database, store, messagi
     assert sent.form["StatusCallback"] == "https://facet.example/v1/webhooks/twilio/status"
     [touch] = touches(database, lead_id)
     assert touch.provider == "twilio" and (touch.provider_message_id or "").startswith("SM")
+
+
+def test_an_email_with_a_store_dynamic_template_goes_as_that_template(database, store, standin):
+    settings = settings_for(standin).model_copy(
+        update={"sendgrid_template_ids": {"engagement/welcome": "d-0123456789abcdef"}}
+    )
+    messaging = MessagingActivities(database, build_providers(settings), settings)
+    lead_id = lead_in_kolkata(database, store)
+    run_at(messaging, request_for(lead_id, Channel.EMAIL), AFTERNOON)
+
+    [sent] = standin.accepted("/v3/mail/send")
+    assert sent.json["template_id"] == "d-0123456789abcdef"
+    data = sent.json["personalizations"][0]["dynamic_template_data"]
+    assert (data["first_name"], data["store_name"]) == ("Asha", store.name)
+    assert data["unsubscribe_url"].startswith("https://facet.example/v1/unsubscribe/")
+    assert "content" not in sent.json  # SendGrid renders its own template
+
+
+def test_whatsapp_outside_the_window_goes_as_the_stores_approved_template(database, store, standin):
+    sid = "HX" + "a" * 32
+    settings = settings_for(standin).model_copy(
+        update={"whatsapp_content_sids": {"engagement/welcome": sid}}
+    )
+    messaging = MessagingActivities(database, build_providers(settings), settings)
+    lead_id = lead_in_kolkata(database, store)  # has never written on WhatsApp: window closed
+    result = run_at(messaging, request_for(lead_id, Channel.WHATSAPP), AFTERNOON)
+
+    assert (result.status, result.channel) == (TouchStatus.SENT, Channel.WHATSAPP)
+    [sent] = standin.accepted("Messages.json")
+    assert sent.form["ContentSid"] == sid
+    assert json.loads(sent.form["ContentVariables"]) == {"1": "Asha", "2": store.name}
+    assert "Body" not in sent.form  # free-form text would be refused (63016)
+    assert sent.form["To"].startswith("whatsapp:+91")
 
 
 # --- the gate -----------------------------------------------------------------------------
