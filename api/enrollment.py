@@ -81,6 +81,8 @@ def plan_journey_by_key(session: Session, lead: Lead, key: str) -> JourneyStart 
 
 def plan_countdowns(session: Session, lead: Lead) -> list[CountdownStart]:
     """A countdown for each of the lead's dates that has a published countdown sequence."""
+    if not lead.occasion_dates:
+        return []
     countdowns = {
         Occasion(version.body["occasion"]): version
         for version in SequenceRepository(session).latest_of_each()

@@ -314,11 +314,27 @@ class SequenceRepository:
         ).all()
 
     def latest_for_segment(self, segment: str) -> SequenceVersion | None:
-        """The newest published journey (not a countdown) for the segment, if any."""
-        for version in self.latest_of_each():
-            if version.body.get("segment") == segment and not version.body.get("occasion"):
-                return version
-        return None
+        """The newest published journey (not a countdown) for the segment, if any.
+
+        Filtered in SQL on the body's JSON, so a capture does not load every sequence.
+        """
+        newest = (
+            select(SequenceVersion.key, func.max(SequenceVersion.version).label("version"))
+            .group_by(SequenceVersion.key)
+            .subquery()
+        )
+        body = SequenceVersion.body
+        return self.session.scalars(
+            select(SequenceVersion)
+            .join(
+                newest,
+                (SequenceVersion.key == newest.c.key)
+                & (SequenceVersion.version == newest.c.version),
+            )
+            .where(body["segment"].as_string() == segment, body["occasion"].as_string().is_(None))
+            .order_by(SequenceVersion.key)
+            .limit(1)
+        ).first()
 
     def publish(self, key: str, name: str, body: dict[str, Any], *, by: str) -> SequenceVersion:
         """A new immutable version, unless the body is the same as the latest one."""
