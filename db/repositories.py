@@ -9,7 +9,7 @@ from collections.abc import Sequence as Seq
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Insert, Table, bindparam, func, or_, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -296,14 +296,15 @@ class SequenceRepository:
             .order_by(SequenceVersion.version)
         ).all()
 
-    def latest_of_each(self) -> Seq[SequenceVersion]:
-        """The newest version of every sequence, ordered by key."""
+    @staticmethod
+    def _newest() -> Select[SequenceVersion]:
+        """Each sequence's newest version, ordered by key."""
         newest = (
             select(SequenceVersion.key, func.max(SequenceVersion.version).label("version"))
             .group_by(SequenceVersion.key)
             .subquery()
         )
-        return self.session.scalars(
+        return (
             select(SequenceVersion)
             .join(
                 newest,
@@ -311,28 +312,21 @@ class SequenceRepository:
                 & (SequenceVersion.version == newest.c.version),
             )
             .order_by(SequenceVersion.key)
-        ).all()
+        )
+
+    def latest_of_each(self) -> Seq[SequenceVersion]:
+        """The newest version of every sequence, ordered by key."""
+        return self.session.scalars(self._newest()).all()
 
     def latest_for_segment(self, segment: str) -> SequenceVersion | None:
         """The newest published journey (not a countdown) for the segment, if any.
 
         Filtered in SQL on the body's JSON, so a capture does not load every sequence.
         """
-        newest = (
-            select(SequenceVersion.key, func.max(SequenceVersion.version).label("version"))
-            .group_by(SequenceVersion.key)
-            .subquery()
-        )
         body = SequenceVersion.body
         return self.session.scalars(
-            select(SequenceVersion)
-            .join(
-                newest,
-                (SequenceVersion.key == newest.c.key)
-                & (SequenceVersion.version == newest.c.version),
-            )
+            self._newest()
             .where(body["segment"].as_string() == segment, body["occasion"].as_string().is_(None))
-            .order_by(SequenceVersion.key)
             .limit(1)
         ).first()
 
