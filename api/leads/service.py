@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -48,6 +47,7 @@ from api.leads.schemas import (
     TimelineEntry,
     TouchEntry,
 )
+from api.writes import write_once
 from core.settings import Settings
 from db.models import Event, Lead, Store
 from db.repositories import (
@@ -193,11 +193,7 @@ async def capture_lead(
     def work(session: Session) -> _CapturePlan:
         return _record_capture(session, request, principal, settings)
 
-    try:
-        plan = await run_in_threadpool(database.run, work)
-    except IntegrityError:
-        # Another request created the same person a moment ago: this time we find it.
-        plan = await run_in_threadpool(database.run, work)
+    plan = await write_once(database, work)
 
     try:
         running = await launch(temporal, settings.temporal_task_queue, plan.enrollment, plan.event)
@@ -448,10 +444,7 @@ async def record_event(
     def work(session: Session) -> _EventPlan:
         return _record_event(session, lead_id, request, principal, settings)
 
-    try:
-        plan = await run_in_threadpool(database.run, work)
-    except IntegrityError:
-        plan = await run_in_threadpool(database.run, work)
+    plan = await write_once(database, work)
     try:
         delivered = await journeys.deliver(temporal, plan.journeys, plan.event)
         if plan.qualify:

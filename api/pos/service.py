@@ -9,8 +9,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -21,6 +19,7 @@ from api.enrollment import EnrollmentPlan, launch, plan_countdowns, plan_journey
 from api.errors import field_error, unavailable
 from api.identity import normalise_phone
 from api.pos.schemas import Customer, JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
+from api.writes import write_once
 from core.settings import Settings
 from db.models import Event, Lead, Purchase, Store
 from db.repositories import (
@@ -179,10 +178,7 @@ async def record_purchase(
     def work(session: Session) -> _PurchasePlan:
         return _record_purchase(session, body, principal)
 
-    try:
-        plan = await run_in_threadpool(database.run, work)
-    except IntegrityError:  # the same webhook, concurrently: this time we find its row
-        plan = await run_in_threadpool(database.run, work)
+    plan = await write_once(database, work)
     try:
         converted = await journeys.deliver(temporal, plan.active_journeys, plan.event)
         await launch(temporal, settings.temporal_task_queue, plan.enrollment)
@@ -257,10 +253,7 @@ async def record_job_status(
     def work(session: Session) -> _JobPlan:
         return _record_job_status(session, body, principal)
 
-    try:
-        plan = await run_in_threadpool(database.run, work)
-    except IntegrityError:
-        plan = await run_in_threadpool(database.run, work)
+    plan = await write_once(database, work)
     try:
         delivered = await journeys.deliver(temporal, plan.journeys, plan.event)
     except RPCError as error:
