@@ -87,12 +87,12 @@ class LearningActivities:
     @activity.defn(name=LIST_STORES)
     def list_stores(self) -> StoreList:
         """Every store, for the nightly refit."""
-        return StoreList(store_ids=self._db.run(lambda s: QualificationReader(s).store_ids()))
+        return StoreList(store_ids=self._db.read(lambda s: QualificationReader(s).store_ids()))
 
     @activity.defn(name=REFIT_MODEL)
     def refit_model(self, request: RefitRequest) -> RefitResult:
         """Fit a candidate on the store's outcomes; promote it only if it beats the current one."""
-        data = self._db.run(
+        data = self._db.read(
             lambda session: TrainingSet(session, request.store_id, request.now, self._config)
         )
         labelled, purchases = len(data.labels), sum(data.labels)
@@ -120,7 +120,7 @@ class LearningActivities:
         candidate = fit(x[train], y[train], FEATURE_NAMES, version=version, seed=request.seed)
         candidate_metrics = evaluate(candidate.probabilities(x[test]), y[test])
 
-        incumbent = self._db.run(lambda session: current_model(session, request.store_id))
+        incumbent = self._db.read(lambda session: current_model(session, request.store_id))
         if incumbent is not None:
             current = evaluate(self._probabilities(incumbent, data.features, test), y[test])
         else:

@@ -120,7 +120,7 @@ def authenticate(
     principal = _cache.get(key_hash)
     if principal is None:
         database: Database = request.app.state.database
-        row = database.run(lambda session: ApiKeyRepository(session).by_key(key))
+        row = database.read(lambda session: ApiKeyRepository(session).by_key(key))
         if row is None:
             raise HTTPException(
                 status_code=status.HTTP_401_UNAUTHORIZED,

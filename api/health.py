@@ -19,13 +19,9 @@ router = APIRouter(tags=["health"])
 async def healthz(database: DatabaseDep, temporal: TemporalDep) -> JSONResponse:
     """200 when the database and Temporal answer; 503 naming what does not."""
 
-    def ping_database() -> None:
-        with database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-
     checks: dict[str, str] = {}
     try:
-        await run_in_threadpool(ping_database)
+        await run_in_threadpool(database.read, lambda session: session.execute(text("SELECT 1")))
         checks["database"] = "ok"
     except Exception as error:
         checks["database"] = f"unreachable: {type(error).__name__}"

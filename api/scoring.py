@@ -51,7 +51,7 @@ async def refit(
     """Refit the store's model now (promoted only if it beats the current scorer), then rescore."""
     principal.check_store(body.store_id)
     store = await run_in_threadpool(
-        database.run, lambda session: StoreRepository(session).get(body.store_id)
+        database.read, lambda session: StoreRepository(session).get(body.store_id)
     )
     if store is None:
         raise field_error("store_id", f"no store with id {body.store_id}")
@@ -71,6 +71,6 @@ async def models(store_id: uuid.UUID, principal: Admin, database: DatabaseDep) -
     """Every refit of the store, newest first, with its held-out metrics and why it won or lost."""
     principal.check_store(store_id)
     rows = await run_in_threadpool(
-        database.run, lambda session: ScoringModelRepository(session).history(store_id)
+        database.read, lambda session: ScoringModelRepository(session).history(store_id)
     )
     return [ModelView.model_validate(row) for row in rows]

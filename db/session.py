@@ -4,11 +4,21 @@ The embedded stack has two processes (API and worker) writing one SQLite file, s
 in WAL mode with a busy timeout, and every transaction starts with BEGIN IMMEDIATE: a writer
 waits for the lock up front instead of failing half-way when a read turns into a write. A
 database that stays locked past the timeout is retried, never dropped.
+
+Two things keep that lock from becoming the embedded stack's bottleneck:
+- writers of one process queue on a mutex before they ask SQLite. SQLite's own busy handler
+  sleeps between polls (up to 100 ms), so a lock released with a dozen threads polling could
+  sit idle while they slept; the mutex hands it over at once. Across processes the busy
+  handler still arbitrates.
+- read-only units of work (`Database.read`) begin DEFERRED: in WAL mode a reader sees the last
+  commit and neither waits for nor blocks the writer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +36,7 @@ T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 LOCKED_RETRIES = 5
+READ_ONLY = "facet_read_only"  # execution option: this unit of work never writes
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -55,9 +66,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A unit of work opened with `Database.read` tried to write."""
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyViolation("a read-only unit of work tried to write; use Database.run")
 
 
 def _is_locked(error: OperationalError) -> bool:
@@ -71,6 +92,14 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+        event.listen(self._readers, "before_flush", _refuse_flush)
+        # SQLite has one writer at a time: this process's writers take turns here first.
+        self._writer_turn: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
 
     @property
     def dialect(self) -> str:
@@ -86,7 +115,7 @@ class Database:
         """Run `work` in one unit of work, retrying it whole if SQLite stays locked."""
         for attempt in range(1, LOCKED_RETRIES + 1):
             try:
-                with self.session() as session:
+                with self._writer_turn, self.session() as session:
                     return work(session)
             except OperationalError as error:
                 if not _is_locked(error) or attempt == LOCKED_RETRIES:
@@ -94,6 +123,15 @@ class Database:
                 log.warning("database locked; retrying unit of work (attempt %d)", attempt)
                 time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run `work`, which only reads, without taking SQLite's write lock.
+
+        An ORM change inside `work` raises ReadOnlyViolation instead of being flushed: anything
+        that writes belongs in `run`.
+        """
+        with self._readers.begin() as session:
+            return work(session)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -63,7 +63,7 @@ async def capture_lead(
 async def get_lead(lead_id: uuid.UUID, principal: Reader, database: DatabaseDep) -> LeadView:
     """The lead, its consents and its journeys."""
     return await run_in_threadpool(
-        database.run, lambda session: service.read_lead(session, lead_id, principal)
+        database.read, lambda session: service.read_lead(session, lead_id, principal)
     )
 
 
@@ -71,7 +71,7 @@ async def get_lead(lead_id: uuid.UUID, principal: Reader, database: DatabaseDep)
 async def get_timeline(lead_id: uuid.UUID, principal: Reader, database: DatabaseDep) -> Timeline:
     """Everything that happened to the lead: events and messages, sent or suppressed."""
     return await run_in_threadpool(
-        database.run, lambda session: service.read_timeline(session, lead_id, principal)
+        database.read, lambda session: service.read_timeline(session, lead_id, principal)
     )
 
 

@@ -62,7 +62,7 @@ def _version(session: Session, key: str, number: int | None) -> SequenceVersion:
 async def list_sequences(principal: Marketer, database: DatabaseDep) -> list[VersionSummary]:
     """Every sequence at its latest version."""
     return await run_in_threadpool(
-        database.run,
+        database.read,
         lambda s: [_summary(v) for v in SequenceRepository(s).latest_of_each()],
     )
 
@@ -79,7 +79,7 @@ async def list_versions(
             raise not_found(f"sequence {key!r}")
         return [_summary(version) for version in versions]
 
-    return await run_in_threadpool(database.run, read)
+    return await run_in_threadpool(database.read, read)
 
 
 @router.get("/{key}/versions/{number}", responses={404: {"description": "No such version"}})
@@ -92,7 +92,7 @@ async def get_version(
         version = _version(session, key, number)
         return VersionDetail(**_summary(version).model_dump(), body=version.body)
 
-    return await run_in_threadpool(database.run, read)
+    return await run_in_threadpool(database.read, read)
 
 
 @router.post(
@@ -146,7 +146,7 @@ async def publish(
 @router.post("/{key}/preview", responses={404: {"description": "No such sequence or lead"}})
 async def preview(key: str, body: PreviewIn, principal: Marketer, database: DatabaseDep) -> Preview:
     """The dated timeline of messages and tasks a lead (or a sample lead) would get."""
-    return await run_in_threadpool(database.run, lambda s: _preview(s, key, body, principal))
+    return await run_in_threadpool(database.read, lambda s: _preview(s, key, body, principal))
 
 
 def _preview(session: Session, key: str, body: PreviewIn, principal: Principal) -> Preview:

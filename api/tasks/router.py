@@ -41,7 +41,7 @@ async def list_tasks(
     """My tasks (a manager: the store's), soonest SLA first; open and acknowledged by default."""
     statuses = task_status or [TaskStatus.OPEN, TaskStatus.ACKNOWLEDGED]
     return await run_in_threadpool(
-        database.run,
+        database.read,
         lambda session: service.list_tasks(
             session,
             principal,

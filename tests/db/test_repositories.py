@@ -7,16 +7,28 @@ import functools
 import threading
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from db.library import publish_library, sequence_body
 from db.models import Event, Task
 from db.repositories import EventRepository, SequenceRepository, TaskRepository
-from db.session import Database
+from db.session import Database, ReadOnlyViolation
 from db.types import utcnow
 from sequences.loader import load_library
 from sequences.vocabulary import StaffRole, TaskStatus
 from tests.factories import make_lead
+
+
+def _product_view(store, lead_id: uuid.UUID, key: str) -> Event:
+    return Event(
+        store_id=store.id,
+        lead_id=lead_id,
+        kind="product_view",
+        source="test",
+        occurred_at=utcnow(),
+        idempotency_key=key,
+    )
 
 
 def test_publishing_the_same_body_keeps_the_version_and_a_change_adds_one(database: Database):
@@ -46,26 +58,23 @@ def test_republishing_an_unchanged_library_adds_no_versions(database: Database):
 
 
 def test_concurrent_writers_lose_no_event(database: Database, store):
-    """API and worker write one SQLite file: every write lands, none fails as 'locked'."""
+    """API and worker write one SQLite file: every write lands, none fails as 'locked'.
+
+    Two Database objects on one URL stand for the two processes (each has its own writer
+    queue); three threads write through each.
+    """
     lead_id = make_lead(database, store)
+    other_process = Database(database.url)
     errors: list[BaseException] = []
 
     def add_view(session, key: str) -> Event:
-        return EventRepository(session).add(
-            Event(
-                store_id=store.id,
-                lead_id=lead_id,
-                kind="product_view",
-                source="test",
-                occurred_at=utcnow(),
-                idempotency_key=key,
-            )
-        )
+        return EventRepository(session).add(_product_view(store, lead_id, key))
 
     def write(n: int) -> None:
+        db = database if n % 2 else other_process
         try:
             for i in range(20):
-                database.run(functools.partial(add_view, key=f"{n}-{i}"))
+                db.run(functools.partial(add_view, key=f"{n}-{i}"))
         except BaseException as error:
             errors.append(error)
 
@@ -74,11 +83,42 @@ def test_concurrent_writers_lose_no_event(database: Database, store):
         thread.start()
     for thread in threads:
         thread.join()
+    other_process.dispose()
     assert errors == []
     count = database.run(
         lambda s: s.scalar(select(func.count()).select_from(Event).where(Event.lead_id == lead_id))
     )
     assert count == 120
+
+
+def test_a_reader_is_not_held_up_by_a_writer(database: Database, store):
+    """A timeline read while the worker holds the write lock answers with the last commit."""
+    lead_id = make_lead(database, store)
+    writing, read_done = threading.Event(), threading.Event()
+
+    def slow_write(session) -> None:
+        session.add(_product_view(store, lead_id, f"slow-{uuid.uuid4()}"))
+        session.flush()
+        writing.set()
+        read_done.wait(timeout=20)  # holds the lock until the read is done (or gives up)
+
+    writer = threading.Thread(target=database.run, args=(slow_write,))
+    writer.start()
+    assert writing.wait(timeout=20)
+    seen = database.read(lambda s: EventRepository(s).for_lead(lead_id))
+    finished_while_writer_held_lock = writer.is_alive()
+    read_done.set()
+    writer.join()
+    assert finished_while_writer_held_lock
+    assert [e.kind for e in seen] == []  # the uncommitted write is not visible
+
+
+def test_a_read_only_unit_of_work_refuses_to_write(database: Database, store):
+    lead_id = make_lead(database, store)
+    event = _product_view(store, lead_id, f"ro-{uuid.uuid4()}")
+    with pytest.raises(ReadOnlyViolation):
+        database.read(lambda s: EventRepository(s).add(event))
+    assert database.read(lambda s: EventRepository(s).for_lead(lead_id)) == []
 
 
 def test_cancelling_a_leads_tasks_again_for_the_same_cause_returns_the_same_tasks(
