@@ -53,6 +53,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from bench.floor import FloorActivities, FloorWorkflow, SignalWaitWorkflow  # noqa: E402
 from bench.qualify import measure_hot_event_to_task, measure_rescore  # noqa: E402
+from core.temporal import EMBEDDED_SERVER_SQLITE  # noqa: E402
 from db.migrate import migrate  # noqa: E402
 from db.models import Touch  # noqa: E402
 from db.session import Database  # noqa: E402
@@ -210,6 +211,7 @@ def _start_processes(stack: Stack, temporal_port: int, api_port: int, env: dict[
                 "--ip", "127.0.0.1",
                 "--port", str(temporal_port),
                 "--log-level", "error",
+                *EMBEDDED_SERVER_SQLITE,
             ],
         )  # fmt: skip
         _wait_for_port(stack, temporal_port, 60)

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.settings import DATA_DIR, get_settings  # noqa: E402
+from core.temporal import EMBEDDED_SERVER_SQLITE  # noqa: E402
 from db.migrate import migrate  # noqa: E402
 from db.session import Database  # noqa: E402
 from scripts.demo import seed_demo  # noqa: E402
@@ -106,6 +107,7 @@ def main() -> int:
                     "--port", str(TEMPORAL_PORT),
                     "--ui-port", str(TEMPORAL_UI_PORT),
                     "--log-level", "warn",
+                    *EMBEDDED_SERVER_SQLITE,
                 ],
                 log=STATE_DIR / "temporal.log",
             )  # fmt: skip
