@@ -17,10 +17,10 @@ from activities.payloads import (
     PreparedEnrollment,
     PrepareEnrollment,
 )
+from db.library import parsed_sequence
 from db.models import Store
 from db.repositories import EnrollmentRepository, LeadRepository, SequenceRepository
 from db.session import Database
-from sequences.model import Sequence
 from sequences.vocabulary import Occasion
 
 
@@ -53,7 +53,7 @@ class JourneyActivities:
                 occasions=occasions,
             )
 
-        return self._db.run(read)
+        return self._db.read(read)
 
     @activity.defn(name=PREPARE_ENROLLMENT)
     def prepare_enrollment(self, request: PrepareEnrollment) -> PreparedEnrollment | None:
@@ -69,7 +69,7 @@ class JourneyActivities:
             return PreparedEnrollment(
                 enrollment_id=enrollment.id,
                 sequence_version=pinned.version,
-                sequence=Sequence.model_validate(pinned.body),
+                sequence=parsed_sequence(pinned),
                 enrolled_at=enrollment.started_at,
                 status=enrollment.status,
                 created=created,

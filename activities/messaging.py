@@ -336,7 +336,7 @@ class MessagingActivities:
         now: datetime,
         refused: dict[Channel, BlockReason],
     ) -> GateDecision:
-        consents = ConsentRepository(session)
+        allowed = ConsentRepository(session).allowed_channels(lead.id, request.purpose)
         template = load_template(request.template)
         variants = template.channels()
         candidates = candidate_channels(request.channel, lead.preferred_channel)
@@ -344,7 +344,7 @@ class MessagingActivities:
         facts = {
             channel: ChannelFacts(
                 has_contact=_contact(lead, channel) is not None,
-                consented=self._consented(consents, lead.id, channel, request.purpose),
+                consented=channel in allowed,
                 template_has_variant=channel in variants,
                 contact_invalid=_contact_invalid(lead, channel),
                 window_open=channel is not Channel.WHATSAPP
@@ -369,16 +369,6 @@ class MessagingActivities:
             per_day=store.max_marketing_per_day or self._settings.max_marketing_per_day,
             per_week=store.max_marketing_per_week or self._settings.max_marketing_per_week,
         )
-
-    @staticmethod
-    def _consented(
-        consents: ConsentRepository, lead_id: uuid.UUID, channel: Channel, purpose: Purpose
-    ) -> bool:
-        if consents.is_revoked_anywhere(lead_id, channel):
-            return False
-        if purpose is Purpose.TRANSACTIONAL:
-            return True
-        return consents.is_granted(lead_id, channel, purpose)
 
     # --- rows and messages ---------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from activities.qualification_payloads import (
     RescoreRequest,
     RescoreResult,
 )
+from core.memo import Memo
 from db.models import Event, Lead
 from db.repositories import (
     QualificationReader,
@@ -130,9 +131,21 @@ def load_facts(
     }
 
 
+_MODELS: Memo[str, LearnedModel] = Memo(limit=64)
+
+
 def current_model(session: Session, store_id: uuid.UUID) -> LearnedModel | None:
-    row = ScoringModelRepository(session).current(store_id)
-    return LearnedModel.from_json(row.version, row.body) if row else None
+    """The store's promoted model; its body is read and parsed once per process per version."""
+    models = ScoringModelRepository(session)
+    version = models.current_version(store_id)
+    if version is None:
+        return None
+
+    def parse() -> LearnedModel:
+        row = models.by_version(version)
+        return LearnedModel.from_json(row.version, row.body)
+
+    return _MODELS.get(version, parse)
 
 
 def score_row(lead_id: uuid.UUID, score: Score, at: datetime) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api import journeys
+from db.library import parsed_sequence
 from db.models import Lead, SequenceVersion, Store
 from db.repositories import EnrollmentRepository, SequenceRepository
-from sequences.model import Sequence
 from sequences.timing import local_date, next_month_day
 from sequences.vocabulary import JourneyStatus, Occasion
 from workflows.journey_model import (
@@ -68,7 +68,7 @@ def plan_journey(session: Session, lead: Lead, version: SequenceVersion) -> Jour
         lead_id=lead.id,
         enrollment_id=enrollment.id,
         sequence_version=pinned.version,
-        sequence=Sequence.model_validate(pinned.body),
+        sequence=parsed_sequence(pinned),
         enrolled_at=None,  # the journey counts from its own start
     )
     return JourneyStart(workflow_id, start, enrollment.status)
@@ -103,7 +103,7 @@ def plan_countdowns(session: Session, lead: Lead) -> list[CountdownStart]:
             lead_id=lead.id,
             enrollment_id=enrollment.id,
             sequence_version=pinned.version,
-            sequence=Sequence.model_validate(pinned.body),
+            sequence=parsed_sequence(pinned),
             occasion=Occasion(kind),
             month=day.month,
             day=day.day,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from collections.abc import Sequence as Seq
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -161,22 +162,50 @@ class ConsentRepository:
         at: datetime,
     ) -> Consent:
         """Record consent. A revoked row is granted again only by this explicit call."""
-        consent = self.session.scalars(
-            select(Consent).where(
-                Consent.lead_id == lead_id, Consent.channel == channel, Consent.purpose == purpose
-            )
-        ).first()
-        if consent is None:
-            consent = Consent(lead_id=lead_id, channel=channel, purpose=purpose)
-            self.session.add(consent)
-        consent.status = ConsentStatus.GRANTED
-        consent.source = source
-        consent.evidence = evidence
-        consent.captured_at = at
-        consent.revoked_at = None
-        consent.revoked_via = None
-        self.session.flush()
+        (consent,) = self.grant_all(
+            lead_id, [channel], purpose, source=source, evidence=evidence, at=at
+        )
         return consent
+
+    def grant_all(
+        self,
+        lead_id: uuid.UUID,
+        channels: Iterable[Channel],
+        purpose: Purpose,
+        *,
+        source: str,
+        evidence: str | None,
+        at: datetime,
+    ) -> list[Consent]:
+        """`grant` for several channels at once: one read of the ledger, one write."""
+        wanted = list(dict.fromkeys(channels))
+        if not wanted:
+            return []
+        existing = {
+            consent.channel: consent
+            for consent in self.session.scalars(
+                select(Consent).where(
+                    Consent.lead_id == lead_id,
+                    Consent.purpose == purpose,
+                    Consent.channel.in_(wanted),
+                )
+            )
+        }
+        granted = []
+        for channel in wanted:
+            consent = existing.get(channel)
+            if consent is None:
+                consent = Consent(lead_id=lead_id, channel=channel, purpose=purpose)
+                self.session.add(consent)
+            consent.status = ConsentStatus.GRANTED
+            consent.source = source
+            consent.evidence = evidence
+            consent.captured_at = at
+            consent.revoked_at = None
+            consent.revoked_via = None
+            granted.append(consent)
+        self.session.flush()
+        return granted
 
     def revoke(
         self, lead_id: uuid.UUID, channel: Channel, *, via: str, evidence: str | None, at: datetime
@@ -218,18 +247,26 @@ class ConsentRepository:
         )
         return status is ConsentStatus.GRANTED
 
-    def is_revoked_anywhere(self, lead_id: uuid.UUID, channel: Channel) -> bool:
-        """A STOP on a channel wins over every purpose on that channel."""
-        return (
-            self.session.scalar(
-                select(Consent.id).where(
-                    Consent.lead_id == lead_id,
-                    Consent.channel == channel,
-                    Consent.status == ConsentStatus.REVOKED,
-                )
+    def allowed_channels(self, lead_id: uuid.UUID, purpose: Purpose) -> set[Channel]:
+        """The channels the lead may be sent `purpose` on, read in one query.
+
+        A STOP on a channel wins over every purpose on it; marketing also needs a grant for
+        marketing, a transactional message only the absence of a STOP.
+        """
+        rows = self.session.execute(
+            select(Consent.channel, Consent.purpose, Consent.status).where(
+                Consent.lead_id == lead_id
             )
-            is not None
-        )
+        ).all()
+        stopped = {channel for channel, _, status in rows if status is ConsentStatus.REVOKED}
+        if purpose is Purpose.TRANSACTIONAL:
+            return set(Channel) - stopped
+        granted = {
+            channel
+            for channel, given_for, status in rows
+            if given_for is purpose and status is ConsentStatus.GRANTED
+        }
+        return granted - stopped
 
 
 class EventRepository:
@@ -678,11 +715,25 @@ class ScoringModelRepository:
 
     def current(self, store_id: uuid.UUID) -> ScoringModel | None:
         """The store's most recently promoted model, or None while the rules score is in use."""
+        return self.session.scalars(self._current(ScoringModel, store_id)).first()
+
+    def current_version(self, store_id: uuid.UUID) -> str | None:
+        """Only the version of `current` (its body is not read)."""
+        return self.session.scalars(self._current(ScoringModel.version, store_id)).first()
+
+    def by_version(self, version: str) -> ScoringModel:
         return self.session.scalars(
-            select(ScoringModel)
+            select(ScoringModel).where(ScoringModel.version == version)
+        ).one()
+
+    @staticmethod
+    def _current(what: Any, store_id: uuid.UUID) -> Select[Any]:
+        return (
+            select(what)
             .where(ScoringModel.store_id == store_id, ScoringModel.promoted.is_(True))
             .order_by(ScoringModel.promoted_at.desc())
-        ).first()
+            .limit(1)
+        )
 
     def history(self, store_id: uuid.UUID, limit: int = 20) -> Seq[ScoringModel]:
         return self.session.scalars(

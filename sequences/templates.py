@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -85,6 +85,12 @@ _text = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _html = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
 
 
+@lru_cache(maxsize=1024)
+def _compiled(source: str, *, html: bool = False) -> Template:
+    """Compile a template's text once per process (by its content, so an edit is a new entry)."""
+    return (_html if html else _text).from_string(source)
+
+
 @lru_cache(maxsize=256)
 def load_template(name: str, directory: Path = TEMPLATE_DIR) -> MessageTemplate:
     """Read `<directory>/<name>.yaml`; raise TemplateProblem naming the file when it is bad."""
@@ -106,12 +112,12 @@ def render(
     try:
         if channel is Channel.EMAIL and template.email is not None:
             return RenderedMessage(
-                subject=_text.from_string(template.email.subject).render(context),
-                body=_html.from_string(template.email.body).render(context),
+                subject=_compiled(template.email.subject).render(context),
+                body=_compiled(template.email.body, html=True).render(context),
             )
         text = template.sms if channel is Channel.SMS else template.whatsapp
         if channel is not Channel.EMAIL and text:
-            return RenderedMessage(subject=None, body=_text.from_string(text).render(context))
+            return RenderedMessage(subject=None, body=_compiled(text).render(context))
     except TemplateError as error:
         raise TemplateProblem(f"template {name!r} ({channel}): {error}") from error
     raise TemplateProblem(f"template {name!r} has no {channel} variant")

@@ -133,16 +133,14 @@ def _record_capture(
         lead.occasion_dates = {**lead.occasion_dates, **request.occasion_dates()}
 
     now = utcnow()
-    consents = ConsentRepository(session)
-    for channel in request.consent.channels():
-        consents.grant(
-            lead.id,
-            channel,
-            Purpose.MARKETING,
-            source=request.source.value,
-            evidence=request.consent.evidence,
-            at=now,
-        )
+    ConsentRepository(session).grant_all(
+        lead.id,
+        request.consent.channels(),
+        Purpose.MARKETING,
+        source=request.source.value,
+        evidence=request.consent.evidence,
+        at=now,
+    )
 
     kind = EventKind.CAPTURED if created else EventKind.ENQUIRY
     event = EventRepository(session).add(
@@ -166,7 +164,7 @@ def _record_capture(
     planned = {j.workflow_id for j in plan.journeys} | {c.workflow_id for c in plan.countdowns}
     others = [
         e.workflow_id
-        for e in EnrollmentRepository(session).active_for_lead(lead.id)
+        for e in ([] if created else EnrollmentRepository(session).active_for_lead(lead.id))
         if e.workflow_id not in planned
     ]
     return _CapturePlan(
@@ -263,7 +261,7 @@ async def read_journeys(
         timezone = lead.timezone or session.get_one(Store, lead.store_id).timezone
         return timezone, _journeys(session, lead.id)
 
-    timezone, summaries = await run_in_threadpool(database.run, read)
+    timezone, summaries = await run_in_threadpool(database.read, read)
     details = []
     for summary in summaries:
         view = (
