@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Insert, Select, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
 from db.models import (
     ApiKey,
@@ -364,6 +364,7 @@ class SequenceRepository:
         return self.session.scalars(
             self._newest()
             .where(body["segment"].as_string() == segment, body["occasion"].as_string().is_(None))
+            .options(defer(SequenceVersion.body))  # read only if its parse is not memoised
             .limit(1)
         ).first()
 
