@@ -400,7 +400,9 @@ class MessagingActivities:
             "reason": decision.reason.value if decision.reason else None,
             "subject": rendered.subject if rendered else None,
             "body": rendered.body if rendered else None,
-            "held_until": held_until,
+            # A step held for quiet hours keeps when it was held until, once it goes out too,
+            # so the timeline still shows that it waited.
+            "held_until": held_until or (touch.held_until if touch is not None else None),
             "content_sid": None,
             "content_variables": None,
         }

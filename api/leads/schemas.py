@@ -225,7 +225,8 @@ class TouchEntry(BaseModel):
     )
     held_until: datetime | None = Field(
         default=None,
-        description="held: when the recipient's window opens and the journey sends the step",
+        description="held: when the recipient's window opens and the journey sends the step; "
+        "on a message sent later, when it had been held until",
     )
     subject: str | None
     body: str | None

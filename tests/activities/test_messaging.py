@@ -306,6 +306,7 @@ def test_quiet_hours_hold_the_step_and_the_same_request_sends_it_when_the_window
     )
     [touch] = touches(database, lead_id)
     assert touch.sent_at == opens and len(standin.accepted()) == 1
+    assert touch.held_until == opens  # the timeline still shows it waited for the window
 
 
 def test_the_frequency_cap_counts_every_journey_and_spares_transactional_messages(

@@ -96,7 +96,7 @@ async def test_the_timeline_shows_each_held_back_message_with_its_reason(
     }
     assert done == {
         **held,
-        "late_sms": ("sent", None, None),
+        "late_sms": ("sent", None, tuesday_ten),  # sent, and still shows it was held
         "refused_sms": ("suppressed", "invalid_contact", None),
     }
     assert len(standin.accepted("/Messages.json")) == 2
