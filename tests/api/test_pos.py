@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -99,14 +100,24 @@ async def test_an_occasion_on_the_sale_starts_a_yearly_countdown(http, store, ap
     assert body["countdown_workflow_id"] == f"occasion:{body['lead_id']}:anniversary"
     lead = database.run(lambda s: s.get_one(Lead, uuid.UUID(body["lead_id"])))
     assert lead.occasion_dates == {"anniversary": "2016-06-14"}
-    journeys = (
-        await http.get(
-            f"/v1/leads/{body['lead_id']}/journeys", headers=_auth(api_key(ApiRole.ADMIN))
-        )
-    ).json()
-    countdown = next(j for j in journeys if j["sequence_key"] == "anniversary_countdown")
+    countdown = await _countdown_progress(http, body["lead_id"], api_key(ApiRole.ADMIN))
     assert countdown["progress"]["occasion_date"].endswith("-06-14")
     assert countdown["progress"]["next_due_local"].endswith("+05:30")
+
+
+async def _countdown_progress(http, lead_id: str, key: str) -> dict[str, Any]:
+    """The countdown's journey entry once it can say when it sends next.
+
+    It knows that after its first activity has read the lead's time zone, a moment after
+    the sale; until then `next_due_local` is null.
+    """
+    for _ in range(200):
+        journeys = (await http.get(f"/v1/leads/{lead_id}/journeys", headers=_auth(key))).json()
+        countdown = next(j for j in journeys if j["sequence_key"] == "anniversary_countdown")
+        if countdown["progress"] and countdown["progress"]["next_due_local"]:
+            return countdown
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the countdown never said when it sends next: {countdown}")
 
 
 @pytest.mark.parametrize(
