@@ -7,6 +7,8 @@ Set TEMPORAL_ADDRESS to use a Temporal server you run yourself instead of the em
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -33,6 +35,7 @@ TEMPORAL_PORT = int(os.environ.get("FACET_TEMPORAL_PORT", "7233"))
 TEMPORAL_UI_PORT = int(os.environ.get("FACET_TEMPORAL_UI_PORT", "8233"))
 STATE_DIR = Path(os.environ.get("FACET_DATA_DIR", str(DATA_DIR)))
 STOP_TIMEOUT = 40  # the worker gives in-flight activities 30 s
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def _wait_for_port(port: int, what: str, process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -60,10 +63,36 @@ def _wait_for_health(process: subprocess.Popen[bytes], seconds: float) -> None:
     raise SystemExit(f"the API did not become healthy within {seconds:.0f} s")
 
 
+def _die_with_launcher() -> None:
+    """In the child, before exec: ask Linux for SIGTERM when the launcher dies (even by
+    SIGKILL), so no orphan keeps the ports and files of the next `make run`."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _start(command: list[str], log: Path | None = None) -> subprocess.Popen[bytes]:
     # Own process group: Ctrl-C reaches only this launcher, which stops the rest in order.
     output = log.open("ab") if log else None
-    return subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=output, stderr=output)
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=output,
+        stderr=output,
+        preexec_fn=_die_with_launcher,  # safe here: the launcher runs no threads
+    )
+
+
+def _refuse_busy_ports(ports: dict[int, str]) -> None:
+    """Stop before starting anything if a port is taken, naming it and how to move it."""
+    for port, setting in ports.items():
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise SystemExit(
+                    f"Facet: port {port} is already in use (another `make run`, or another "
+                    f"program). Stop it, or choose another port with {setting}=<port>."
+                )
 
 
 def _stop(process: subprocess.Popen[bytes], name: str) -> None:
@@ -86,7 +115,15 @@ def main() -> int:
     # Explicit handlers: a launcher started in the background inherits SIGINT ignored.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    embedded = "TEMPORAL_ADDRESS" not in os.environ
+    ports = {API_PORT: "FACET_API_PORT"}
+    if embedded:
+        ports |= {TEMPORAL_PORT: "FACET_TEMPORAL_PORT", TEMPORAL_UI_PORT: "FACET_TEMPORAL_UI_PORT"}
+    _refuse_busy_ports(ports)  # before anything is migrated or started
     settings = get_settings()
+    if "public_base_url" not in settings.model_fields_set:
+        # Links in messages (unsubscribe) point at this API unless a public address is set.
+        os.environ["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{API_PORT}"
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     print("Facet: migrating the database …", flush=True)
     migrate(settings.database_url)
@@ -95,7 +132,6 @@ def main() -> int:
     database.dispose()
 
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-    embedded = "TEMPORAL_ADDRESS" not in os.environ
     try:
         if embedded:
             temporal = Path(sysconfig.get_path("scripts")) / "temporal"

@@ -72,6 +72,15 @@ class Stack:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
 
+    def capture(self, log: str, key: str, **lead: Any) -> dict[str, Any]:
+        """POST a lead to the demo store the banner in `log` names; 201 expected."""
+        store = re.search(r"Demo store:\s+(\S+)", log)
+        assert store, log
+        body = {"store_id": store[1], "source": "web_form", "first_name": "Asha", **lead}
+        status, created = self.call("POST", "/v1/leads", key, body)
+        assert status == 201, created
+        return dict(created)
+
 
 def _stop(process: subprocess.Popen[bytes]) -> int:
     process.send_signal(signal.SIGINT)  # what Ctrl-C sends
@@ -84,24 +93,13 @@ def test_run_starts_everything_and_a_second_run_resumes_the_same_journeys(tmp_pa
     try:
         log = stack.wait_for("Press Ctrl-C to stop.", first)
         key = re.search(r"Admin API key \(shown once, keep it\): (\S+)", log)
-        store = re.search(r"Demo store:\s+(\S+)", log)
-        assert key and store, log
+        assert key, log
         assert f"http://127.0.0.1:{stack.api}/docs" in log
         assert f"http://127.0.0.1:{stack.ui}" in log
 
-        status, created = stack.call(
-            "POST",
-            "/v1/leads",
-            key[1],
-            {
-                "store_id": store[1],
-                "source": "web_form",
-                "first_name": "Asha",
-                "phone": indian_mobile(),
-                "consent": {"whatsapp": True, "evidence": "test"},
-            },
+        created = stack.capture(
+            log, key[1], phone=indian_mobile(), consent={"whatsapp": True, "evidence": "test"}
         )
-        assert status == 201
         lead = created["lead_id"]
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -138,3 +136,58 @@ def test_run_starts_everything_and_a_second_run_resumes_the_same_journeys(tmp_pa
         assert "WORKFLOW_EXECUTION_STATUS_RUNNING" in described.stdout
     finally:
         assert _stop(second) == 0
+
+
+def test_a_killed_launcher_takes_its_children_with_it_and_the_next_run_starts(tmp_path):
+    """SIGKILL leaves the launcher no chance to stop anything: Linux stops the children."""
+    stack = Stack(tmp_path)
+    first = stack.start()
+    log = stack.wait_for("Press Ctrl-C to stop.", first)
+    key = re.search(r"Admin API key \(shown once, keep it\): (\S+)", log)
+    assert key, log
+    created = stack.capture(
+        log, key[1], email="asha.kill@example.com", consent={"email": True, "evidence": "test"}
+    )
+    first.kill()
+    first.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _in_use(stack.api, stack.temporal, stack.ui):
+        time.sleep(0.2)
+    assert not _in_use(stack.api, stack.temporal, stack.ui), "the children outlived the launcher"
+
+    second = stack.start()
+    try:
+        stack.wait_for("Press Ctrl-C to stop.", second)
+        deadline = time.monotonic() + 30  # the journey resumes, or had already sent it
+        while time.monotonic() < deadline:
+            _, timeline = stack.call("GET", f"/v1/leads/{created['lead_id']}/timeline", key[1])
+            touches = [e for e in timeline["entries"] if e["type"] == "touch"]
+            if touches and touches[0]["status"] == "sent":
+                break
+            time.sleep(0.2)
+        [welcome] = touches
+        assert welcome["status"] == "sent"
+        # Links in messages follow the port this run chose (no PUBLIC_BASE_URL set).
+        assert f"http://127.0.0.1:{stack.api}/v1/unsubscribe/" in welcome["body"]
+    finally:
+        assert _stop(second) == 0
+
+
+def test_a_busy_port_stops_the_launcher_before_it_touches_anything(tmp_path):
+    stack = Stack(tmp_path)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", stack.api))
+        squatter.listen()
+        launcher = stack.start()
+        assert launcher.wait(timeout=60) != 0
+    said = stack.output.read_text()
+    assert f"port {stack.api} is already in use" in said and "FACET_API_PORT" in said
+    assert not (tmp_path / "facet.db").exists()  # nothing migrated, nothing started
+
+
+def _in_use(*ports: int) -> bool:
+    for port in ports:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+    return False
