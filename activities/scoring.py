@@ -232,6 +232,7 @@ def qualify_now(
     else:
         cancelled = []
 
+    model = current_model(session, lead.store_id)  # read before the lead changes: one UPDATE
     decision = classify(evidence_for(facts, form_segment=_form_segment(lead)))
     segment_changed = decision is not None and decision.segment.value != lead.segment
     if decision is not None and (segment_changed or not lead.segment_reason):
@@ -243,7 +244,7 @@ def qualify_now(
         facts,
         request.now,
         config.scoring,
-        model=current_model(session, lead.store_id),
+        model=model,
         trigger_signal=trigger,
     )
     lead.score = score.value
