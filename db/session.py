@@ -6,10 +6,11 @@ waits for the lock up front instead of failing half-way when a read turns into a
 database that stays locked past the timeout is retried, never dropped.
 
 Two things keep that lock from becoming the embedded stack's bottleneck:
-- writers of one process queue on a mutex before they ask SQLite. SQLite's own busy handler
-  sleeps between polls (up to 100 ms), so a lock released with a dozen threads polling could
-  sit idle while they slept; the mutex hands it over at once. Across processes the busy
-  handler still arbitrates.
+- writers queue for their turn before they ask SQLite: threads of one process on a mutex,
+  processes on an advisory lock file beside the database (`<file>.writers`). SQLite's own
+  busy handler sleeps between polls (up to 100 ms), so a lock released while others polled
+  could sit idle while they slept; the queue hands it over at once. The busy handler still
+  stands behind it (for anything that writes without taking a turn).
 - read-only units of work (`Database.read`) begin DEFERRED: in WAL mode a reader sees the last
   commit and neither waits for nor blocks the writer.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +31,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers of one process still take turns on the mutex
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+class _WriterTurn:
+    """One SQLite writer at a time across threads (a mutex) and processes (flock on a file).
+
+    The kernel wakes the next waiter as soon as the lock file is released, and releases it if
+    its holder dies. Re-entrant within a thread; the file lock is POSIX-only (elsewhere the
+    mutex alone, and SQLite's busy handler between processes).
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._mutex = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        if fcntl is not None and database and database != ":memory:":
+            self._fd = os.open(f"{database}.writers", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        self._mutex.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._mutex.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class ReadOnlyViolation(RuntimeError):
     """A unit of work opened with `Database.read` tried to write."""
 
@@ -96,9 +136,11 @@ class Database:
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
         event.listen(self._readers, "before_flush", _refuse_flush)
-        # SQLite has one writer at a time: this process's writers take turns here first.
+        # SQLite has one writer at a time: writers take turns here first.
         self._writer_turn: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if self.dialect == "sqlite" else contextlib.nullcontext()
+            _WriterTurn(self.engine.url.database)
+            if self.dialect == "sqlite"
+            else contextlib.nullcontext()
         )
 
     @property
@@ -135,3 +177,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if isinstance(self._writer_turn, _WriterTurn):
+            self._writer_turn.close()
