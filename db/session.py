@@ -83,26 +83,23 @@ class _WriterTurn:
     """One SQLite writer at a time across threads (a mutex) and processes (flock on a file).
 
     The kernel wakes the next waiter as soon as the lock file is released, and releases it if
-    its holder dies. Re-entrant within a thread; the file lock is POSIX-only (elsewhere the
-    mutex alone, and SQLite's busy handler between processes).
+    its holder dies. Not re-entrant (a unit of work never opens another). The file lock is
+    POSIX-only; elsewhere the mutex alone, and SQLite's busy handler between processes.
     """
 
     def __init__(self, database: str | None) -> None:
-        self._mutex = threading.RLock()
-        self._depth = 0
+        self._mutex = threading.Lock()
         self._fd: int | None = None
         if fcntl is not None and database and database != ":memory:":
             self._fd = os.open(f"{database}.writers", os.O_RDWR | os.O_CREAT, 0o600)
 
     def __enter__(self) -> None:
         self._mutex.acquire()
-        self._depth += 1
-        if self._depth == 1 and self._fd is not None:
+        if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
 
     def __exit__(self, *_exc: object) -> None:
-        self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
+        if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._mutex.release()
 
