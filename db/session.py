@@ -80,28 +80,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class _WriterTurn:
-    """One SQLite writer at a time across threads (a mutex) and processes (flock on a file).
+    """SQLite writers take turns: threads on `mutex`, processes on an flock of a file.
 
     The kernel wakes the next waiter as soon as the lock file is released, and releases it if
     its holder dies. Not re-entrant (a unit of work never opens another). The file lock is
     POSIX-only; elsewhere the mutex alone, and SQLite's busy handler between processes.
+    Postgres needs no turn: its mutex is a no-op and there is no file.
+
+    `Database.run` takes the turn with plain `with` / `try` blocks, never through a helper's
+    `__enter__`: an exception can arrive in a thread between any two bytecodes (Temporal
+    cancels a threaded activity by raising into it, and it lands as soon as a blocked lock
+    call returns), and one landing inside a hand-written `__enter__` kept both locks for ever
+    — every writer of every process then waited on them. `with lock:` on a C lock and a
+    `try` around the flock leave no such gap.
     """
 
-    def __init__(self, database: str | None) -> None:
-        self._mutex = threading.Lock()
+    def __init__(self, database: str | None, *, sqlite: bool) -> None:
+        self.mutex: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if sqlite else contextlib.nullcontext()
+        )
         self._fd: int | None = None
-        if fcntl is not None and database and database != ":memory:":
+        if sqlite and fcntl is not None and database and database != ":memory:":
             self._fd = os.open(f"{database}.writers", os.O_RDWR | os.O_CREAT, 0o600)
 
-    def __enter__(self) -> None:
-        self._mutex.acquire()
+    def lock_file(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
 
-    def __exit__(self, *_exc: object) -> None:
+    def unlock_file(self) -> None:
+        """Safe when the lock was never taken: with the mutex held, no other thread has it."""
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._mutex.release()
 
     def close(self) -> None:
         if self._fd is not None:
@@ -134,11 +143,7 @@ class Database:
         )
         event.listen(self._readers, "before_flush", _refuse_flush)
         # SQLite has one writer at a time: writers take turns here first.
-        self._writer_turn: contextlib.AbstractContextManager[Any] = (
-            _WriterTurn(self.engine.url.database)
-            if self.dialect == "sqlite"
-            else contextlib.nullcontext()
-        )
+        self._writers = _WriterTurn(self.engine.url.database, sqlite=self.dialect == "sqlite")
 
     @property
     def dialect(self) -> str:
@@ -154,8 +159,13 @@ class Database:
         """Run `work` in one unit of work, retrying it whole if SQLite stays locked."""
         for attempt in range(1, LOCKED_RETRIES + 1):
             try:
-                with self._writer_turn, self.session() as session:
-                    return work(session)
+                with self._writers.mutex:
+                    try:
+                        self._writers.lock_file()
+                        with self.session() as session:
+                            return work(session)
+                    finally:
+                        self._writers.unlock_file()
             except OperationalError as error:
                 if not _is_locked(error) or attempt == LOCKED_RETRIES:
                     raise
@@ -174,5 +184,4 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if isinstance(self._writer_turn, _WriterTurn):
-            self._writer_turn.close()
+        self._writers.close()

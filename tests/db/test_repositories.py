@@ -3,8 +3,10 @@ SQLite's two-process writing."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import threading
+import time
 import uuid
 
 import pytest
@@ -111,6 +113,71 @@ def test_a_reader_is_not_held_up_by_a_writer(database: Database, store):
     writer.join()
     assert finished_while_writer_held_lock
     assert [e.kind for e in seen] == []  # the uncommitted write is not visible
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _raise_in_thread(thread: threading.Thread, error: type[BaseException]) -> None:
+    """What Temporal does to cancel a threaded activity: raise into the thread, at once."""
+    assert thread.ident is not None
+    hit = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread.ident), ctypes.py_object(error)
+    )
+    assert hit == 1
+
+
+def test_a_writer_cancelled_while_waiting_for_its_turn_leaves_the_turn_free(
+    database: Database, store
+):
+    """An activity cancelled while it waits for the write turn must not keep the turn.
+
+    The exception lands the moment the waiter's lock call returns, i.e. once it holds the
+    turn. The turn used to stay taken then, and every writer of every process hung.
+    Postgres needs no turn, so there is nothing to wait for there.
+    """
+    if database.dialect != "sqlite":
+        pytest.skip("writers take turns only on SQLite")
+    lead_id = make_lead(database, store)
+    holding, release = threading.Event(), threading.Event()
+    outcome: list[BaseException | None] = []
+
+    def hold(session) -> None:
+        holding.set()
+        release.wait(timeout=20)
+
+    def wait_for_turn() -> None:
+        try:
+            database.run(lambda s: EventRepository(s).add(_product_view(store, lead_id, "never")))
+            outcome.append(None)
+        except _Cancelled as error:
+            outcome.append(error)
+
+    holder = threading.Thread(target=database.run, args=(hold,))
+    holder.start()
+    assert holding.wait(timeout=20)
+    waiter = threading.Thread(target=wait_for_turn)
+    waiter.start()
+    time.sleep(0.2)  # the waiter is blocked on the turn
+    _raise_in_thread(waiter, _Cancelled)
+    release.set()
+    holder.join(timeout=20)
+    waiter.join(timeout=20)
+    assert len(outcome) == 1 and isinstance(outcome[0], _Cancelled)
+
+    after = threading.Thread(
+        target=database.run,
+        args=(lambda s: EventRepository(s).add(_product_view(store, lead_id, "after")),),
+        daemon=True,  # if the turn leaked, this thread never finishes; the test must not hang
+    )
+    after.start()
+    after.join(timeout=10)
+    assert not after.is_alive(), "the cancelled writer kept the write turn"
+    kinds = database.read(
+        lambda s: [e.idempotency_key for e in EventRepository(s).for_lead(lead_id)]
+    )
+    assert kinds == ["after"]
 
 
 def test_a_read_only_unit_of_work_refuses_to_write(database: Database, store):
