@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import tomllib
 from typing import Any
 
 import yaml
@@ -95,6 +96,22 @@ def test_facet_services_build_the_root_dockerfile_whose_cmd_runs_the_api() -> No
     assert DOCKERFILE.is_file()
     cmd = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD")]
     assert len(cmd) == 1 and "api.app:create_app" in cmd[0] and "--factory" in cmd[0], cmd
+
+
+def test_the_image_holds_every_package_facet_installs_compiled() -> None:
+    """The image copies each package pyproject.toml packages (the worker imports them all)
+    and compiles them, since it runs with PYTHONDONTWRITEBYTECODE."""
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    packages = {
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    modules = set(pyproject["tool"]["setuptools"]["py-modules"])
+    lines = DOCKERFILE.read_text().splitlines()
+    copied = {name for line in lines if line.startswith("COPY ") for name in line.split()[1:-1]}
+    assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"
+    assert {f"{m}.py" for m in modules} <= copied
+    compile_line = next(line for line in lines if "compileall" in line)
+    assert packages <= set(compile_line.split()), compile_line
 
 
 def test_worker_runs_worker_py_and_outlives_its_graceful_shutdown() -> None:

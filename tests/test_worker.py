@@ -4,6 +4,7 @@ and no message is sent twice."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import signal
 import subprocess
@@ -11,6 +12,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import worker
+from core.settings import PROJECT_ROOT
 from db.repositories import TouchRepository
 from sequences.model import Offset, SendAction, Sequence, Step
 from sequences.vocabulary import (
@@ -220,3 +223,16 @@ async def test_worker_killed_mid_send_never_makes_the_provider_send_a_step_twice
         "failed",
         FailureReason.OUTCOME_UNKNOWN,
     )
+
+
+def test_the_worker_leaves_current_bytecode_for_the_modules_the_sandbox_reimports():
+    """With PYTHONDONTWRITEBYTECODE (this machine, the image) nothing else writes .pyc files,
+    and the sandbox would compile every workflow module's source for every workflow run."""
+    journey = PROJECT_ROOT / "workflows" / "journey.py"
+    cached = Path(importlib.util.cache_from_source(str(journey)))
+    cached.unlink(missing_ok=True)
+    worker.compile_bytecode()
+    assert cached.is_file()
+    # The .pyc records the source's mtime: Python would ignore a stale one.
+    header_mtime = int.from_bytes(cached.read_bytes()[8:12], "little")
+    assert header_mtime == int(journey.stat().st_mtime)
