@@ -56,6 +56,8 @@ SEND_RETRY = RetryPolicy(
     non_retryable_error_types=["UnknownLead", "BrokenTouch", "UnknownTouch"],
 )
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
+# Patch id: the lead's facts come from a local activity (see StepRunner.load_facts).
+LOCAL_FACTS = "local-lead-facts"
 BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 
 
@@ -179,7 +181,12 @@ class StepRunner:
     # --- running ---------------------------------------------------------------------------
 
     async def load_facts(self) -> LeadFacts:
-        self.facts = await workflow.execute_activity(
+        """The lead's facts, read by a local activity: it runs inside the workflow task, with
+        no server round trip and four fewer history events than a scheduled one (journeys
+        whose history predates LOCAL_FACTS replay the scheduled one)."""
+        local = workflow.patched(LOCAL_FACTS)
+        execute = workflow.execute_local_activity if local else workflow.execute_activity
+        self.facts = await execute(
             LEAD_FACTS,
             LeadFactsRequest(lead_id=self.lead_id),
             result_type=LeadFacts,

@@ -6,14 +6,19 @@ import asyncio
 import base64
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from activities.qualification_payloads import QualifyRequest
+from activities.scoring import qualify_now
+from core.settings import qualification_config
 from db.models import Consent, Enrollment, Event, Lead
 from sequences.vocabulary import ApiRole, JourneyStatus
+from tests import conftest
 from tests.conftest import bearer
 from tests.factories import afternoon_zone, indian_mobile
 from workflows.journey import JourneyResult
@@ -93,10 +98,55 @@ async def test_capture_enrolls_and_welcome_appears_on_timeline(http, store, api_
     }
     handle = dev_server.client.get_workflow_handle(created["journey_workflow_id"])
     assert (await handle.describe()).workflow_type == "NurtureJourney"
-    history = _decoded_payloads(json.loads((await handle.fetch_history()).to_json()))
+    events = json.loads((await handle.fetch_history()).to_json())
+    history = _decoded_payloads(events)
     assert created["lead_id"] in history  # the payloads were decoded: ids are there
+    scheduled = [
+        event["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for event in events["events"]
+        if "activityTaskScheduledEventAttributes" in event
+    ]
+    assert scheduled == ["send_message"], "the lead's facts are read by a local activity"
     for personal in (lead["phone"], lead["email"], "Asha", body["message"]):
         assert personal not in history, "personal data reached the workflow history"
+
+
+async def test_a_new_leads_score_at_capture_is_what_a_full_read_of_its_history_gives(
+    http, store, api_key, database
+):
+    """A lead created by the capture is segmented and scored from what the request just
+    wrote, without reading its history back; doing it again from the database must agree."""
+    key = api_key(ApiRole.ADMIN)
+    body = _lead_body(
+        store.id,
+        source="walk_in",
+        segment=None,  # the message says it
+        message="Ready to buy an engagement ring this week, budget around 3 lakh",
+        occasions={"anniversary": "2019-12-20"},
+    )
+    created = (await http.post("/v1/leads", json=body, headers=bearer(key))).json()
+    lead_id = uuid.UUID(created["lead_id"])
+    captured = (await http.get(f"/v1/leads/{lead_id}", headers=bearer(key))).json()
+    detail = captured["score_detail"]
+    assert captured["segment"] == "engagement", "the captured message names the segment"
+    assert "mentions 'engagement'" in captured["segment_reason"]
+    assert detail["triggers"], "saying they are ready to buy is a hard trigger"
+    [event] = database.read(
+        lambda s: s.scalars(select(Event).where(Event.lead_id == lead_id)).all()
+    )
+
+    def from_the_database(session) -> tuple[int, str | None, str | None, dict[str, Any]]:
+        at = datetime.fromisoformat(detail["scored_at"])
+        request = QualifyRequest(lead_id=lead_id, event_id=event.id, now=at)
+        config = qualification_config(conftest.test_settings(database.url, "unused"))
+        result = qualify_now(session, request, config)
+        lead = session.get_one(Lead, lead_id)
+        return result.score, lead.segment, lead.segment_reason, lead.score_explanation
+
+    score, segment, reason, explanation = database.run(from_the_database)
+    assert (score, segment, reason) == (detail["value"], "engagement", captured["segment_reason"])
+    parts = ("positive", "negative", "triggers")
+    assert {part: explanation.get(part, []) for part in parts} == {p: detail[p] for p in parts}
 
 
 async def test_same_person_again_is_the_same_lead_and_journey(http, store, api_key, database):
