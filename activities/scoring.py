@@ -204,23 +204,30 @@ def _form_segment(lead: Lead) -> str | None:
 
 
 def qualify_now(
-    session: Session, request: QualifyRequest, config: QualificationConfig
+    session: Session,
+    request: QualifyRequest,
+    config: QualificationConfig,
+    *,
+    new_lead: bool = False,
 ) -> QualifyResult:
     """Segment and score one lead after an event, in the caller's unit of work.
 
     The API runs it inside a capture or event request (the score is there at once, and no
     workflow is started unless a person or a journey must act); the `qualify_lead` activity
-    runs the same for the QualifyLead workflow.
+    runs the same for the QualifyLead workflow. `new_lead`: the lead was created in this unit
+    of work with the request's event, so its history is known and is not read back.
     """
     lead = session.get(Lead, request.lead_id)
     if lead is None:
         raise ValueError(f"lead {request.lead_id} does not exist")
-    _, facts = load_facts(session, [lead.id], request.now)[lead.id]
-    trigger = None
-    if request.event_id is not None:
-        event = session.get(Event, request.event_id)
-        if event is not None:
-            trigger = signal_from(event.kind, event.occurred_at, event.payload or {})
+    event = session.get(Event, request.event_id) if request.event_id is not None else None
+    trigger = signal_from(event.kind, event.occurred_at, event.payload or {}) if event else None
+    if new_lead and event is not None:
+        # Created in this unit of work: its whole history is this event, and no purchase.
+        occurred = (event.kind, event.occurred_at, event.payload or {})
+        facts = facts_from(lead, [occurred], [], as_of=request.now)
+    else:
+        _, facts = load_facts(session, [lead.id], request.now)[lead.id]
 
     if trigger is not None and trigger.kind in ENDS_TASKS:
         cancelled = TaskRepository(session).cancel_open(

@@ -6,11 +6,12 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from api.errors import forbidden
 from db.models import ApiKey
@@ -103,7 +104,7 @@ def _presented_key(authorization: str | None, x_api_key: str | None) -> str | No
     return None
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
@@ -120,7 +121,9 @@ def authenticate(
     principal = _cache.get(key_hash)
     if principal is None:
         database: Database = request.app.state.database
-        row = database.read(lambda session: ApiKeyRepository(session).by_key(key))
+        row = await run_in_threadpool(
+            database.read, lambda session: ApiKeyRepository(session).by_key(key)
+        )
         if row is None:
             raise HTTPException(
                 status_code=status.HTTP_401_UNAUTHORIZED,
@@ -132,12 +135,12 @@ def authenticate(
     return principal
 
 
-def require_roles(*roles: ApiRole) -> Callable[..., Principal]:
+def require_roles(*roles: ApiRole) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting keys of these roles (admin is always admitted)."""
     allowed = {ApiRole.ADMIN, *roles}
     names = ", ".join(sorted(role.value for role in allowed))
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in allowed:
             raise forbidden(f"this route needs a key with role {names}; yours is {principal.role}")
         return principal

@@ -1,4 +1,8 @@
-"""Annotated dependency aliases: what a route may ask FastAPI to hand it."""
+"""Annotated dependency aliases: what a route may ask FastAPI to hand it.
+
+Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on the
+thread pool, a hop per dependency per request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ from core.settings import Settings
 from db.session import Database
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def _temporal(request: Request) -> Client:
+async def _temporal(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -60,10 +60,17 @@ def sequence_for_segment(
     return found or sequences.latest(fallback_key)
 
 
-def plan_journey(session: Session, lead: Lead, version: SequenceVersion) -> JourneyStart:
-    """Ensure the lead's enrollment in `version`'s sequence; a running one keeps its version."""
+def plan_journey(
+    session: Session, lead: Lead, version: SequenceVersion, *, new_lead: bool = False
+) -> JourneyStart:
+    """Ensure the lead's enrollment in `version`'s sequence; a running one keeps its version.
+
+    `new_lead`: the lead was created in this unit of work (it has no enrollments yet).
+    """
     workflow_id = journey_workflow_id(lead.id, version.key)
-    enrollment, pinned, _ = EnrollmentRepository(session).ensure(lead.id, version, workflow_id)
+    enrollment, pinned, _ = EnrollmentRepository(session).ensure(
+        lead.id, version, workflow_id, new_lead=new_lead
+    )
     start = JourneyInput(
         lead_id=lead.id,
         enrollment_id=enrollment.id,

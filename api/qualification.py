@@ -32,8 +32,16 @@ async def qualify(
         )
 
 
-def assess(session: Session, lead_id: uuid.UUID, event_id: uuid.UUID, settings: Settings) -> bool:
-    """Score the lead for this event now, in the caller's unit of work.
+def assess(
+    session: Session,
+    lead_id: uuid.UUID,
+    event_id: uuid.UUID,
+    settings: Settings,
+    *,
+    new_lead: bool = False,
+) -> bool:
+    """Score the lead for this event now, in the caller's unit of work (`new_lead`: see
+    `qualify_now`).
 
     True when someone must act (a person to call, a journey to start, tasks to end): then
     the caller starts `qualify` for the event. Most captures and events need nothing more,
@@ -43,6 +51,7 @@ def assess(session: Session, lead_id: uuid.UUID, event_id: uuid.UUID, settings: 
         session,
         QualifyRequest(lead_id=lead_id, event_id=event_id, now=utcnow()),
         qualification_config(settings),
+        new_lead=new_lead,
     )
     return (
         result.escalation is not None

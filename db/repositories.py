@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -176,18 +177,26 @@ class ConsentRepository:
         source: str,
         evidence: str | None,
         at: datetime,
+        new_lead: bool = False,
     ) -> list[Consent]:
-        """`grant` for several channels at once: one read of the ledger, one write."""
+        """`grant` for several channels at once: one read of the ledger, one write.
+
+        `new_lead`: the lead was created in this unit of work, so it has no ledger to read.
+        """
         wanted = list(dict.fromkeys(channels))
         if not wanted:
             return []
         existing = {
             consent.channel: consent
-            for consent in self.session.scalars(
-                select(Consent).where(
-                    Consent.lead_id == lead_id,
-                    Consent.purpose == purpose,
-                    Consent.channel.in_(wanted),
+            for consent in (
+                []
+                if new_lead
+                else self.session.scalars(
+                    select(Consent).where(
+                        Consent.lead_id == lead_id,
+                        Consent.purpose == purpose,
+                        Consent.channel.in_(wanted),
+                    )
                 )
             )
         }
@@ -358,15 +367,11 @@ class SequenceRepository:
     def latest_for_segment(self, segment: str) -> SequenceVersion | None:
         """The newest published journey (not a countdown) for the segment, if any.
 
-        Filtered in SQL on the body's JSON, so a capture does not load every sequence.
+        Filtered in SQL on the body's JSON, so a capture does not load every sequence. Every
+        capture asks this, so the statement is built once (building it cost more than running
+        it).
         """
-        body = SequenceVersion.body
-        return self.session.scalars(
-            self._newest()
-            .where(body["segment"].as_string() == segment, body["occasion"].as_string().is_(None))
-            .options(defer(SequenceVersion.body))  # read only if its parse is not memoised
-            .limit(1)
-        ).first()
+        return self.session.scalars(_latest_for_segment(), {"segment": segment}).first()
 
     def publish(self, key: str, name: str, body: dict[str, Any], *, by: str) -> SequenceVersion:
         """A new immutable version, unless the body is the same as the latest one."""
@@ -385,6 +390,20 @@ class SequenceRepository:
         self.session.add(version)
         self.session.flush()
         return version
+
+
+@functools.cache
+def _latest_for_segment() -> Select[SequenceVersion]:
+    body = SequenceVersion.body
+    return (
+        SequenceRepository._newest()
+        .where(
+            body["segment"].as_string() == bindparam("segment"),
+            body["occasion"].as_string().is_(None),
+        )
+        .options(defer(SequenceVersion.body))  # read only if its parse is not memoised
+        .limit(1)
+    )
 
 
 class EnrollmentRepository:
@@ -408,13 +427,15 @@ class EnrollmentRepository:
         workflow_id: str,
         *,
         started_at: datetime | None = None,
+        new_lead: bool = False,
     ) -> tuple[Enrollment, SequenceVersion, bool]:
         """The lead's enrollment under `workflow_id`, created on the latest version if new.
 
         Returns (enrollment, the version it is pinned to, created). A running or finished
-        enrollment keeps the version it started with.
+        enrollment keeps the version it started with. `new_lead`: the lead was created in this
+        unit of work, so it has no enrollment to look for.
         """
-        existing = self.by_workflow_id(workflow_id)
+        existing = None if new_lead else self.by_workflow_id(workflow_id)
         if existing is not None:
             pinned = self.session.get_one(SequenceVersion, existing.sequence_version_id)
             return existing, pinned, False

@@ -140,6 +140,7 @@ def _record_capture(
         source=request.source.value,
         evidence=request.consent.evidence,
         at=now,
+        new_lead=created,
     )
 
     kind = EventKind.CAPTURED if created else EventKind.ENQUIRY
@@ -158,7 +159,7 @@ def _record_capture(
     version = sequence_for_segment(session, lead.segment, settings.fallback_sequence_key)
     plan = EnrollmentPlan()
     if version is not None:
-        journey = plan_journey(session, lead, version)
+        journey = plan_journey(session, lead, version, new_lead=created)
         plan.journeys.append(journey)
     plan.countdowns = plan_countdowns(session, lead)
     planned = {j.workflow_id for j in plan.journeys} | {c.workflow_id for c in plan.countdowns}
@@ -171,7 +172,7 @@ def _record_capture(
         lead_id=lead.id,
         created=created,
         event=JourneyEvent(event_id=event.id, kind=kind, occurred_at=now),
-        qualify=qualification.assess(session, lead.id, event.id, settings),
+        qualify=qualification.assess(session, lead.id, event.id, settings, new_lead=created),
         enrollment=plan,
         journey=journey,
         other_journeys=others,
