@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -203,31 +204,42 @@ def _form_segment(lead: Lead) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class NewLead:
+    """A lead created in the caller's unit of work with its first event, both perhaps not yet
+    written: its whole history is that event, so nothing needs reading back."""
+
+    lead: Lead
+    event: Event
+
+
 def qualify_now(
     session: Session,
     request: QualifyRequest,
     config: QualificationConfig,
     *,
-    new_lead: bool = False,
+    new_lead: NewLead | None = None,
 ) -> QualifyResult:
     """Segment and score one lead after an event, in the caller's unit of work.
 
     The API runs it inside a capture or event request (the score is there at once, and no
     workflow is started unless a person or a journey must act); the `qualify_lead` activity
-    runs the same for the QualifyLead workflow. `new_lead`: the lead was created in this unit
-    of work with the request's event, so its history is known and is not read back.
+    runs the same for the QualifyLead workflow. A capture that created the lead passes it as
+    `new_lead`: scored before it is first written, its INSERT carries the score.
     """
-    lead = session.get(Lead, request.lead_id)
-    if lead is None:
-        raise ValueError(f"lead {request.lead_id} does not exist")
-    event = session.get(Event, request.event_id) if request.event_id is not None else None
-    trigger = signal_from(event.kind, event.occurred_at, event.payload or {}) if event else None
-    if new_lead and event is not None:
-        # Created in this unit of work: its whole history is this event, and no purchase.
+    event: Event | None
+    if new_lead is not None:
+        lead, event = new_lead.lead, new_lead.event
         occurred = (event.kind, event.occurred_at, event.payload or {})
-        facts = facts_from(lead, [occurred], [], as_of=request.now)
+        facts = facts_from(lead, [occurred], [], as_of=request.now)  # and no purchase yet
     else:
+        found = session.get(Lead, request.lead_id)
+        if found is None:
+            raise ValueError(f"lead {request.lead_id} does not exist")
+        lead = found
+        event = session.get(Event, request.event_id) if request.event_id is not None else None
         _, facts = load_facts(session, [lead.id], request.now)[lead.id]
+    trigger = signal_from(event.kind, event.occurred_at, event.payload or {}) if event else None
 
     if trigger is not None and trigger.kind in ENDS_TASKS:
         cancelled = TaskRepository(session).cancel_open(

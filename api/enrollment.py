@@ -86,8 +86,13 @@ def plan_journey_by_key(session: Session, lead: Lead, key: str) -> JourneyStart 
     return plan_journey(session, lead, version) if version else None
 
 
-def plan_countdowns(session: Session, lead: Lead) -> list[CountdownStart]:
-    """A countdown for each of the lead's dates that has a published countdown sequence."""
+def plan_countdowns(
+    session: Session, lead: Lead, *, new_lead: bool = False
+) -> list[CountdownStart]:
+    """A countdown for each of the lead's dates that has a published countdown sequence.
+
+    `new_lead`: the lead was created in this unit of work (it has no enrollments yet).
+    """
     if not lead.occasion_dates:
         return []
     countdowns = {
@@ -104,7 +109,9 @@ def plan_countdowns(session: Session, lead: Lead) -> list[CountdownStart]:
             continue
         day = date.fromisoformat(iso_day)
         workflow_id = occasion_workflow_id(lead.id, Occasion(kind))
-        enrollment, pinned, _ = EnrollmentRepository(session).ensure(lead.id, version, workflow_id)
+        enrollment, pinned, _ = EnrollmentRepository(session).ensure(
+            lead.id, version, workflow_id, new_lead=new_lead
+        )
         upcoming = next_month_day(day.month, day.day, today)
         start = CountdownInput(
             lead_id=lead.id,

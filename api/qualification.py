@@ -11,8 +11,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.qualification_payloads import QualifyRequest
-from activities.scoring import qualify_now
+from activities.scoring import NewLead, qualify_now
 from core.settings import Settings, qualification_config
+from db.models import Event, Lead
 from db.types import utcnow
 from workflows.qualification import QualifyInput, QualifyLead, qualify_workflow_id
 
@@ -33,25 +34,19 @@ async def qualify(
 
 
 def assess(
-    session: Session,
-    lead_id: uuid.UUID,
-    event_id: uuid.UUID,
-    settings: Settings,
-    *,
-    new_lead: bool = False,
+    session: Session, lead: Lead, event: Event, settings: Settings, *, new_lead: bool = False
 ) -> bool:
-    """Score the lead for this event now, in the caller's unit of work (`new_lead`: see
-    `qualify_now`).
+    """Score the lead for this event now, in the caller's unit of work.
 
     True when someone must act (a person to call, a journey to start, tasks to end): then
     the caller starts `qualify` for the event. Most captures and events need nothing more,
-    so they cost no workflow.
+    so they cost no workflow. `new_lead`: the capture created the lead (see `NewLead`).
     """
     result = qualify_now(
         session,
-        QualifyRequest(lead_id=lead_id, event_id=event_id, now=utcnow()),
+        QualifyRequest(lead_id=lead.id, event_id=event.id, now=utcnow()),
         qualification_config(settings),
-        new_lead=new_lead,
+        new_lead=NewLead(lead, event) if new_lead else None,
     )
     return (
         result.escalation is not None

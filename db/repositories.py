@@ -131,9 +131,11 @@ class LeadRepository:
                 return lead
         return candidates[0] if candidates else None
 
-    def add(self, lead: Lead) -> Lead:
+    def add(self, lead: Lead, *, flush: bool = True) -> Lead:
+        """Add the lead; `flush=False` leaves the INSERT to the unit of work's next flush."""
         self.session.add(lead)
-        self.session.flush()
+        if flush:
+            self.session.flush()
         return lead
 
     def by_pos_customer(self, store_id: uuid.UUID, pos_customer_id: str) -> Lead | None:
@@ -181,7 +183,8 @@ class ConsentRepository:
     ) -> list[Consent]:
         """`grant` for several channels at once: one read of the ledger, one write.
 
-        `new_lead`: the lead was created in this unit of work, so it has no ledger to read.
+        `new_lead`: the lead was created in this unit of work, so it has no ledger to read,
+        and its rows are written with the rest of the unit of work (at its next flush).
         """
         wanted = list(dict.fromkeys(channels))
         if not wanted:
@@ -213,7 +216,8 @@ class ConsentRepository:
             consent.revoked_at = None
             consent.revoked_via = None
             granted.append(consent)
-        self.session.flush()
+        if not new_lead:
+            self.session.flush()
         return granted
 
     def revoke(
@@ -289,9 +293,11 @@ class EventRepository:
             )
         ).first()
 
-    def add(self, event: Event) -> Event:
+    def add(self, event: Event, *, flush: bool = True) -> Event:
+        """Add the event; `flush=False` leaves the INSERT to the unit of work's next flush."""
         self.session.add(event)
-        self.session.flush()
+        if flush:
+            self.session.flush()
         return event
 
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Event]:
@@ -433,21 +439,25 @@ class EnrollmentRepository:
 
         Returns (enrollment, the version it is pinned to, created). A running or finished
         enrollment keeps the version it started with. `new_lead`: the lead was created in this
-        unit of work, so it has no enrollment to look for.
+        unit of work, so it has no enrollment to look for, and the new one is written with the
+        rest of the unit of work (at its next flush).
         """
         existing = None if new_lead else self.by_workflow_id(workflow_id)
         if existing is not None:
             pinned = self.session.get_one(SequenceVersion, existing.sequence_version_id)
             return existing, pinned, False
-        enrollment = self.add(
-            Enrollment(
-                lead_id=lead_id,
-                sequence_version_id=version.id,
-                sequence_key=version.key,
-                workflow_id=workflow_id,
-                started_at=started_at or utcnow(),
-            )
+        enrollment = Enrollment(
+            id=uuid.uuid4(),
+            lead_id=lead_id,
+            sequence_version_id=version.id,
+            sequence_key=version.key,
+            workflow_id=workflow_id,
+            status=JourneyStatus.ACTIVE,
+            started_at=started_at or utcnow(),
         )
+        self.session.add(enrollment)
+        if not new_lead:
+            self.session.flush()
         return enrollment, version, True
 
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Enrollment]:

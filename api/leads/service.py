@@ -110,29 +110,59 @@ def _record_capture(
 
     leads = LeadRepository(session)
     lead = leads.find_by_identity(store.id, phone_e164=phone, email=request.email)
-    created = lead is None
-    if lead is None:
-        lead = leads.add(
-            Lead(
-                store_id=store.id,
-                first_name=request.first_name,
-                last_name=request.last_name,
-                phone_e164=phone,
-                email=request.email,
-                pos_customer_id=request.pos_customer_id,
-                timezone=request.timezone or store.timezone,
-                language=request.language or store.locale,
-                preferred_channel=request.preferred_channel,
-                source=request.source.value,
-                segment=request.segment.value if request.segment else None,
-                occasion_dates=request.occasion_dates(),
-            )
-        )
-    else:
+    if lead is not None:
         _fill_identity(lead, request, phone, session)
         lead.occasion_dates = {**lead.occasion_dates, **request.occasion_dates()}
-
+        return _enroll(session, lead, request, settings, created=False)
     now = utcnow()
+    lead = Lead(
+        id=uuid.uuid4(),
+        store_id=store.id,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        phone_e164=phone,
+        email=request.email,
+        pos_customer_id=request.pos_customer_id,
+        timezone=request.timezone or store.timezone,
+        language=request.language or store.locale,
+        preferred_channel=request.preferred_channel,
+        source=request.source.value,
+        segment=request.segment.value if request.segment else None,
+        occasion_dates=request.occasion_dates(),
+        created_at=now,
+        updated_at=now,
+    )
+    # A new lead has nothing to look up and is scored before it is written: with autoflush off
+    # it takes two flushes (the lead with its score, then the rows that refer to it), not six.
+    with session.no_autoflush:
+        leads.add(lead, flush=False)
+        return _enroll(session, lead, request, settings, created=True)
+
+
+def _enroll(
+    session: Session, lead: Lead, request: LeadCapture, settings: Settings, *, created: bool
+) -> _CapturePlan:
+    """Record the capture's consent and event for `lead`, score it and plan its journeys."""
+    now = utcnow()
+    # The journey follows the segment as captured; a segment the score finds later in the
+    # message starts its own journey through `qualify`.
+    version = sequence_for_segment(session, lead.segment, settings.fallback_sequence_key)
+    kind = EventKind.CAPTURED if created else EventKind.ENQUIRY
+    event = Event(
+        id=uuid.uuid4(),
+        store_id=lead.store_id,
+        lead_id=lead.id,
+        kind=kind.value,
+        source=request.source.value,
+        payload={"message": request.message} if request.message else {},
+        occurred_at=now,
+        recorded_at=now,
+        idempotency_key=f"capture:{uuid.uuid4()}",
+    )
+    if created:
+        # Scored first, so the lead's INSERT carries its score; its consents, event and
+        # enrollments are written by the next flush (they refer to the lead).
+        qualify = qualification.assess(session, lead, event, settings, new_lead=True)
     ConsentRepository(session).grant_all(
         lead.id,
         request.consent.channels(),
@@ -142,26 +172,16 @@ def _record_capture(
         at=now,
         new_lead=created,
     )
+    EventRepository(session).add(event, flush=not created)
+    if not created:
+        qualify = qualification.assess(session, lead, event, settings)
 
-    kind = EventKind.CAPTURED if created else EventKind.ENQUIRY
-    event = EventRepository(session).add(
-        Event(
-            store_id=store.id,
-            lead_id=lead.id,
-            kind=kind.value,
-            source=request.source.value,
-            payload={"message": request.message} if request.message else {},
-            occurred_at=now,
-            idempotency_key=f"capture:{uuid.uuid4()}",
-        )
-    )
     journey = None
-    version = sequence_for_segment(session, lead.segment, settings.fallback_sequence_key)
     plan = EnrollmentPlan()
     if version is not None:
         journey = plan_journey(session, lead, version, new_lead=created)
         plan.journeys.append(journey)
-    plan.countdowns = plan_countdowns(session, lead)
+    plan.countdowns = plan_countdowns(session, lead, new_lead=created)
     planned = {j.workflow_id for j in plan.journeys} | {c.workflow_id for c in plan.countdowns}
     others = [
         e.workflow_id
@@ -172,7 +192,7 @@ def _record_capture(
         lead_id=lead.id,
         created=created,
         event=JourneyEvent(event_id=event.id, kind=kind, occurred_at=now),
-        qualify=qualification.assess(session, lead.id, event.id, settings, new_lead=created),
+        qualify=qualify,
         enrollment=plan,
         journey=journey,
         other_journeys=others,
@@ -421,7 +441,7 @@ def _record_event(
         currency=event.payload.get("currency") if isinstance(revenue, int) else None,
     )
     active = [e.workflow_id for e in EnrollmentRepository(session).active_for_lead(lead.id)]
-    qualify = qualification.assess(session, lead.id, event.id, settings)
+    qualify = qualification.assess(session, lead, event, settings)
     return _EventPlan(journey_event, duplicate, active, qualify)
 
 
