@@ -10,22 +10,31 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.qualification_payloads import QualifyRequest
+from activities.qualification_payloads import QualifyRequest, QualifyResult
 from activities.scoring import NewLead, qualify_now
 from core.settings import Settings, qualification_config
 from db.models import Event, Lead
 from db.types import utcnow
 from workflows.qualification import QualifyInput, QualifyLead, qualify_workflow_id
 
+# What scoring an event decided someone must act on.
+Decision = QualifyResult
+
 
 async def qualify(
-    client: Client, *, task_queue: str, lead_id: uuid.UUID, event_id: uuid.UUID
+    client: Client,
+    *,
+    task_queue: str,
+    lead_id: uuid.UUID,
+    event_id: uuid.UUID,
+    decided: Decision | None = None,
 ) -> None:
-    """Rescore the lead for this event (once per event id, however often the request repeats)."""
+    """Act on the lead's scoring for this event (once per event id, however often the request
+    repeats). `decided`: what `assess` found in the request; None scores in the workflow."""
     with contextlib.suppress(WorkflowAlreadyStartedError):
         await client.start_workflow(
             QualifyLead.run,
-            QualifyInput(lead_id=lead_id, event_id=event_id),
+            QualifyInput(lead_id=lead_id, event_id=event_id, decided=decided),
             id=qualify_workflow_id(event_id),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -35,12 +44,12 @@ async def qualify(
 
 def assess(
     session: Session, lead: Lead, event: Event, settings: Settings, *, new_lead: bool = False
-) -> bool:
+) -> Decision | None:
     """Score the lead for this event now, in the caller's unit of work.
 
-    True when someone must act (a person to call, a journey to start, tasks to end): then
-    the caller starts `qualify` for the event. Most captures and events need nothing more,
-    so they cost no workflow. `new_lead`: the capture created the lead (see `NewLead`).
+    Returns the decision when someone must act (a person to call, a journey to start, tasks
+    to end): the caller then hands it to `qualify`. Most captures and events need nothing
+    more, so they cost no workflow. `new_lead`: the capture created the lead (see `NewLead`).
     """
     result = qualify_now(
         session,
@@ -48,8 +57,9 @@ def assess(
         qualification_config(settings),
         new_lead=NewLead(lead, event) if new_lead else None,
     )
-    return (
+    must_act = (
         result.escalation is not None
         or result.segment_sequence is not None
         or bool(result.cancelled_tasks)
     )
+    return result if must_act else None

@@ -55,6 +55,10 @@ def qualify_workflow_id(event_id: uuid.UUID) -> str:
 class QualifyInput(BaseModel):
     lead_id: uuid.UUID
     event_id: uuid.UUID
+    # What the API's in-request scoring of this event decided. The workflow acts on it rather
+    # than scoring again: by then the lead's new segment and tier are saved, so a second
+    # scoring sees no change, and would neither enroll nor escalate. None: score here.
+    decided: QualifyResult | None = None
 
 
 class QualifyOutcome(BaseModel):
@@ -76,7 +80,7 @@ class QualifyLead:
 
     @workflow.run
     async def run(self, input: QualifyInput) -> QualifyOutcome:
-        result: QualifyResult = await workflow.execute_activity(
+        result = input.decided or await workflow.execute_activity(
             QUALIFY_LEAD,
             QualifyRequest(lead_id=input.lead_id, event_id=input.event_id, now=workflow.now()),
             result_type=QualifyResult,

@@ -72,7 +72,7 @@ class _CapturePlan:
     lead_id: uuid.UUID
     created: bool
     event: JourneyEvent
-    qualify: bool  # the capture's score asks for a person or a journey: start `qualify`
+    qualify: qualification.Decision | None  # someone must act on the capture's score
     enrollment: EnrollmentPlan
     journey: JourneyStart | None
     other_journeys: list[str]
@@ -223,6 +223,7 @@ async def capture_lead(
                 task_queue=settings.temporal_task_queue,
                 lead_id=plan.lead_id,
                 event_id=plan.event.event_id,
+                decided=plan.qualify,
             )
     except RPCError as error:
         raise unavailable(
@@ -397,7 +398,7 @@ class _EventPlan:
     event: JourneyEvent
     duplicate: bool
     journeys: list[str]
-    qualify: bool  # the event's score asks for a person or a journey: start `qualify`
+    qualify: qualification.Decision | None  # someone must act on the event's score
 
 
 def _record_event(
@@ -472,6 +473,7 @@ async def record_event(
                 task_queue=settings.temporal_task_queue,
                 lead_id=lead_id,
                 event_id=plan.event.event_id,
+                decided=plan.qualify,
             )
     except RPCError as error:
         raise unavailable(

@@ -149,6 +149,30 @@ async def test_a_new_leads_score_at_capture_is_what_a_full_read_of_its_history_g
     assert {part: explanation.get(part, []) for part in parts} == {p: detail[p] for p in parts}
 
 
+async def test_a_segment_named_in_the_capture_message_starts_that_segments_journey(
+    http, store, api_key
+):
+    """The capture enrolls by the form's segment (none here: the fallback journey). Scoring
+    finds the segment in the message, and that segment's journey starts as well."""
+    key = api_key(ApiRole.ADMIN)
+    body = _lead_body(
+        store.id, segment=None, message="We are planning our wedding and need a bridal set"
+    )
+    created = (await http.post("/v1/leads", json=body, headers=bearer(key))).json()
+    captured_key = created["journey_workflow_id"].rsplit(":", 1)[1]
+    assert captured_key != "bridal"
+
+    keys: set[str] = set()
+    for _ in range(100):
+        lead = (await http.get(f"/v1/leads/{created['lead_id']}", headers=bearer(key))).json()
+        keys = {journey["sequence_key"] for journey in lead["journeys"]}
+        if "bridal" in keys:
+            break
+        await asyncio.sleep(0.05)
+    assert lead["segment"] == "bridal"
+    assert keys == {captured_key, "bridal"}, "the bridal journey did not start within 5 s"
+
+
 async def test_same_person_again_is_the_same_lead_and_journey(http, store, api_key, database):
     key = api_key(ApiRole.POS)
     body = _lead_body(store.id)
