@@ -421,9 +421,11 @@ class EnrollmentRepository:
             select(Enrollment).where(Enrollment.workflow_id == workflow_id)
         ).first()
 
-    def add(self, enrollment: Enrollment) -> Enrollment:
+    def add(self, enrollment: Enrollment, *, flush: bool = True) -> Enrollment:
+        """Add the enrollment; `flush=False` leaves the INSERT to the unit of work's next flush."""
         self.session.add(enrollment)
-        self.session.flush()
+        if flush:
+            self.session.flush()
         return enrollment
 
     def ensure(
@@ -446,18 +448,18 @@ class EnrollmentRepository:
         if existing is not None:
             pinned = self.session.get_one(SequenceVersion, existing.sequence_version_id)
             return existing, pinned, False
-        enrollment = Enrollment(
-            id=uuid.uuid4(),
-            lead_id=lead_id,
-            sequence_version_id=version.id,
-            sequence_key=version.key,
-            workflow_id=workflow_id,
-            status=JourneyStatus.ACTIVE,
-            started_at=started_at or utcnow(),
+        enrollment = self.add(
+            Enrollment(
+                id=uuid.uuid4(),  # set here: the caller uses it before any flush
+                lead_id=lead_id,
+                sequence_version_id=version.id,
+                sequence_key=version.key,
+                workflow_id=workflow_id,
+                status=JourneyStatus.ACTIVE,
+                started_at=started_at or utcnow(),
+            ),
+            flush=not new_lead,
         )
-        self.session.add(enrollment)
-        if not new_lead:
-            self.session.flush()
         return enrollment, version, True
 
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Enrollment]:
