@@ -6,7 +6,8 @@ A step's Touch row (unique by (workflow id, step id)) moves through
 earlier attempt died before calling); a retry that finds `sending` never calls the provider
 again, because the provider may have accepted the message: it records `failed` with reason
 `outcome_unknown` instead. SendGrid and Twilio have no idempotency keys, so this is the
-only way to promise "never twice".
+only way to promise "never twice". The outbox, from which nothing leaves Facet, is claimed and
+marked `sent` in one unit of work: a dry-run message is one write, not three.
 
 The gate's clock is the Temporal server's (the attempt's scheduled/started time), so quiet
 hours and caps follow the journey's time, also on the time-skipping test server.
@@ -35,7 +36,7 @@ from activities.gate import (
     whatsapp_window_open,
 )
 from activities.payloads import ABANDON_SEND, SEND_MESSAGE, SendRequest, SendResult
-from activities.providers.base import OutgoingMessage, ProviderError, Providers
+from activities.providers.base import OutgoingMessage, ProviderError, ProviderReceipt, Providers
 from core.settings import Settings
 from core.tokens import unsubscribe_token
 from db.models import Event, Lead, Store, Touch
@@ -131,10 +132,52 @@ class MessagingActivities:
         """Gate, claim and send one step's message; a retry never sends it twice."""
         now = gate_clock()
         refused: dict[Channel, BlockReason] = {}
-        step = self._db.run(lambda session: self._prepare(session, request, now, refused))
+
+        def claim(session: Session) -> _Step:
+            return self._send_here(
+                session, request, self._prepare(session, request, now, refused), now
+            )
+
+        step = self._db.run(claim)
         while step.message is not None:
             step = self._deliver(request, step.message, now, refused)
         return self._result(step.touch, duplicate=step.duplicate)
+
+    def _send_here(
+        self, session: Session, request: SendRequest, step: _Step, now: datetime
+    ) -> _Step:
+        """Send a claimed step in the claim's own unit of work if its provider is repeatable.
+
+        Nothing of such a send (the outbox) leaves Facet, so it needs no `sending` mark
+        committed before the call: one write of the SQLite file per message instead of three,
+        which the API's captures would otherwise wait behind. A refusal leaves the touch
+        claimed, for `_deliver` to call the provider again and record the refusal.
+        """
+        message = step.message
+        if message is None or not self._providers.repeatable(message.channel):
+            return step
+        try:
+            receipt = self._providers.send(message)
+        except ProviderError:
+            return step
+        return _Step(self._sent(session, request, message, receipt, now), None)
+
+    def _sent(
+        self,
+        session: Session,
+        request: SendRequest,
+        message: OutgoingMessage,
+        receipt: ProviderReceipt,
+        now: datetime,
+    ) -> Touch:
+        touch = TouchRepository(session).mark_sent(
+            message.touch_id,
+            provider=receipt.provider,
+            provider_message_id=receipt.message_id,
+            at=now,
+        )
+        log.info("lead %s step %s sent by %s", request.lead_id, request.step_id, receipt.provider)
+        return touch
 
     def _deliver(
         self,
@@ -166,18 +209,10 @@ class MessagingActivities:
                 ) from error
             failure = error
         else:
-            touch = self._db.run(
-                lambda session: TouchRepository(session).mark_sent(
-                    touch_id,
-                    provider=receipt.provider,
-                    provider_message_id=receipt.message_id,
-                    at=now,
-                )
+            return _Step(
+                self._db.run(lambda session: self._sent(session, request, message, receipt, now)),
+                None,
             )
-            log.info(
-                "lead %s step %s sent by %s", request.lead_id, request.step_id, receipt.provider
-            )
-            return _Step(touch, None)
         log.info(
             "lead %s step %s: %s refused %s (%s); gating again",
             request.lead_id,
@@ -317,16 +352,15 @@ class MessagingActivities:
         decision = self._decide(session, lead, request, now, refused)
         if decision.channel is not None and self._capped(session, lead, store, request, now):
             decision = GateDecision(None, decision.channel, SuppressionReason.FREQUENCY_CAP)
-        rendered = self._render(
-            request.template, decision, lead, store, _merge_fields(session, request, lead, store)
-        )
+        fields = _merge_fields(session, request, lead, store)
+        rendered = self._render(request.template, decision, lead, store, fields)
         status = TouchStatus.CLAIMED if decision.channel else TouchStatus.SUPPRESSED
         row = self._write(
             session, request, lead, touch, status=status, decision=decision, rendered=rendered
         )
         if row.status is not TouchStatus.CLAIMED or status is not TouchStatus.CLAIMED:
             return _Step(row, None, duplicate=row.status is not status)
-        return _Step(row, self._message(session, request, row, lead, store))
+        return _Step(row, self._message(session, request, row, lead, store, fields))
 
     def _decide(
         self,
@@ -428,8 +462,15 @@ class MessagingActivities:
         return touch
 
     def _message(
-        self, session: Session, request: SendRequest, touch: Touch, lead: Lead, store: Store
+        self,
+        session: Session,
+        request: SendRequest,
+        touch: Touch,
+        lead: Lead,
+        store: Store,
+        fields: MergeFields | None = None,
     ) -> OutgoingMessage:
+        """The provider's message for a claimed touch (`fields`: when the caller has them)."""
         channel = touch.channel
         to = _contact(lead, channel) if channel else None
         if channel is None or to is None or touch.body is None:
@@ -439,7 +480,7 @@ class MessagingActivities:
                 non_retryable=True,
             )
         template = load_template(touch.template)
-        fields = _merge_fields(session, request, lead, store)
+        fields = fields or _merge_fields(session, request, lead, store)
         enrollment = EnrollmentRepository(session).by_workflow_id(request.workflow_id)
         unsubscribe = self._unsubscribe_url(lead.id)
         return OutgoingMessage(

@@ -11,15 +11,24 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.messaging import MessagingActivities
 from activities.payloads import SendRequest, SendResult
-from activities.providers.base import ProviderOutcomeUnknown
+from activities.providers.base import (
+    OutgoingMessage,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderReceipt,
+    Providers,
+)
+from activities.providers.outbox import OutboxProvider
 from core.settings import Settings
 from db.models import Event, Lead, Touch
 from db.repositories import ConsentRepository, TouchRepository
+from db.session import READ_ONLY
 from sequences.vocabulary import Channel, Purpose, TouchStatus
 from tests.factories import make_lead, set_caps, touches
 from tests.standin import Reply, settings_for, twilio_error
@@ -174,6 +183,57 @@ def test_the_outbox_finishes_a_send_that_died_mid_call_because_nothing_left_face
     assert (result.status, result.reason) == (TouchStatus.SENT, None)
     [touch] = touches(database, lead_id)
     assert (touch.provider, touch.body) == ("outbox", "Hi Asha")
+
+
+def test_an_outbox_send_takes_the_write_lock_once(database, store):
+    """Nothing of a dry-run send leaves Facet, so the claim and the record of it being sent are
+    one write: the embedded stack's captures do not queue behind two more."""
+    settings = Settings(environment="development", database_url=database.url)
+    outbox = MessagingActivities(database, build_providers(settings), settings)
+    lead_id = lead_in_kolkata(database, store, preferred=Channel.EMAIL)
+    writes = []
+
+    def count(connection) -> None:
+        if not connection.get_execution_options().get(READ_ONLY, False):
+            writes.append(connection)
+
+    event.listen(database.engine, "begin", count)
+    try:
+        result = run_at(outbox, request_for(lead_id), AFTERNOON)
+    finally:
+        event.remove(database.engine, "begin", count)
+
+    assert (result.status, result.channel) == (TouchStatus.SENT, Channel.EMAIL)
+    assert len(writes) == 1
+    [touch] = touches(database, lead_id)
+    assert (touch.provider, touch.provider_message_id) == ("outbox", f"outbox-{touch.id}")
+
+
+class _RefusingSms(OutboxProvider):
+    """A provider that, like the outbox, sends nothing out of Facet, but refuses every SMS."""
+
+    name = "refusing"
+
+    def send_sms(self, message: OutgoingMessage) -> ProviderReceipt:
+        raise ProviderError(self.name, permanent=True, reason="opted_out", status=400, code=21610)
+
+
+def test_a_refusal_by_a_repeatable_provider_is_recorded_and_the_step_falls_back(database, store):
+    settings = Settings(environment="development", database_url=database.url)
+    outbox = OutboxProvider()
+    providers = Providers(email=outbox, sms=_RefusingSms(), whatsapp=outbox)
+    messaging = MessagingActivities(database, providers, settings)
+    lead_id = lead_in_kolkata(
+        database, store, preferred=Channel.SMS, consent=[Channel.SMS, Channel.EMAIL]
+    )
+    result = run_at(messaging, request_for(lead_id), AFTERNOON)
+
+    assert (result.status, result.channel) == (TouchStatus.SENT, Channel.EMAIL)
+    assert not database.run(
+        lambda s: ConsentRepository(s).is_granted(lead_id, Channel.SMS, Purpose.MARKETING)
+    )
+    [touch] = touches(database, lead_id)
+    assert touch.provider == "outbox"
 
 
 def test_a_provider_outage_returns_the_claim_and_the_retry_sends_once(
