@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from db.types import JSONDocument, UTCDateTime, string_enum, utcnow
+from db.types import JSONDocument, MinorUnits, UTCDateTime, string_enum, utcnow
 from sequences.vocabulary import (
     ApiRole,
     Channel,
@@ -218,7 +218,7 @@ class Enrollment(Base):
     started_at: Mapped[datetime] = _created()
     ended_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(64))
-    revenue_minor: Mapped[int | None]
+    revenue_minor: Mapped[int | None] = mapped_column(MinorUnits)
     currency: Mapped[str | None] = mapped_column(String(3))
 
 
@@ -310,7 +310,7 @@ class Purchase(Base):
     store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
     pos_transaction_id: Mapped[str] = mapped_column(String(100))
-    amount_minor: Mapped[int]
+    amount_minor: Mapped[int] = mapped_column(MinorUnits)
     currency: Mapped[str] = mapped_column(String(3))
     items: Mapped[list[Any]] = mapped_column(default=list)
     associate_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))

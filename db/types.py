@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Dialect, Enum, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, Integer, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 
 
@@ -29,6 +29,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+# The largest value a plain INTEGER column holds on PostgreSQL (a sequence's version number).
+MAX_INTEGER = 2**31 - 1
+# Money in minor units (paise, cents, rupiah): 64-bit. PostgreSQL's INTEGER stops at 2^31 - 1,
+# under a ₹2.2 crore sale or a Rp 22 million ring; SQLite's INTEGER is 64-bit already.
+MinorUnits = BigInteger().with_variant(Integer(), "sqlite")
+# The most the API accepts in one amount: 10^13 in major units, above any jewellery sale in any
+# currency, and far enough under 2^63 that a lead's purchases still add up inside the column.
+MAX_MINOR_UNITS = 10**15
 
 
 def string_enum(enum_type: type[enum.StrEnum]) -> Enum:

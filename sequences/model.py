@@ -47,13 +47,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Offset(_Strict):
-    """A duration. As a step's `at`, it counts from enrollment, so a late step shifts nothing."""
+MAX_OFFSET_DAYS = 3660  # ten years: the longest any wait, pause or SLA may be
 
-    days: int = Field(default=0, ge=0, le=3660)
-    hours: int = Field(default=0, ge=0)
-    minutes: int = Field(default=0, ge=0)
-    seconds: int = Field(default=0, ge=0)
+
+class Offset(_Strict):
+    """A duration. As a step's `at`, it counts from enrollment, so a late step shifts nothing.
+
+    At most ten years in all: a longer one could not be a timer (and a huge one overflowed
+    Python's timedelta in the API or, worse, in the running journey)."""
+
+    days: int = Field(default=0, ge=0, le=MAX_OFFSET_DAYS)
+    hours: int = Field(default=0, ge=0, le=MAX_OFFSET_DAYS * 24)
+    minutes: int = Field(default=0, ge=0, le=MAX_OFFSET_DAYS * 24 * 60)
+    seconds: int = Field(default=0, ge=0, le=MAX_OFFSET_DAYS * 24 * 60 * 60)
+
+    @model_validator(mode="after")
+    def _at_most_ten_years(self) -> Offset:
+        total = ((self.days * 24 + self.hours) * 60 + self.minutes) * 60 + self.seconds
+        if total > MAX_OFFSET_DAYS * 24 * 60 * 60:
+            raise ValueError(f"at most {MAX_OFFSET_DAYS} days in all")
+        return self
 
     def as_timedelta(self) -> timedelta:
         return timedelta(

@@ -7,9 +7,11 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.identity import normalise_email
+from api.moments import Happened
+from db.types import MAX_MINOR_UNITS
 from sequences.vocabulary import (
     Channel,
     ConsentStatus,
@@ -247,10 +249,12 @@ class EventIn(_In):
         min_length=1, max_length=200, description="Your id for this event; repeats are ignored"
     )
     kind: EventKind
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Happened | None = None
     source: str = Field(default="api", max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict)
-    revenue_minor: int | None = Field(default=None, ge=0, description="For purchases")
+    revenue_minor: int | None = Field(
+        default=None, ge=0, le=MAX_MINOR_UNITS, description="For purchases"
+    )
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
 
 

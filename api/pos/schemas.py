@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.identity import normalise_email
+from api.moments import Happened
+from db.types import MAX_MINOR_UNITS
 from sequences.vocabulary import Occasion
 
 
@@ -40,7 +42,7 @@ class Item(_In):
     name: str = Field(min_length=1, max_length=200)
     sku: str | None = Field(default=None, max_length=100)
     category: str | None = Field(default=None, max_length=64)
-    price_minor: int | None = Field(default=None, ge=0)
+    price_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR_UNITS)
 
 
 class OccasionGiven(_In):
@@ -54,11 +56,13 @@ class PurchaseIn(_In):
     store_id: uuid.UUID
     pos_transaction_id: str = Field(min_length=1, max_length=100)
     customer: Customer
-    amount_minor: int = Field(ge=0, description="Total in minor units (paise, cents)")
+    amount_minor: int = Field(
+        ge=0, le=MAX_MINOR_UNITS, description="Total in minor units (paise, cents)"
+    )
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     items: list[Item] = Field(default_factory=list, max_length=200)
     associate_id: uuid.UUID | None = None
-    purchased_at: AwareDatetime | None = None
+    purchased_at: Happened | None = None
     occasion: OccasionGiven | None = None
 
 

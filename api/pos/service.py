@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 from api import journeys, qualification
 from api.auth import Principal
 from api.enrollment import EnrollmentPlan, launch, plan_countdowns, plan_journey_by_key
-from api.errors import field_error, unavailable
+from api.errors import conflict, field_error, unavailable
 from api.identity import normalise_phone
 from api.pos.schemas import Customer, JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
 from api.writes import write_once
@@ -230,6 +230,13 @@ def _record_job_status(session: Session, body: JobStatusIn, principal: Principal
                 occurred_at=utcnow(),
                 idempotency_key=key,
             )
+        )
+    elif event.kind != EventKind.JOB_STATUS.value or event.payload != {
+        "job_id": body.job_id,
+        "status": body.status,
+    }:
+        raise conflict(
+            f"event_id {key!r} was already used for a different event; use a new event_id"
         )
     active = [e.workflow_id for e in EnrollmentRepository(session).active_for_lead(event.lead_id)]
     return _JobPlan(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from api.sequences.schemas import (
 )
 from db.models import SequenceVersion, Store
 from db.repositories import LeadRepository, SequenceRepository
-from db.types import utcnow
+from db.types import MAX_INTEGER, utcnow
 from sequences.loader import SequenceError, parse_sequence
 from sequences.model import Sequence
 from sequences.preview import LeadSample, plan
@@ -84,7 +84,10 @@ async def list_versions(
 
 @router.get("/{key}/versions/{number}", responses={404: {"description": "No such version"}})
 async def get_version(
-    key: str, number: int, principal: Marketer, database: DatabaseDep
+    key: str,
+    number: Annotated[int, Path(ge=1, le=MAX_INTEGER)],
+    principal: Marketer,
+    database: DatabaseDep,
 ) -> VersionDetail:
     """One version, with the body journeys started on it run."""
 

@@ -7,8 +7,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.moments import Plannable
+from db.types import MAX_INTEGER
 from sequences.vocabulary import Occasion
 
 
@@ -56,8 +58,10 @@ class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lead_id: uuid.UUID | None = Field(default=None, description="Preview for this lead")
     sample: SampleLead | None = Field(default=None, description="…or for a made-up lead")
-    start_at: AwareDatetime | None = Field(default=None, description="Enrollment time; now")
-    version: int | None = Field(default=None, ge=1, description="Default: the latest")
+    start_at: Plannable | None = Field(default=None, description="Enrollment time; now")
+    version: int | None = Field(
+        default=None, ge=1, le=MAX_INTEGER, description="Default: the latest"
+    )
 
 
 class PlannedStepView(BaseModel):

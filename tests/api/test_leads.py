@@ -353,3 +353,18 @@ async def test_unknown_lead_and_bad_event_are_rejected(http, store, api_key):
     )
     assert bad_kind.status_code == 422
     assert bad_kind.json()["detail"][0]["loc"] == ["body", "kind"]
+    too_much = await http.post(
+        f"/v1/leads/{created['lead_id']}/events",
+        json={"event_id": "y", "kind": "purchase", "revenue_minor": 10**19},
+        headers=bearer(key),
+    )
+    assert too_much.status_code == 422
+    assert too_much.json()["detail"][0]["loc"] == ["body", "revenue_minor"]
+    from_the_future = await http.post(
+        f"/v1/leads/{created['lead_id']}/events",
+        json={"event_id": "z", "kind": "store_visit", "occurred_at": "9999-12-31T23:59:59Z"},
+        headers=bearer(key),
+    )
+    assert from_the_future.status_code == 422
+    assert from_the_future.json()["detail"][0]["loc"] == ["body", "occurred_at"]
+    assert "future" in from_the_future.json()["detail"][0]["msg"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from db.models import Event, Lead, Purchase
+from db.models import Enrollment, Event, Lead, Purchase
 from sequences.vocabulary import ApiRole
 from tests.conftest import api_client
 from tests.factories import indian_mobile
@@ -60,8 +60,12 @@ async def test_an_unknown_buyer_becomes_a_customer_with_a_post_purchase_journey(
     assert (lead.source, lead.stage) == ("pos", "post_sale")
 
 
+@pytest.mark.parametrize(
+    "amount",
+    [125_000_00, 50_000_000_00],  # ₹1.25 lakh; Rp 50 million, past PostgreSQL's 32-bit INTEGER
+)
 async def test_a_purchase_converts_the_leads_journey_with_its_revenue_once(
-    http, store, api_key, database, dev_server
+    http, store, api_key, database, dev_server, amount
 ):
     till = api_key(ApiRole.POS)
     phone = indian_mobile()
@@ -77,7 +81,8 @@ async def test_a_purchase_converts_the_leads_journey_with_its_revenue_once(
             headers=_auth(till),
         )
     ).json()
-    sale = _sale(store.id, customer={"phone": phone[3:]})  # the till types it without +91
+    # the till types the number without +91
+    sale = _sale(store.id, customer={"phone": phone[3:]}, amount_minor=amount)
     first = await http.post("/v1/pos/purchases", json=sale, headers=_auth(till))
     repeat = await http.post("/v1/pos/purchases", json=sale, headers=_auth(till))
 
@@ -89,7 +94,17 @@ async def test_a_purchase_converts_the_leads_journey_with_its_revenue_once(
     assert _count(database, Purchase, Purchase.lead_id == lead_id) == 1
     assert _count(database, Event, Event.lead_id == lead_id, Event.kind == "purchase") == 1
     result = await dev_server.client.get_workflow_handle(lead["journey_workflow_id"]).result()
-    assert (result["status"], result["revenue_minor"]) == ("converted", 125_000_00)
+    assert (result["status"], result["revenue_minor"]) == ("converted", amount)
+    enrollment = database.run(
+        lambda s: s.scalars(
+            select(Enrollment).where(Enrollment.workflow_id == lead["journey_workflow_id"])
+        ).one()
+    )
+    assert (enrollment.outcome, enrollment.revenue_minor) == ("purchase", amount)
+    purchase = database.run(
+        lambda s: s.scalars(select(Purchase).where(Purchase.lead_id == lead_id)).one()
+    )
+    assert purchase.amount_minor == amount
 
 
 async def test_an_occasion_on_the_sale_starts_a_yearly_countdown(http, store, api_key, database):
@@ -126,6 +141,10 @@ async def _countdown_progress(http, lead_id: str, key: str) -> dict[str, Any]:
         ({"customer": {"first_name": "Nobody"}}, "customer"),
         ({"customer": {"phone": "12"}}, "customer.phone"),
         ({"amount_minor": -5}, "amount_minor"),
+        ({"amount_minor": 10**16}, "amount_minor"),
+        ({"purchased_at": "9999-12-31T23:59:59Z"}, "purchased_at"),
+        ({"purchased_at": "0001-01-01T00:00:00Z"}, "purchased_at"),
+        ({"items": [{"name": "ring", "price_minor": 10**16}]}, "items.0.price_minor"),
         ({"associate_id": str(uuid.uuid4())}, "associate_id"),
         ({"store_id": str(uuid.uuid4())}, "store_id"),
         ({"currency": "rupees"}, "currency"),
@@ -184,3 +203,44 @@ async def test_job_status_reaches_the_custom_order_journey_once(
         "/v1/pos/job-status", json={**status, "status": "Done!"}, headers=_auth(till)
     )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "status"
+
+
+async def test_a_job_status_reusing_another_events_id_is_a_conflict(http, store, api_key, database):
+    """Was a 500: the job status found the other event and read a status it did not have."""
+    till = api_key(ApiRole.POS)
+    phone = indian_mobile()
+    lead = (
+        await http.post(
+            "/v1/leads",
+            json={"store_id": str(store.id), "source": "walk_in", "phone": phone},
+            headers=_auth(till),
+        )
+    ).json()
+    visit = await http.post(
+        f"/v1/leads/{lead['lead_id']}/events",
+        json={"event_id": "shared-1", "kind": "store_visit"},
+        headers=_auth(till),
+    )
+    assert visit.status_code == 201
+    status = {
+        "store_id": str(store.id),
+        "job_id": "J-78",
+        "status": "cad_ready",
+        "customer": {"phone": phone},
+        "event_id": "shared-1",
+    }
+    reused = await http.post("/v1/pos/job-status", json=status, headers=_auth(till))
+    assert reused.status_code == 409, reused.text
+    assert "shared-1" in reused.json()["detail"]
+
+    first = await http.post(
+        "/v1/pos/job-status", json={**status, "event_id": "job-1"}, headers=_auth(till)
+    )
+    other_status = await http.post(
+        "/v1/pos/job-status",
+        json={**status, "event_id": "job-1", "status": "approved"},
+        headers=_auth(till),
+    )
+    assert (first.status_code, other_status.status_code) == (201, 409)
+    lead_id = uuid.UUID(lead["lead_id"])
+    assert _count(database, Event, Event.lead_id == lead_id, Event.kind == "job_status") == 1

@@ -84,6 +84,9 @@ async def test_publish_makes_immutable_versions_and_only_when_the_body_changed(h
             "step 'wait', field wait_for.within: Field required",
         ),
         (lambda s: s.update(on_event={"teleported": {"pause": {"days": 1}}}), "on_event"),
+        # Past a timedelta (was a 500), and past ten years in all (ran into the journey).
+        (lambda s: s["steps"][2].update(at={"minutes": 10**20}), "less than or equal to"),
+        (lambda s: s.update(reply_pauses={"days": 3660, "hours": 1}), "at most 3660 days"),
     ],
 )
 async def test_a_bad_sequence_is_refused_naming_step_and_field(http, api_key, change, words):
@@ -162,6 +165,34 @@ async def test_preview_of_a_countdown_and_of_unknown_things(http, api_key):
         headers=_auth(marketing),
     )
     assert bad_zone.status_code == 422
+    far_off = await http.post(
+        "/v1/sequences/engagement_welcome/preview",
+        json={"start_at": "9999-12-31T23:59:59Z"},  # was a 500: the steps' dates overflowed
+        headers=_auth(marketing),
+    )
+    assert far_off.status_code == 422
+    assert far_off.json()["detail"][0]["loc"] == ["body", "start_at"]
+
+
+async def test_a_version_number_past_what_the_database_holds_is_a_422(http, api_key):
+    marketing = api_key(ApiRole.MARKETING)
+    huge = 2**31  # one past PostgreSQL's INTEGER (SQLite's ends at 2^63): was a 500
+    read = await http.get(
+        f"/v1/sequences/engagement_welcome/versions/{huge}", headers=_auth(marketing)
+    )
+    assert read.status_code == 422, read.text
+    assert read.json()["detail"][0]["loc"] == ["path", "number"]
+    preview = await http.post(
+        "/v1/sequences/engagement_welcome/preview",
+        json={"version": 10**30},
+        headers=_auth(marketing),
+    )
+    assert preview.status_code == 422, preview.text
+    assert preview.json()["detail"][0]["loc"] == ["body", "version"]
+    missing = await http.get(
+        f"/v1/sequences/engagement_welcome/versions/{huge - 1}", headers=_auth(marketing)
+    )
+    assert missing.status_code == 404
 
 
 async def test_running_journeys_keep_their_version_and_new_leads_get_the_new_one(
