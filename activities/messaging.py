@@ -480,7 +480,7 @@ class MessagingActivities:
                 non_retryable=True,
             )
         template = load_template(touch.template)
-        fields = fields or _merge_fields(session, request, lead, store)
+        fields = fields if fields is not None else _merge_fields(session, request, lead, store)
         enrollment = EnrollmentRepository(session).by_workflow_id(request.workflow_id)
         unsubscribe = self._unsubscribe_url(lead.id)
         return OutgoingMessage(

@@ -33,7 +33,7 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 # The largest value a plain INTEGER column holds on PostgreSQL (a sequence's version number).
 MAX_INTEGER = 2**31 - 1
 # Money in minor units (paise, cents, rupiah): 64-bit. PostgreSQL's INTEGER stops at 2^31 - 1,
-# under a ₹2.2 crore sale or a Rp 22 million ring; SQLite's INTEGER is 64-bit already.
+# under a ₹2.1 crore sale or a Rp 21 million ring; SQLite's INTEGER is 64-bit already.
 MinorUnits = BigInteger().with_variant(Integer(), "sqlite")
 # The most the API accepts in one amount: 10^13 in major units, above any jewellery sale in any
 # currency, and far enough under 2^63 that a lead's purchases still add up inside the column.

@@ -63,8 +63,7 @@ class Offset(_Strict):
 
     @model_validator(mode="after")
     def _at_most_ten_years(self) -> Offset:
-        total = ((self.days * 24 + self.hours) * 60 + self.minutes) * 60 + self.seconds
-        if total > MAX_OFFSET_DAYS * 24 * 60 * 60:
+        if self.as_timedelta() > timedelta(days=MAX_OFFSET_DAYS):  # fields bounded: no overflow
             raise ValueError(f"at most {MAX_OFFSET_DAYS} days in all")
         return self
 
