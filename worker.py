@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import ResourceBasedSlotConfig, Worker, WorkerTuner
 
 from activities.journey import JourneyActivities
 from activities.learning import LearningActivities
@@ -51,6 +51,10 @@ WORKFLOWS = [
     ColdLeadSweep,
 ]
 ACTIVITY_THREADS = 16
+# What the worker always takes on, however busy the machine is (see worker_tuner).
+FLOOR_SLOTS = 1
+# The SDK's advice: leave a fifth of the memory, since a workflow's needs are not known ahead.
+TARGET_MEMORY = 0.8
 # First-party packages the worker imports (compile_bytecode).
 PACKAGES = ("workflows", "activities", "sequences", "qualification", "core", "db")
 
@@ -97,8 +101,12 @@ def build_worker(
     graceful_shutdown: timedelta = timedelta(seconds=30),
     settings: Settings | None = None,
     qualification: QualificationConfig | None = None,
+    tuner: WorkerTuner | None = None,
 ) -> Worker:
-    """The Worker with every Facet workflow and activity registered; tests use it too."""
+    """The Worker with every Facet workflow and activity registered; tests use it too.
+
+    Without a `tuner` it runs up to ACTIVITY_THREADS activities at once, whatever the load.
+    """
     qualification = qualification or QualificationConfig()
     messaging = MessagingActivities(database, providers, settings or get_settings())
     journeys = JourneyActivities(database)
@@ -126,8 +134,30 @@ def build_worker(
             tasks.cancel_escalations,
         ],
         activity_executor=executor,
-        max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=graceful_shutdown,
+        **({"tuner": tuner} if tuner else {"max_concurrent_activities": ACTIVITY_THREADS}),
+    )
+
+
+def worker_tuner(target_cpu: float) -> WorkerTuner:
+    """Intake first: a worker that yields the machine to the API while captures pour in.
+
+    On the embedded stack the API, the Temporal server and the worker share the CPUs, and a
+    burst of captures starts a journey per lead. Left alone, the worker takes the CPU and
+    the server's attention those captures need, and intake slows down. With this tuner the
+    worker always runs FLOOR_SLOTS workflow tasks, activities and local activities, and takes
+    on more only while the machine's CPU is under `target_cpu` (and memory under
+    TARGET_MEMORY). At a steady pace nothing changes; in a burst the welcome messages wait
+    until the burst is over, then go out. Activities stay within the thread pool's size.
+    """
+    floor = ResourceBasedSlotConfig(minimum_slots=FLOOR_SLOTS)
+    threads = ResourceBasedSlotConfig(minimum_slots=FLOOR_SLOTS, maximum_slots=ACTIVITY_THREADS)
+    return WorkerTuner.create_resource_based(
+        target_memory_usage=TARGET_MEMORY,
+        target_cpu_usage=target_cpu,
+        workflow_config=floor,
+        activity_config=threads,
+        local_activity_config=threads,
     )
 
 
@@ -165,6 +195,7 @@ async def main() -> None:
             settings=settings,
             graceful_shutdown=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
             qualification=qualification_config(settings),
+            tuner=worker_tuner(settings.worker_target_cpu) if settings.worker_target_cpu else None,
         )
         if settings.create_schedules:
             await ensure_schedules(client, settings.temporal_task_queue)

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
 
     # How long the worker lets in-flight activities finish on shutdown.
     worker_graceful_shutdown_seconds: float = 30.0
+    # Intake first: beyond a small floor, the worker takes on new work only while the
+    # machine's CPU is below this share, so a burst of captures is not slowed by the journeys
+    # it starts (they catch up when it is over). 0 turns it off: fixed-size slots.
+    worker_target_cpu: float = Field(default=0.7, ge=0, le=1)
 
     # Qualification: the score's decay and tiers, and when a store's own model may be fitted.
     score_half_life_days: float = 14.0

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerTuner
 
 from activities.providers.outbox import outbox_providers
 from api.app import create_app
@@ -197,13 +197,17 @@ def worker_for(
 ) -> Callable[[Client], Any]:
     """`async with worker_for(client) as task_queue:` runs Facet's worker on its own queue.
 
-    It sends through the outbox unless given `settings` naming providers (the stand-in's);
+    It sends through the outbox unless given `settings` naming providers (the stand-in's),
+    with fixed-size slots unless given a `tuner`;
     keyword overrides adjust the test settings (e.g. `whatsapp_content_sids=`).
     """
 
     @asynccontextmanager
     async def running(
-        client: Client, settings: Settings | None = None, **overrides: Any
+        client: Client,
+        settings: Settings | None = None,
+        tuner: WorkerTuner | None = None,
+        **overrides: Any,
     ) -> AsyncIterator[str]:
         task_queue = f"facet-test-{uuid.uuid4().hex[:8]}"
         worker: Worker = build_worker(
@@ -213,6 +217,7 @@ def worker_for(
             providers=build_providers(settings) if settings else outbox_providers(),
             executor=activity_executor,
             settings=settings or test_settings(database.url, task_queue, **overrides),
+            tuner=tuner,
         )
         async with worker:
             yield task_queue

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import uuid
+import warnings
 from pathlib import Path
 
 import worker
@@ -25,6 +26,7 @@ from sequences.vocabulary import (
     TouchStatus,
 )
 from tests.conftest import api_client
+from tests.conftest import test_settings as settings_for
 from tests.factories import enroll, make_lead, set_caps, touches
 from tests.standin import Reply, StandIn, provider_keys
 from workflows.journey import JourneyResult, NurtureJourney
@@ -124,6 +126,47 @@ async def test_sigterm_stops_the_worker_cleanly(dev_server, database, tmp_path):
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
     assert "worker stopped" in log.read_text()
+
+
+async def test_a_worker_held_to_its_floor_still_walks_the_welcome(
+    time_skipping, database, store, worker_for
+):
+    """Intake first never means stalled: with a CPU target no machine is under, the tuner
+    gives the worker its floor (one workflow task and one activity at a time) and little
+    more, and the welcome journey still sends each of its three messages."""
+    lead_id = make_lead(database, store)
+    workflow_id, start = enroll(database, lead_id)
+    busy = worker.worker_tuner(target_cpu=1e-9)
+    async with worker_for(time_skipping.client, tuner=busy) as task_queue:
+        result = await time_skipping.client.execute_workflow(
+            NurtureJourney.run, start, id=workflow_id, task_queue=task_queue
+        )
+
+    assert result.status is JourneyStatus.COMPLETED
+    assert [(t.step_id, t.status) for t in touches(database, lead_id)] == [
+        ("welcome", TouchStatus.SENT),
+        ("four_cs", TouchStatus.SENT),
+        ("viewing_invite", TouchStatus.SENT),
+    ]
+
+
+async def test_the_tuner_never_runs_more_activities_than_the_thread_pool_has(
+    time_skipping, database, activity_executor
+):
+    """A sync activity needs a thread: more activity slots than threads would queue sends
+    inside the worker, past their start-to-close timeout (the SDK warns when they differ)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        worker.build_worker(
+            time_skipping.client,
+            task_queue="facet-tuner",
+            database=database,
+            providers=worker.build_providers(settings_for(database.url, "facet-tuner")),
+            executor=activity_executor,
+            settings=settings_for(database.url, "facet-tuner"),
+            tuner=worker.worker_tuner(target_cpu=0.7),
+        )
+    assert not [w for w in caught if "max_workers" in str(w.message)]
 
 
 # --- killed mid-send, against the real SDKs --------------------------------------------------

@@ -35,3 +35,10 @@ def test_environment_variables_configure_everything(monkeypatch):
     assert settings.secret_key.get_secret_value() == "a-long-random-value"
     assert "a-long-random-value" not in repr(settings)
     assert settings.sendgrid_api_key is None
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "busy"])
+def test_a_worker_cpu_target_outside_zero_to_one_is_refused(monkeypatch, value):
+    monkeypatch.setenv("WORKER_TARGET_CPU", value)
+    with pytest.raises(ValidationError, match="worker_target_cpu"):
+        Settings(_env_file=None)
