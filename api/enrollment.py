@@ -51,15 +51,6 @@ class EnrollmentPlan:
     countdowns: list[CountdownStart] = field(default_factory=list)
 
 
-def sequence_for_segment(
-    session: Session, segment: str | None, fallback_key: str
-) -> SequenceVersion | None:
-    """The newest published journey for the segment, else the fallback sequence."""
-    sequences = SequenceRepository(session)
-    found = sequences.latest_for_segment(segment) if segment else None
-    return found or sequences.latest(fallback_key)
-
-
 def plan_journey(
     session: Session, lead: Lead, version: SequenceVersion, *, new_lead: bool = False
 ) -> JourneyStart:

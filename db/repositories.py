@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from collections.abc import Sequence as Seq
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -30,6 +31,7 @@ from db.models import (
     Touch,
     WebhookReceipt,
 )
+from db.recent import Recent
 from db.types import utcnow
 from sequences.vocabulary import (
     Channel,
@@ -71,12 +73,39 @@ def _insert_once(session: Session, row: T, key: InstrumentedAttribute[Any]) -> t
     return stored, inserted is not None
 
 
+@dataclass(frozen=True)
+class StoreProfile:
+    """What a capture needs of its store: where it is and the language it speaks."""
+
+    id: uuid.UUID
+    country: str
+    timezone: str
+    locale: str
+
+
+_PROFILES: Recent[StoreProfile] = Recent()
+_NEWEST_FOR_SEGMENT: Recent[SequenceVersion] = Recent()
+_MODEL_VERSIONS: Recent[str] = Recent()
+
+
 class StoreRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def get(self, store_id: uuid.UUID) -> Store | None:
         return self.session.get(Store, store_id)
+
+    def profile(self, store_id: uuid.UUID) -> StoreProfile | None:
+        """The store's country, time zone and language; read a few seconds ago at most
+        (db.recent: every capture asks, and stores are not edited through Facet)."""
+
+        def load() -> StoreProfile | None:
+            store = self.get(store_id)
+            if store is None:
+                return None
+            return StoreProfile(store.id, store.country, store.timezone, store.locale)
+
+        return _PROFILES.get(self.session, store_id, load)
 
     def add(self, store: Store) -> Store:
         self.session.add(store)
@@ -379,6 +408,24 @@ class SequenceRepository:
         """
         return self.session.scalars(_latest_for_segment(), {"segment": segment}).first()
 
+    def newest_for_segment(self, segment: str | None, fallback_key: str) -> SequenceVersion | None:
+        """The newest published journey for the segment, else the fallback sequence.
+
+        Every capture asks, so the answer is kept a few seconds (db.recent; `publish` in this
+        process forgets it at once) and handed to this session without a query.
+        """
+
+        def load() -> SequenceVersion | None:
+            found = self.latest_for_segment(segment) if segment else None
+            found = found or self.latest(fallback_key)
+            if found is not None:
+                self.session.expunge(found)  # the kept copy belongs to no session
+            return found
+
+        kept = _NEWEST_FOR_SEGMENT.get(self.session, (segment, fallback_key), load)
+        # A clean copy joins this session as it is (SQLAlchemy's recipe for cached rows).
+        return self.session.merge(kept, load=False) if kept is not None else None
+
     def publish(self, key: str, name: str, body: dict[str, Any], *, by: str) -> SequenceVersion:
         """A new immutable version, unless the body is the same as the latest one."""
         latest = self.latest(key)
@@ -395,6 +442,7 @@ class SequenceRepository:
         )
         self.session.add(version)
         self.session.flush()
+        _NEWEST_FOR_SEGMENT.forget_on_commit(self.session)
         return version
 
 
@@ -745,6 +793,8 @@ class ScoringModelRepository:
     def add(self, model: ScoringModel) -> ScoringModel:
         self.session.add(model)
         self.session.flush()
+        if model.promoted:
+            _MODEL_VERSIONS.forget_on_commit(self.session)
         return model
 
     def current(self, store_id: uuid.UUID) -> ScoringModel | None:
@@ -752,8 +802,14 @@ class ScoringModelRepository:
         return self.session.scalars(self._current(ScoringModel, store_id)).first()
 
     def current_version(self, store_id: uuid.UUID) -> str | None:
-        """Only the version of `current` (its body is not read)."""
-        return self.session.scalars(self._current(ScoringModel.version, store_id)).first()
+        """Only the version of `current` (its body is not read). Every capture scores with
+        it, so it is kept a few seconds (db.recent; a promotion in this process forgets it)."""
+        return _MODEL_VERSIONS.get(
+            self.session,
+            store_id,
+            lambda: self.session.scalars(self._current(ScoringModel.version, store_id)).first(),
+            keep_missing=True,  # most stores score by the rules until their first refit
+        )
 
     def by_version(self, version: str) -> ScoringModel:
         return self.session.scalars(

@@ -25,7 +25,6 @@ from api.enrollment import (
     launch,
     plan_countdowns,
     plan_journey,
-    sequence_for_segment,
 )
 from api.errors import conflict, field_error, forbidden, not_found, unavailable
 from api.identity import normalise_phone
@@ -102,7 +101,7 @@ def _fill_identity(lead: Lead, request: LeadCapture, phone: str | None, session:
 def _record_capture(
     session: Session, request: LeadCapture, principal: Principal, settings: Settings
 ) -> _CapturePlan:
-    store = StoreRepository(session).get(request.store_id)
+    store = StoreRepository(session).profile(request.store_id)
     if store is None:
         raise field_error("store_id", f"no store with id {request.store_id}")
     principal.check_store(store.id)
@@ -146,7 +145,9 @@ def _enroll(
     now = utcnow()
     # The journey follows the segment as captured; a segment the score finds later in the
     # message starts its own journey through `qualify`.
-    version = sequence_for_segment(session, lead.segment, settings.fallback_sequence_key)
+    version = SequenceRepository(session).newest_for_segment(
+        lead.segment, settings.fallback_sequence_key
+    )
     kind = EventKind.CAPTURED if created else EventKind.ENQUIRY
     event = Event(
         id=uuid.uuid4(),
