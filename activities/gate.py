@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sequences.vocabulary import Channel, FailureReason, SuppressionReason
+from core.vocabulary import FailureReason, SuppressionReason
+from sequences.vocabulary import Channel
 
 # The order a `preferred` send falls back through when the preferred channel is not allowed.
 FALLBACK_ORDER = (Channel.WHATSAPP, Channel.EMAIL, Channel.SMS)

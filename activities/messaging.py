@@ -39,6 +39,7 @@ from activities.payloads import ABANDON_SEND, SEND_MESSAGE, SendRequest, SendRes
 from activities.providers.base import OutgoingMessage, ProviderError, ProviderReceipt, Providers
 from core.settings import Settings
 from core.tokens import unsubscribe_token
+from core.vocabulary import FailureReason, SuppressionReason, TouchStatus
 from db.models import Event, Lead, Store, Touch
 from db.repositories import (
     ConsentRepository,
@@ -58,14 +59,7 @@ from sequences.templates import (
     load_template,
     render,
 )
-from sequences.vocabulary import (
-    Channel,
-    EventKind,
-    FailureReason,
-    Purpose,
-    SuppressionReason,
-    TouchStatus,
-)
+from sequences.vocabulary import Channel, EventKind, Purpose
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from core.vocabulary import JourneyStatus, TouchStatus
 from sequences.model import Sequence
-from sequences.vocabulary import (
-    Channel,
-    JourneyStatus,
-    Occasion,
-    Purpose,
-    TouchStatus,
-)
+from sequences.vocabulary import Channel, Occasion, Purpose
 
 SEND_MESSAGE = "send_message"
 ABANDON_SEND = "abandon_send"

@@ -11,7 +11,8 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from sequences.vocabulary import Priority, StaffRole, TaskStatus
+from core.vocabulary import TaskStatus
+from sequences.vocabulary import Priority, StaffRole
 
 QUALIFY_LEAD = "qualify_lead"
 OPEN_TASK = "open_task"

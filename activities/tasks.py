@@ -38,6 +38,8 @@ from activities.qualification_payloads import (
     TaskOpened,
 )
 from activities.scoring import load_facts
+from core.vocabulary import TaskStatus, TouchStatus
+from core.workflow_ids import task_workflow_id
 from db.models import Lead, Staff, Task, Touch
 from db.repositories import QualificationReader, StaffRepository, TaskRepository, TouchRepository
 from db.session import Database
@@ -46,7 +48,7 @@ from qualification.cold import is_going_cold
 from qualification.config import QualificationConfig
 from qualification.routing import Candidate, RoutingChoice, RoutingRequest, route
 from qualification.scoring import idle_days
-from sequences.vocabulary import Channel, Purpose, StaffRole, TaskStatus, TouchStatus
+from sequences.vocabulary import Channel, Purpose, StaffRole
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ class TaskActivities:
         """Tell each task's EscalationTask to end; one that has ended already is fine."""
         assert self._temporal is not None, "the worker gives task activities its client"
         for task_id in request.task_ids:
-            handle = self._temporal.get_workflow_handle(f"task:{task_id}")
+            handle = self._temporal.get_workflow_handle(task_workflow_id(task_id))
             try:
                 await handle.signal(ESCALATION_CANCEL_SIGNAL, Cancellation(reason=request.reason))
             except RPCError as error:

@@ -14,10 +14,10 @@ from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.errors import forbidden
+from core.vocabulary import ApiRole
 from db.models import ApiKey
 from db.repositories import ApiKeyRepository, hash_api_key
 from db.session import Database
-from sequences.vocabulary import ApiRole
 
 KEY_PREFIX = "fct"
 

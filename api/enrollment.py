@@ -17,18 +17,14 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api import journeys
+from core.vocabulary import JourneyStatus
+from core.workflow_ids import journey_workflow_id, occasion_workflow_id
 from db.library import parsed_sequence
 from db.models import Lead, SequenceVersion, Store
 from db.repositories import EnrollmentRepository, SequenceRepository
 from sequences.timing import local_date, next_month_day
-from sequences.vocabulary import JourneyStatus, Occasion
-from workflows.journey_model import (
-    CountdownInput,
-    JourneyEvent,
-    JourneyInput,
-    journey_workflow_id,
-    occasion_workflow_id,
-)
+from sequences.vocabulary import Occasion
+from workflows.journey_model import CountdownInput, JourneyEvent, JourneyInput
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import uuid
 
 from api.auth import issue_api_key
 from core.settings import get_settings
+from core.vocabulary import ApiRole
 from db.session import Database
-from sequences.vocabulary import ApiRole
 
 
 def main(argv: list[str] | None = None) -> int:

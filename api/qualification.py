@@ -13,9 +13,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.qualification_payloads import QualifyRequest, QualifyResult
 from activities.scoring import NewLead, qualify_now
 from core.settings import Settings, qualification_config
+from core.workflow_ids import qualify_workflow_id
 from db.models import Event, Lead
 from db.types import utcnow
-from workflows.qualification import QualifyInput, QualifyLead, qualify_workflow_id
+from workflows.qualification import QualifyInput, QualifyLead
 
 # What scoring an event decided someone must act on.
 Decision = QualifyResult

@@ -60,11 +60,11 @@ from temporalio.worker import Worker  # noqa: E402
 from bench.floor import FloorActivities, FloorWorkflow, SignalWaitWorkflow  # noqa: E402
 from bench.qualify import measure_hot_event_to_task, measure_rescore  # noqa: E402
 from core.temporal import EMBEDDED_SERVER_SQLITE  # noqa: E402
+from core.vocabulary import TouchStatus  # noqa: E402
 from db.migrate import migrate  # noqa: E402
 from db.models import Touch  # noqa: E402
 from db.session import Database  # noqa: E402
 from scripts.demo import seed_demo  # noqa: E402
-from sequences.vocabulary import TouchStatus  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 TEMPORAL = Path(sysconfig.get_path("scripts")) / "temporal"

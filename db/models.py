@@ -22,18 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.vocabulary import ApiRole, ConsentStatus, JourneyStatus, Stage, TaskStatus, TouchStatus
 from db.types import JSONDocument, MinorUnits, UTCDateTime, string_enum, utcnow
-from sequences.vocabulary import (
-    ApiRole,
-    Channel,
-    ConsentStatus,
-    JourneyStatus,
-    Purpose,
-    StaffRole,
-    Stage,
-    TaskStatus,
-    TouchStatus,
-)
+from sequences.vocabulary import Channel, Purpose, StaffRole
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {

@@ -16,6 +16,7 @@ from sqlalchemy import Insert, Select, Table, bindparam, func, or_, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
+from core.vocabulary import ConsentStatus, JourneyStatus, TaskStatus, TouchStatus
 from db.models import (
     ApiKey,
     Consent,
@@ -33,15 +34,7 @@ from db.models import (
 )
 from db.recent import Recent
 from db.types import utcnow
-from sequences.vocabulary import (
-    Channel,
-    ConsentStatus,
-    JourneyStatus,
-    Purpose,
-    StaffRole,
-    TaskStatus,
-    TouchStatus,
-)
+from sequences.vocabulary import Channel, Purpose, StaffRole
 
 T = TypeVar("T")
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from api.auth import issue_api_key
+from core.vocabulary import ApiRole
 from db.models import Staff, Store
 from db.repositories import StaffRepository, StoreRepository
 from db.session import Database
-from sequences.vocabulary import ApiRole, StaffRole
+from sequences.vocabulary import StaffRole
 
 DEMO_STORE_NAME = "Facet Demo Jewellers"
 

@@ -1,7 +1,9 @@
-"""The words every layer shares: channels, purposes, roles, event kinds, journey outcomes.
+"""The sequence language's words: channels, purposes, segments, dates, roles, event kinds.
 
-They live here, in the pure bottom layer, because the sequence language is written in them;
-the database, the API and the workflows all import them from this one place.
+Marketing writes these in YAML (`send: {channel: whatsapp}`, `wait_for: {event: …}`,
+`task: {role: gemologist, priority: hot}`), so they live with the language, in the pure
+bottom layer. The words of Facet's records (statuses, outcomes, reasons, API roles) are in
+`core/vocabulary.py`.
 """
 
 from __future__ import annotations
@@ -20,22 +22,6 @@ class Purpose(StrEnum):
 
     MARKETING = "marketing"
     TRANSACTIONAL = "transactional"
-
-
-class ConsentStatus(StrEnum):
-    GRANTED = "granted"
-    REVOKED = "revoked"
-
-
-class LeadSource(StrEnum):
-    WEB_FORM = "web_form"
-    QR = "qr"
-    WALK_IN = "walk_in"
-    WHATSAPP = "whatsapp"
-    INSTAGRAM = "instagram"
-    POS = "pos"
-    PHONE = "phone"
-    REFERRAL = "referral"
 
 
 class Segment(StrEnum):
@@ -67,15 +53,6 @@ class Festival(StrEnum):
     VALENTINES_DAY = "valentines_day"
     MOTHERS_DAY = "mothers_day"
     CHRISTMAS = "christmas"
-
-
-class Stage(StrEnum):
-    AWARENESS = "awareness"
-    INTEREST = "interest"
-    CONSIDERATION = "consideration"
-    INTENT = "intent"
-    PURCHASE = "purchase"
-    POST_SALE = "post_sale"
 
 
 class StaffRole(StrEnum):
@@ -110,75 +87,9 @@ class EventKind(StrEnum):
     TASK_COMPLETED = "task_completed"  # a person finished a task; the payload holds the outcome
 
 
-class JourneyStatus(StrEnum):
-    ACTIVE = "active"
-    COMPLETED = "completed"  # ran its last step without reaching the goal
-    CONVERTED = "converted"  # reached its goal (e.g. a purchase)
-    EXITED = "exited"  # left early on an exit event (e.g. opted out)
-
-
-class TouchStatus(StrEnum):
-    HELD = "held"  # quiet hours: the journey waits until `held_until`, then sends
-    CLAIMED = "claimed"
-    SENDING = "sending"  # the provider is being called; a retry that finds this never resends
-    SENT = "sent"
-    DELIVERED = "delivered"
-    OPENED = "opened"
-    CLICKED = "clicked"
-    REPLIED = "replied"
-    UNDELIVERED = "undelivered"
-    BOUNCED = "bounced"
-    FAILED = "failed"
-    SUPPRESSED = "suppressed"
-
-
-class SuppressionReason(StrEnum):
-    NO_CONSENT = "no_consent"
-    NO_CONTACT = "no_contact"
-    QUIET_HOURS = "quiet_hours"
-    FREQUENCY_CAP = "frequency_cap"
-    INVALID_CONTACT = "invalid_contact"
-    WINDOW_CLOSED = "window_closed"
-    OPTED_OUT = "opted_out"  # the provider says the recipient opted out (Twilio 21610)
-
-
-class FailureReason(StrEnum):
-    """Why a claimed message did not reach the recipient (a failed Touch's reason)."""
-
-    OUTCOME_UNKNOWN = "outcome_unknown"  # the worker died while the provider was called
-    RETRIES_EXHAUSTED = "retries_exhausted"
-    PROVIDER_REJECTED = "provider_rejected"
-
-
-class TaskStatus(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-
-class TaskOutcome(StrEnum):
-    """How a person closed a task; it flows back to the lead as an event."""
-
-    CONTACTED = "contacted"
-    APPOINTMENT_BOOKED = "appointment_booked"
-    NOT_INTERESTED = "not_interested"
-    WRONG_NUMBER = "wrong_number"
-    NO_ANSWER = "no_answer"
-    PURCHASED = "purchased"
-    OTHER = "other"
-
-
 class Priority(StrEnum):
     """A lead's (and its task's) urgency: hot leads get a person within the hour."""
 
     HOT = "hot"
     WARM = "warm"
     COLD = "cold"
-
-
-class ApiRole(StrEnum):
-    ADMIN = "admin"
-    MARKETING = "marketing"
-    ASSOCIATE = "associate"
-    POS = "pos"

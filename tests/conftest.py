@@ -34,10 +34,11 @@ from activities.providers.outbox import outbox_providers
 from api.app import create_app
 from api.auth import issue_api_key
 from core.settings import Settings
+from core.vocabulary import ApiRole
 from db.migrate import migrate
 from db.models import Staff, Store
 from db.session import Database
-from sequences.vocabulary import ApiRole, StaffRole
+from sequences.vocabulary import StaffRole
 from tests.standin import StandIn
 from worker import build_providers, build_worker
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence as Seq
 from datetime import UTC, datetime
 from typing import Any
 
+from core.workflow_ids import journey_workflow_id
 from db.models import Enrollment, Event, Lead, Store, Touch
 from db.repositories import (
     ConsentRepository,
@@ -20,7 +21,7 @@ from db.session import Database
 from db.types import utcnow
 from sequences.model import Sequence
 from sequences.vocabulary import Channel, Occasion, Purpose
-from workflows.journey_model import CountdownInput, JourneyInput, journey_workflow_id
+from workflows.journey_model import CountdownInput, JourneyInput
 
 
 def indian_mobile() -> str:

@@ -15,16 +15,10 @@ from pathlib import Path
 
 import worker
 from core.settings import PROJECT_ROOT
+from core.vocabulary import ApiRole, FailureReason, JourneyStatus, TouchStatus
 from db.repositories import TouchRepository
 from sequences.model import Offset, SendAction, Sequence, Step
-from sequences.vocabulary import (
-    ApiRole,
-    Channel,
-    FailureReason,
-    JourneyStatus,
-    Purpose,
-    TouchStatus,
-)
+from sequences.vocabulary import Channel, Purpose
 from tests.conftest import api_client
 from tests.conftest import test_settings as settings_for
 from tests.factories import enroll, make_lead, set_caps, touches

@@ -17,8 +17,9 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.payloads import PREPARE_ENROLLMENT, PreparedEnrollment, PrepareEnrollment
-    from sequences.vocabulary import JourneyStatus
-    from workflows.journey_model import JourneyInput, journey_workflow_id
+    from core.vocabulary import JourneyStatus
+    from core.workflow_ids import journey_workflow_id
+    from workflows.journey_model import JourneyInput
 
 ENROLL_TIMEOUT = timedelta(seconds=30)
 ENROLL_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))

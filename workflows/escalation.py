@@ -31,7 +31,9 @@ with workflow.unsafe.imports_passed_through():
         TaskAssigned,
         TaskOpened,
     )
-    from sequences.vocabulary import Priority, StaffRole, TaskOutcome, TaskStatus
+    from core.vocabulary import TaskOutcome, TaskStatus
+    from core.workflow_ids import task_workflow_id
+    from sequences.vocabulary import Priority, StaffRole
 
 TASK_BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 TASK_BOOKKEEPING_RETRY = RetryPolicy(
@@ -51,10 +53,6 @@ NOTICE_RETRY = RetryPolicy(
 MANAGER_BREACH = 2
 
 _ENDED = (TaskStatus.COMPLETED, TaskStatus.CANCELLED)
-
-
-def task_workflow_id(task_id: uuid.UUID) -> str:
-    return f"task:{task_id}"
 
 
 class OpenEscalation(BaseModel):

@@ -12,7 +12,6 @@ with workflow.unsafe.imports_passed_through():
         JourneyState,
         JourneyView,
         PauseRequest,
-        journey_workflow_id,
     )
     from workflows.steps import Rollover, StepRunner
 
@@ -21,7 +20,6 @@ __all__ = [
     "JourneyInput",
     "JourneyResult",
     "NurtureJourney",
-    "journey_workflow_id",
 ]
 
 

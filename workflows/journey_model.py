@@ -11,23 +11,14 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from core.vocabulary import JourneyStatus
 from sequences.model import Sequence
-from sequences.vocabulary import EventKind, JourneyStatus, Occasion
+from sequences.vocabulary import EventKind, Occasion
 
 # Journeys keep this many event ids for de-duplication; older ones are long settled.
 SEEN_EVENT_IDS_KEPT = 2_000
 # ... and this many recent events for `wait_for` and `when: {seen: …}`.
 RECENT_EVENTS_KEPT = 200
-
-
-def journey_workflow_id(lead_id: uuid.UUID, sequence_key: str) -> str:
-    """The business key: one journey per lead per sequence, however often a request retries."""
-    return f"journey:{lead_id}:{sequence_key}"
-
-
-def occasion_workflow_id(lead_id: uuid.UUID, occasion: Occasion) -> str:
-    """One countdown per lead per occasion (anniversary, birthday, …)."""
-    return f"occasion:{lead_id}:{occasion}"
 
 
 class JourneyEvent(BaseModel):

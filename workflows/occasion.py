@@ -5,8 +5,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from core.vocabulary import JourneyStatus
     from sequences.timing import local_date, next_month_day, occasion_in_year
-    from sequences.vocabulary import JourneyStatus
     from workflows.journey_model import (
         ChangeDate,
         CountdownInput,
@@ -14,11 +14,10 @@ with workflow.unsafe.imports_passed_through():
         JourneyResult,
         JourneyState,
         JourneyView,
-        occasion_workflow_id,
     )
     from workflows.steps import Rollover, StepRunner
 
-__all__ = ["CountdownInput", "OccasionCountdown", "occasion_workflow_id"]
+__all__ = ["CountdownInput", "OccasionCountdown"]
 
 # The status query shows the last few years' steps; older ones live in the touch table.
 HISTORY_KEPT_ACROSS_YEARS = 24

@@ -48,10 +48,6 @@ RESCORE_HEARTBEAT = timedelta(minutes=5)
 UPKEEP_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["ValueError"])
 
 
-def qualify_workflow_id(event_id: uuid.UUID) -> str:
-    return f"qualify:{event_id}"
-
-
 class QualifyInput(BaseModel):
     lead_id: uuid.UUID
     event_id: uuid.UUID

@@ -32,9 +32,10 @@ with workflow.unsafe.imports_passed_through():
         SendRequest,
         SendResult,
     )
+    from core.vocabulary import JourneyStatus
     from sequences.model import Offset, Sequence, Step, TaskAction
     from sequences.timing import MAX_LATENESS, due_at
-    from sequences.vocabulary import EventKind, JourneyStatus, Occasion, Priority, StaffRole
+    from sequences.vocabulary import EventKind, Occasion, Priority, StaffRole
     from workflows.journey_model import (
         RECENT_EVENTS_KEPT,
         SEEN_EVENT_IDS_KEPT,

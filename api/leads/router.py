@@ -20,7 +20,7 @@ from api.leads.schemas import (
     LeadView,
     Timeline,
 )
-from sequences.vocabulary import ApiRole
+from core.vocabulary import ApiRole
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 

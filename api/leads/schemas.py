@@ -11,19 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from api.identity import normalise_email
 from api.moments import Happened
+from core.vocabulary import ConsentStatus, JourneyStatus, LeadSource, Stage, TouchStatus
 from db.types import MAX_MINOR_UNITS
-from sequences.vocabulary import (
-    Channel,
-    ConsentStatus,
-    EventKind,
-    JourneyStatus,
-    LeadSource,
-    Occasion,
-    Purpose,
-    Segment,
-    Stage,
-    TouchStatus,
-)
+from sequences.vocabulary import Channel, EventKind, Occasion, Purpose, Segment
 
 
 class _In(BaseModel):

@@ -48,6 +48,7 @@ from api.leads.schemas import (
 )
 from api.writes import write_once
 from core.settings import Settings
+from core.vocabulary import JourneyStatus
 from db.models import Event, Lead, Store
 from db.repositories import (
     ConsentRepository,
@@ -62,7 +63,7 @@ from db.repositories import (
 )
 from db.session import Database
 from db.types import utcnow
-from sequences.vocabulary import EventKind, JourneyStatus, Purpose
+from sequences.vocabulary import EventKind, Purpose
 from workflows.journey import JourneyEvent
 
 

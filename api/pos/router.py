@@ -10,7 +10,7 @@ from api.auth import Principal, require_roles
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.pos import service
 from api.pos.schemas import JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
-from sequences.vocabulary import ApiRole
+from core.vocabulary import ApiRole
 
 router = APIRouter(prefix="/v1/pos", tags=["pos"])
 

@@ -21,6 +21,8 @@ from api.identity import normalise_phone
 from api.pos.schemas import Customer, JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
 from api.writes import write_once
 from core.settings import Settings
+from core.vocabulary import LeadSource, Stage
+from core.workflow_ids import occasion_workflow_id
 from db.models import Event, Lead, Purchase, Store
 from db.repositories import (
     EnrollmentRepository,
@@ -32,8 +34,8 @@ from db.repositories import (
 )
 from db.session import Database
 from db.types import utcnow
-from sequences.vocabulary import EventKind, LeadSource, Stage
-from workflows.journey_model import JourneyEvent, occasion_workflow_id
+from sequences.vocabulary import EventKind
+from workflows.journey_model import JourneyEvent
 
 POST_PURCHASE_SEQUENCE = "post_purchase"
 

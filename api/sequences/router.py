@@ -24,6 +24,7 @@ from api.sequences.schemas import (
     VersionDetail,
     VersionSummary,
 )
+from core.vocabulary import ApiRole
 from db.models import SequenceVersion, Store
 from db.repositories import LeadRepository, SequenceRepository
 from db.types import MAX_INTEGER, utcnow
@@ -31,7 +32,7 @@ from sequences.loader import SequenceError, parse_sequence
 from sequences.model import Sequence
 from sequences.preview import LeadSample, plan
 from sequences.timing import local_date, next_month_day
-from sequences.vocabulary import ApiRole, Occasion
+from sequences.vocabulary import Occasion
 
 router = APIRouter(prefix="/v1/sequences", tags=["sequences"])
 

@@ -12,7 +12,8 @@ from api.auth import Principal, require_roles
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.tasks import service
 from api.tasks.schemas import CompletionIn, TaskChanged, TaskList
-from sequences.vocabulary import ApiRole, Priority, TaskStatus
+from core.vocabulary import ApiRole, TaskStatus
+from sequences.vocabulary import Priority
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sequences.vocabulary import StaffRole, TaskOutcome, TaskStatus
+from core.vocabulary import TaskOutcome, TaskStatus
+from sequences.vocabulary import StaffRole
 
 
 class TaskView(BaseModel):

@@ -22,12 +22,14 @@ from api import journeys, qualification
 from api.auth import Principal
 from api.errors import conflict, forbidden, not_found, unavailable
 from api.tasks.schemas import CompletionIn, TaskChanged, TaskList, TaskView
+from core.vocabulary import ApiRole, TaskOutcome, TaskStatus
+from core.workflow_ids import task_workflow_id
 from db.models import Event, Staff, Task
 from db.repositories import EnrollmentRepository, EventRepository, TaskRepository
 from db.session import Database
 from db.types import utcnow
-from sequences.vocabulary import ApiRole, EventKind, StaffRole, TaskOutcome, TaskStatus
-from workflows.escalation import Acknowledgement, Completion, EscalationTask, task_workflow_id
+from sequences.vocabulary import EventKind, StaffRole
+from workflows.escalation import Acknowledgement, Completion, EscalationTask
 from workflows.journey import JourneyEvent
 
 log = logging.getLogger(__name__)

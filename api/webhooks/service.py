@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.vocabulary import TouchStatus
 from db.models import Event, Lead, Task, Touch
 from db.repositories import (
     ConsentRepository,
@@ -26,13 +27,7 @@ from db.repositories import (
     WebhookReceiptRepository,
 )
 from sequences.inbound import InboundKind, classify_inbound
-from sequences.vocabulary import (
-    Channel,
-    EventKind,
-    Purpose,
-    StaffRole,
-    TouchStatus,
-)
+from sequences.vocabulary import Channel, EventKind, Purpose, StaffRole
 from workflows.journey import JourneyEvent
 
 # A touch's status moves forward only: a late "delivered" never hides a "clicked".

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from activities.gate import ChannelFacts, candidate_channels, choose_channel
-from sequences.vocabulary import Channel, SuppressionReason
+from core.vocabulary import SuppressionReason
+from sequences.vocabulary import Channel
 
 OPEN = ChannelFacts(has_contact=True, consented=True, template_has_variant=True)
 NO_CONSENT = ChannelFacts(has_contact=True, consented=False, template_has_variant=True)

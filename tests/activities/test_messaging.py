@@ -26,10 +26,11 @@ from activities.providers.base import (
 )
 from activities.providers.outbox import OutboxProvider
 from core.settings import Settings
+from core.vocabulary import TouchStatus
 from db.models import Event, Lead, Touch
 from db.repositories import ConsentRepository, TouchRepository
 from db.session import READ_ONLY
-from sequences.vocabulary import Channel, Purpose, TouchStatus
+from sequences.vocabulary import Channel, Purpose
 from tests.factories import make_lead, set_caps, touches
 from tests.standin import Reply, settings_for, twilio_error
 from worker import build_providers

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from activities.qualification_payloads import QualifyRequest
 from activities.scoring import qualify_now
 from core.settings import qualification_config
+from core.vocabulary import ApiRole, JourneyStatus
 from db.models import Consent, Enrollment, Event, Lead
-from sequences.vocabulary import ApiRole, JourneyStatus
 from tests import conftest
 from tests.conftest import bearer
 from tests.factories import afternoon_zone, indian_mobile

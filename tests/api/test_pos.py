@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.vocabulary import ApiRole
 from db.models import Enrollment, Event, Lead, Purchase
-from sequences.vocabulary import ApiRole
 from tests.conftest import api_client
 from tests.factories import indian_mobile
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from sequences.vocabulary import ApiRole
+from core.vocabulary import ApiRole
 from tests.conftest import bearer
 from tests.qualification.synthetic import write_history
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sequences.vocabulary import ApiRole
+from core.vocabulary import ApiRole
 from tests.conftest import api_client
 from tests.factories import indian_mobile
 from workflows.journey import NurtureJourney

@@ -10,8 +10,9 @@ import uuid
 from sqlalchemy import select
 
 from api.auth import issue_api_key
+from core.vocabulary import ApiRole
 from db.models import Event, Staff
-from sequences.vocabulary import ApiRole, StaffRole
+from sequences.vocabulary import StaffRole
 from tests.conftest import bearer
 from tests.factories import make_lead
 

@@ -9,8 +9,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.vocabulary import ApiRole
 from sequences.model import Offset, SendAction, Sequence, Step
-from sequences.vocabulary import ApiRole, Channel
+from sequences.vocabulary import Channel
 from tests.conftest import api_client
 from tests.factories import enroll, make_lead
 from tests.standin import settings_for, twilio_error

@@ -12,13 +12,14 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from core.vocabulary import TaskStatus
 from db.library import publish_library, sequence_body
 from db.models import Event, Task
 from db.repositories import EventRepository, SequenceRepository, TaskRepository
 from db.session import Database, ReadOnlyViolation
 from db.types import utcnow
 from sequences.loader import load_library
-from sequences.vocabulary import StaffRole, TaskStatus
+from sequences.vocabulary import StaffRole
 from tests.factories import make_lead
 
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from core.vocabulary import ApiRole
 from db.models import Enrollment
-from sequences.vocabulary import ApiRole
 from tests.conftest import api_client
 from tests.factories import indian_mobile, set_caps, touches
 

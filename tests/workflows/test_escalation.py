@@ -11,10 +11,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.vocabulary import TaskOutcome, TaskStatus
+from core.workflow_ids import task_workflow_id
 from db.models import Staff, Task, Touch
-from sequences.vocabulary import StaffRole, TaskOutcome, TaskStatus
+from sequences.vocabulary import StaffRole
 from tests.factories import add_event, make_lead
-from workflows.escalation import Completion, EscalationTask, task_workflow_id
+from workflows.escalation import Completion, EscalationTask
 from workflows.qualification import QualifyInput, QualifyLead, QualifyOutcome
 
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from sequences.vocabulary import Channel, EventKind, JourneyStatus, Purpose, TouchStatus
+from core.vocabulary import JourneyStatus, TouchStatus
+from sequences.vocabulary import Channel, EventKind, Purpose
 from tests.factories import enroll, enrollment, make_lead, touches
 from tests.workflows.replay import keep_history
 from workflows.journey import JourneyEvent, JourneyResult, NurtureJourney

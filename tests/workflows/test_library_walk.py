@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.service import RPCError
 
+from core.vocabulary import TouchStatus
 from db.models import Task
 from db.repositories import LeadRepository
 from sequences.calendar import festival_in_year
@@ -23,7 +24,7 @@ from sequences.loader import load_library
 from sequences.model import Sequence
 from sequences.preview import LeadSample, PlannedStep, plan
 from sequences.timing import next_month_day
-from sequences.vocabulary import Channel, Festival, Occasion, TouchStatus
+from sequences.vocabulary import Channel, Festival, Occasion
 from tests.factories import enroll, enroll_countdown, make_lead, set_caps, touches
 from workflows.journey import NurtureJourney
 from workflows.journey_model import StepRecord

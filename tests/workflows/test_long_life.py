@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 import yaml
 
+from core.vocabulary import JourneyStatus
 from sequences.model import Sequence
-from sequences.vocabulary import EventKind, JourneyStatus
+from sequences.vocabulary import EventKind
 from tests.factories import enroll, make_lead, touches
 from tests.workflows.replay import keep_history
 from workflows.journey import JourneyEvent, JourneyResult, NurtureJourney

@@ -9,11 +9,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from core.vocabulary import JourneyStatus, TaskStatus
+from core.workflow_ids import journey_workflow_id, task_workflow_id
 from db.models import Enrollment, Lead, Task, Touch
-from sequences.vocabulary import EventKind, JourneyStatus, TaskStatus
+from sequences.vocabulary import EventKind
 from tests.factories import add_event, make_lead
-from workflows.escalation import EscalationTask, task_workflow_id
-from workflows.journey_model import journey_workflow_id
+from workflows.escalation import EscalationTask
 from workflows.qualification import QualifyInput, QualifyLead, QualifyOutcome
 
 

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.vocabulary import TouchStatus
 from db.models import Store
 from sequences.model import Offset, SendAction, Sequence, Step
-from sequences.vocabulary import Channel, TouchStatus
+from sequences.vocabulary import Channel
 from tests.factories import enroll, indian_mobile, make_lead, set_caps, touches
 from workflows.journey import NurtureJourney
 

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import select
 
+from core.vocabulary import JourneyStatus
 from db.models import Enrollment, Task
 from db.repositories import LeadRepository
 from sequences.model import Sequence
-from sequences.vocabulary import EventKind, JourneyStatus, StaffRole
+from sequences.vocabulary import EventKind, StaffRole
 from tests.factories import enroll, make_lead, touches
 from tests.workflows.replay import keep_history
 from workflows.journey import JourneyEvent, NurtureJourney

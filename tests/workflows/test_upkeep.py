@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.vocabulary import TaskStatus
 from db.models import Lead, Staff, Task
 from db.types import utcnow
-from sequences.vocabulary import StaffRole, TaskStatus
+from sequences.vocabulary import StaffRole
 from tests.factories import add_event, enroll, make_lead
 from workflows.qualification import ColdLeadSweep, ColdSweepInput, NightlyQualification
 from workflows.schedules import COLD_SWEEP, NIGHTLY, ensure_schedules

@@ -1,0 +1,29 @@
+"""Workflow ids are business keys: a retried request can never start a second workflow.
+
+The domain writes them on enrollment rows, the workflows start children under them, and the
+doors signal them; all three build them here, so the spelling is written once.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+
+def journey_workflow_id(lead_id: uuid.UUID, sequence_key: str) -> str:
+    """One journey per lead per sequence, however often a request retries."""
+    return f"journey:{lead_id}:{sequence_key}"
+
+
+def occasion_workflow_id(lead_id: uuid.UUID, occasion: str) -> str:
+    """One countdown per lead per occasion (anniversary, birthday, …)."""
+    return f"occasion:{lead_id}:{occasion}"
+
+
+def task_workflow_id(task_id: uuid.UUID) -> str:
+    """The EscalationTask that carries one task until a person completes it."""
+    return f"task:{task_id}"
+
+
+def qualify_workflow_id(event_id: uuid.UUID) -> str:
+    """Qualification after one event: a repeated event qualifies nothing twice."""
+    return f"qualify:{event_id}"
