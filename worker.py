@@ -23,16 +23,14 @@ from temporalio.worker import ResourceBasedSlotConfig, Worker, WorkerTuner
 from activities.journey import JourneyActivities
 from activities.learning import LearningActivities
 from activities.messaging import MessagingActivities
-from activities.providers.base import EmailProvider, Providers, SmsProvider, WhatsAppProvider
-from activities.providers.outbox import OutboxProvider
-from activities.providers.sendgrid import SendGridEmailProvider
-from activities.providers.twilio import TwilioMessagingProvider
 from activities.scoring import ScoringActivities
 from activities.tasks import TaskActivities
 from core.logging import configure_logging
 from core.settings import PROJECT_ROOT, Settings, get_settings, qualification_config
 from core.temporal import connect_temporal
 from db.session import Database
+from providers import registry
+from providers.base import Registry
 from qualification.config import QualificationConfig
 from workflows.escalation import EscalationTask
 from workflows.journey import NurtureJourney
@@ -56,39 +54,9 @@ FLOOR_SLOTS = 1
 # The SDK's advice: leave a fifth of the memory, since a workflow's needs are not known ahead.
 TARGET_MEMORY = 0.8
 # First-party packages the worker imports (compile_bytecode).
-PACKAGES = ("workflows", "activities", "sequences", "qualification", "core", "db")
-
-
-def build_providers(settings: Settings) -> Providers:
-    """SendGrid for email and Twilio for SMS/WhatsApp where their keys (and senders) are set;
-    every other channel stays on the outbox, so nothing leaves Facet by accident."""
-    outbox = OutboxProvider()
-    email: EmailProvider = outbox
-    sms: SmsProvider = outbox
-    whatsapp: WhatsAppProvider = outbox
-    if settings.sendgrid_api_key is not None:
-        email = SendGridEmailProvider(
-            settings.sendgrid_api_key.get_secret_value(),
-            base_url=settings.sendgrid_base_url,
-            from_email=settings.sendgrid_from_email,
-            from_name=settings.sendgrid_from_name,
-            timeout=settings.provider_timeout_seconds,
-        )
-    if settings.twilio_account_sid and settings.twilio_auth_token is not None:
-        twilio = TwilioMessagingProvider(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token.get_secret_value(),
-            base_url=settings.twilio_base_url,
-            status_callback_url=f"{settings.public_base_url.rstrip('/')}/v1/webhooks/twilio/status",
-            sms_from=settings.twilio_sms_from,
-            whatsapp_from=settings.twilio_whatsapp_from,
-            timeout=settings.provider_timeout_seconds,
-        )
-        if settings.twilio_sms_from:
-            sms = twilio
-        if settings.twilio_whatsapp_from:
-            whatsapp = twilio
-    return Providers(email=email, sms=sms, whatsapp=whatsapp)
+PACKAGES = (
+    "workflows", "activities", "sequences", "qualification", "core", "db", "providers",
+)  # fmt: skip
 
 
 def build_worker(
@@ -96,7 +64,7 @@ def build_worker(
     *,
     task_queue: str,
     database: Database,
-    providers: Providers,
+    providers: Registry,
     executor: ThreadPoolExecutor,
     graceful_shutdown: timedelta = timedelta(seconds=30),
     settings: Settings | None = None,
@@ -190,7 +158,7 @@ async def main() -> None:
             client,
             task_queue=settings.temporal_task_queue,
             database=database,
-            providers=build_providers(settings),
+            providers=registry.configured(settings),
             executor=executor,
             settings=settings,
             graceful_shutdown=timedelta(seconds=settings.worker_graceful_shutdown_seconds),

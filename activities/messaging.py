@@ -36,7 +36,6 @@ from activities.gate import (
     whatsapp_window_open,
 )
 from activities.payloads import ABANDON_SEND, SEND_MESSAGE, SendRequest, SendResult
-from activities.providers.base import OutgoingMessage, ProviderError, ProviderReceipt, Providers
 from core.settings import Settings
 from core.tokens import unsubscribe_token
 from core.vocabulary import FailureReason, SuppressionReason, TouchStatus
@@ -51,6 +50,7 @@ from db.repositories import (
     TouchRepository,
 )
 from db.session import Database
+from providers.base import OutgoingMessage, ProviderError, ProviderReceipt, Registry
 from sequences.send_window import Recipient, local_day, next_send_time, zone_of
 from sequences.templates import (
     MergeFields,
@@ -116,7 +116,7 @@ def gate_clock() -> datetime:
 class MessagingActivities:
     """Sends journey messages through the configured providers, exactly once per step."""
 
-    def __init__(self, database: Database, providers: Providers, settings: Settings) -> None:
+    def __init__(self, database: Database, providers: Registry, settings: Settings) -> None:
         self._db = database
         self._providers = providers
         self._settings = settings

@@ -17,7 +17,6 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.providers.base import OutgoingMessage, Providers
 from activities.qualification_payloads import (
     CANCEL_ESCALATIONS,
     ESCALATION_CANCEL_SIGNAL,
@@ -44,6 +43,7 @@ from db.models import Lead, Staff, Task, Touch
 from db.repositories import QualificationReader, StaffRepository, TaskRepository, TouchRepository
 from db.session import Database
 from db.types import utcnow
+from providers.base import OutgoingMessage, Registry
 from qualification.cold import is_going_cold
 from qualification.config import QualificationConfig
 from qualification.routing import Candidate, RoutingChoice, RoutingRequest, route
@@ -113,7 +113,7 @@ class TaskActivities:
     def __init__(
         self,
         database: Database,
-        providers: Providers,
+        providers: Registry,
         config: QualificationConfig,
         temporal: Client | None = None,
     ) -> None:

@@ -30,7 +30,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkerTuner
 
-from activities.providers.outbox import outbox_providers
 from api.app import create_app
 from api.auth import issue_api_key
 from core.settings import Settings
@@ -38,9 +37,10 @@ from core.vocabulary import ApiRole
 from db.migrate import migrate
 from db.models import Staff, Store
 from db.session import Database
+from providers import registry
 from sequences.vocabulary import StaffRole
 from tests.standin import StandIn
-from worker import build_providers, build_worker
+from worker import build_worker
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 STARTUP = timedelta(seconds=60)
@@ -215,7 +215,7 @@ def worker_for(
             client,
             task_queue=task_queue,
             database=database,
-            providers=build_providers(settings) if settings else outbox_providers(),
+            providers=registry.configured(settings) if settings else registry.outbox_only(),
             executor=activity_executor,
             settings=settings or test_settings(database.url, task_queue, **overrides),
             tuner=tuner,

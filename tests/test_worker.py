@@ -17,6 +17,7 @@ import worker
 from core.settings import PROJECT_ROOT
 from core.vocabulary import ApiRole, FailureReason, JourneyStatus, TouchStatus
 from db.repositories import TouchRepository
+from providers import registry
 from sequences.model import Offset, SendAction, Sequence, Step
 from sequences.vocabulary import Channel, Purpose
 from tests.conftest import api_client
@@ -155,7 +156,7 @@ async def test_the_tuner_never_runs_more_activities_than_the_thread_pool_has(
             time_skipping.client,
             task_queue="facet-tuner",
             database=database,
-            providers=worker.build_providers(settings_for(database.url, "facet-tuner")),
+            providers=registry.configured(settings_for(database.url, "facet-tuner")),
             executor=activity_executor,
             settings=settings_for(database.url, "facet-tuner"),
             tuner=worker.worker_tuner(target_cpu=0.7),

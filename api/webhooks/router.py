@@ -7,10 +7,9 @@ the path, never one rebuilt from the Host header.
 
 from __future__ import annotations
 
-import json
 import uuid
 from html import escape
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
@@ -23,10 +22,11 @@ from api import journeys, qualification
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import forbidden, unavailable
 from api.webhooks import service
-from api.webhooks.signatures import sendgrid_signature_valid, twilio_signature_valid
 from core.settings import Settings
 from core.tokens import read_unsubscribe_token
 from db.types import utcnow
+from providers.sendgrid import webhook as sendgrid_webhook
+from providers.twilio import webhook as twilio_webhook
 from sequences.vocabulary import Channel
 
 router = APIRouter(tags=["webhooks"])
@@ -51,7 +51,7 @@ async def _twilio_form(
     body = (await request.body()).decode(errors="replace")
     params = parse_qsl(body, keep_blank_values=True)
     token = settings.twilio_auth_token.get_secret_value()
-    if not twilio_signature_valid(token, _public_url(settings, request), params, signature):
+    if not twilio_webhook.signature_valid(token, _public_url(settings, request), params, signature):
         raise forbidden("invalid X-Twilio-Signature")
     return dict(params)
 
@@ -94,8 +94,7 @@ async def twilio_inbound(
     """An SMS or WhatsApp message from a lead: STOP/START/HELP, stop requests, replies."""
     form = await _twilio_form(request, settings, signature)
     message_sid, sender = _required(form, "MessageSid", "From")
-    channel = Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS
-    phone = sender.removeprefix("whatsapp:")
+    channel, phone = twilio_webhook.sender(sender)
     now = utcnow()
     outcome = await run_in_threadpool(
         database.run,
@@ -130,11 +129,11 @@ async def twilio_status(
     message_sid, message_status = _required(form, "MessageSid", "MessageStatus")
     await run_in_threadpool(
         database.run,
-        lambda session: service.record_twilio_status(
+        lambda session: service.record_delivery(
             session,
-            message_sid=message_sid,
-            status=message_status,
-            error_code=form.get("ErrorCode"),
+            provider_message_id=message_sid,
+            status=twilio_webhook.touch_status(message_status),
+            reason=twilio_webhook.failure_reason(form.get("ErrorCode")),
         ),
     )
     return Response(content=EMPTY_TWIML, media_type="application/xml")
@@ -153,7 +152,7 @@ async def sendgrid_events(
     if settings.sendgrid_webhook_public_key is None:
         raise forbidden("SendGrid event webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)")
     body = await request.body()
-    if not sendgrid_signature_valid(
+    if not sendgrid_webhook.signature_valid(
         settings.sendgrid_webhook_public_key,
         body,
         signature,
@@ -161,26 +160,16 @@ async def sendgrid_events(
         max_age_seconds=settings.webhook_max_age_seconds,
     ):
         raise forbidden("invalid or stale SendGrid event webhook signature")
-    items = _sendgrid_items(body)
+    try:
+        events = sendgrid_webhook.parse_events(body)
+    except ValueError as error:
+        raise _bad_request(str(error)) from error
     now = utcnow()
     outcome = await run_in_threadpool(
-        database.run, lambda session: service.record_sendgrid_events(session, items, now)
+        database.run, lambda session: service.record_sendgrid_events(session, events, now)
     )
     await _send_signals(temporal, settings, outcome.signals)
     return {"processed": outcome.processed, "duplicates": outcome.duplicates}
-
-
-def _sendgrid_items(body: bytes) -> list[dict[str, Any]]:
-    try:
-        items = json.loads(body)
-    except ValueError as error:
-        raise _bad_request(f"body is not JSON ({error})") from error
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise _bad_request("body must be a JSON array of event objects")
-    for index, item in enumerate(items):
-        if not isinstance(item.get("sg_event_id"), str) or not isinstance(item.get("event"), str):
-            raise _bad_request(f"event {index} needs string fields 'sg_event_id' and 'event'")
-    return items
 
 
 def _unsubscribe_target(settings: Settings, token: str) -> tuple[uuid.UUID, Channel]:

@@ -26,6 +26,7 @@ from db.repositories import (
     TouchRepository,
     WebhookReceiptRepository,
 )
+from providers.sendgrid.webhook import EmailEvent
 from sequences.inbound import InboundKind, classify_inbound
 from sequences.vocabulary import Channel, EventKind, Purpose, StaffRole
 from workflows.journey import JourneyEvent
@@ -41,22 +42,6 @@ _PROGRESS = {
     TouchStatus.CLICKED: 5,
     TouchStatus.REPLIED: 6,
 }
-
-TWILIO_STATUSES = {
-    "delivered": TouchStatus.DELIVERED,
-    "read": TouchStatus.OPENED,
-    "undelivered": TouchStatus.UNDELIVERED,
-    "failed": TouchStatus.FAILED,
-}
-
-SENDGRID_STATUSES = {
-    "delivered": TouchStatus.DELIVERED,
-    "open": TouchStatus.OPENED,
-    "click": TouchStatus.CLICKED,
-    "bounce": TouchStatus.BOUNCED,
-    "dropped": TouchStatus.FAILED,
-}
-SENDGRID_OPT_OUTS = frozenset({"spamreport", "unsubscribe", "group_unsubscribe"})
 
 REVIEW_STOP_REQUEST = "review_stop_request"
 
@@ -183,15 +168,15 @@ def _advance(touch: Touch, status: TouchStatus, reason: str | None = None) -> bo
     return True
 
 
-def record_twilio_status(
-    session: Session, *, message_sid: str, status: str, error_code: str | None
+def record_delivery(
+    session: Session, *, provider_message_id: str, status: TouchStatus | None, reason: str | None
 ) -> bool:
-    """A Twilio status callback; True if a touch changed."""
-    target = TWILIO_STATUSES.get(status)
-    touch = TouchRepository(session).by_provider_message_id(message_sid)
-    if target is None or touch is None:
+    """A provider's delivery report for the touch it sent as `provider_message_id`; True if
+    the touch changed."""
+    touch = TouchRepository(session).by_provider_message_id(provider_message_id)
+    if status is None or touch is None:
         return False
-    changed = _advance(touch, target, f"twilio_{error_code}" if error_code else None)
+    changed = _advance(touch, status, reason)
     session.flush()
     return changed
 
@@ -203,29 +188,23 @@ class SendGridOutcome:
     signals: list[Signal]
 
 
-def _touch_for(session: Session, item: dict[str, Any]) -> Touch | None:
+def _touch_for(session: Session, event: EmailEvent) -> Touch | None:
     touches = TouchRepository(session)
-    touch_id = item.get("touch_id")
-    if isinstance(touch_id, str):
-        try:
-            touch = touches.get(uuid.UUID(touch_id))
-        except ValueError:
-            touch = None
-        if touch is not None:
-            return touch
-    message_id = str(item.get("sg_message_id") or "").split(".")[0]
-    return touches.by_provider_message_id(message_id) if message_id else None
+    touch = touches.get(event.touch_id) if event.touch_id is not None else None
+    if touch is None and event.message_id:
+        touch = touches.by_provider_message_id(event.message_id)
+    return touch
 
 
 def record_sendgrid_events(
-    session: Session, items: list[dict[str, Any]], now: datetime
+    session: Session, events: list[EmailEvent], now: datetime
 ) -> SendGridOutcome:
     """SendGrid's event batch: each sg_event_id counts once, however often it is posted."""
     receipts = WebhookReceiptRepository(session)
     processed = duplicates = 0
     signals: list[Signal] = []
-    for item in items:
-        event_id, name = str(item["sg_event_id"]), str(item["event"])
+    for item in events:
+        event_id, name = item.event_id, item.name
         if not receipts.first_time("sendgrid", event_id):
             duplicates += 1
             continue
@@ -233,12 +212,12 @@ def record_sendgrid_events(
         touch = _touch_for(session, item)
         if touch is None:
             continue
-        if name in SENDGRID_STATUSES:
-            _advance(touch, SENDGRID_STATUSES[name], f"sendgrid_{name}")
-            if name == "bounce":
+        if item.status is not None:
+            _advance(touch, item.status, f"sendgrid_{name}")
+            if item.bounce:
                 lead = session.get_one(Lead, touch.lead_id)
                 lead.email_invalid_reason = "bounce"
-        if name in SENDGRID_OPT_OUTS:
+        if item.opt_out:
             lead = session.get_one(Lead, touch.lead_id)
             ConsentRepository(session).revoke(
                 lead.id, Channel.EMAIL, via=f"sendgrid:{name}", evidence=event_id, at=now

@@ -17,23 +17,23 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.messaging import MessagingActivities
 from activities.payloads import SendRequest, SendResult
-from activities.providers.base import (
-    OutgoingMessage,
-    ProviderError,
-    ProviderOutcomeUnknown,
-    ProviderReceipt,
-    Providers,
-)
-from activities.providers.outbox import OutboxProvider
 from core.settings import Settings
 from core.vocabulary import TouchStatus
 from db.models import Event, Lead, Touch
 from db.repositories import ConsentRepository, TouchRepository
 from db.session import READ_ONLY
+from providers.base import (
+    OutgoingMessage,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderReceipt,
+    Registry,
+)
+from providers.outbox.adapter import OutboxProvider
+from providers.registry import configured
 from sequences.vocabulary import Channel, Purpose
 from tests.factories import make_lead, set_caps, touches
 from tests.standin import Reply, settings_for, twilio_error
-from worker import build_providers
 
 KOLKATA = "Asia/Kolkata"
 # A Monday early afternoon in Bengaluru: inside India's promotional window.
@@ -43,7 +43,7 @@ AFTERNOON = datetime(2026, 11, 23, 13, 0, tzinfo=ZoneInfo(KOLKATA))
 @pytest.fixture
 def messaging(database, standin) -> MessagingActivities:
     settings = settings_for(standin)
-    return MessagingActivities(database, build_providers(settings), settings)
+    return MessagingActivities(database, configured(settings), settings)
 
 
 def run_at(messaging: MessagingActivities, request: SendRequest, at: datetime) -> SendResult:
@@ -163,7 +163,7 @@ def test_an_attempt_that_died_while_calling_the_provider_is_never_sent_again(
 
 def test_the_outbox_finishes_a_send_that_died_mid_call_because_nothing_left_facet(database, store):
     settings = Settings(environment="development", database_url=database.url)
-    outbox = MessagingActivities(database, build_providers(settings), settings)
+    outbox = MessagingActivities(database, configured(settings), settings)
     lead_id = lead_in_kolkata(database, store)
     request = request_for(lead_id, Channel.SMS)
     database.run(
@@ -190,7 +190,7 @@ def test_an_outbox_send_takes_the_write_lock_once(database, store):
     """Nothing of a dry-run send leaves Facet, so the claim and the record of it being sent are
     one write: the embedded stack's captures do not queue behind two more."""
     settings = Settings(environment="development", database_url=database.url)
-    outbox = MessagingActivities(database, build_providers(settings), settings)
+    outbox = MessagingActivities(database, configured(settings), settings)
     lead_id = lead_in_kolkata(database, store, preferred=Channel.EMAIL)
     writes = []
 
@@ -215,14 +215,18 @@ class _RefusingSms(OutboxProvider):
 
     name = "refusing"
 
-    def send_sms(self, message: OutgoingMessage) -> ProviderReceipt:
+    def send(self, message: OutgoingMessage) -> ProviderReceipt:
+        if message.channel is not Channel.SMS:
+            return super().send(message)
         raise ProviderError(self.name, permanent=True, reason="opted_out", status=400, code=21610)
 
 
 def test_a_refusal_by_a_repeatable_provider_is_recorded_and_the_step_falls_back(database, store):
     settings = Settings(environment="development", database_url=database.url)
     outbox = OutboxProvider()
-    providers = Providers(email=outbox, sms=_RefusingSms(), whatsapp=outbox)
+    providers = Registry(
+        {Channel.EMAIL: outbox, Channel.SMS: _RefusingSms(), Channel.WHATSAPP: outbox}
+    )
     messaging = MessagingActivities(database, providers, settings)
     lead_id = lead_in_kolkata(
         database, store, preferred=Channel.SMS, consent=[Channel.SMS, Channel.EMAIL]
@@ -312,7 +316,7 @@ def test_an_email_with_a_store_dynamic_template_goes_as_that_template(database, 
     settings = settings_for(standin).model_copy(
         update={"sendgrid_template_ids": {"engagement/welcome": "d-0123456789abcdef"}}
     )
-    messaging = MessagingActivities(database, build_providers(settings), settings)
+    messaging = MessagingActivities(database, configured(settings), settings)
     lead_id = lead_in_kolkata(database, store)
     run_at(messaging, request_for(lead_id, Channel.EMAIL), AFTERNOON)
 
@@ -329,7 +333,7 @@ def test_whatsapp_outside_the_window_goes_as_the_stores_approved_template(databa
     settings = settings_for(standin).model_copy(
         update={"whatsapp_content_sids": {"engagement/welcome": sid}}
     )
-    messaging = MessagingActivities(database, build_providers(settings), settings)
+    messaging = MessagingActivities(database, configured(settings), settings)
     lead_id = lead_in_kolkata(database, store)  # has never written on WhatsApp: window closed
     result = run_at(messaging, request_for(lead_id, Channel.WHATSAPP), AFTERNOON)
 
@@ -515,7 +519,7 @@ def test_a_provider_that_never_answers_is_not_sent_to_again(
 ):
     """A read timeout means the message may have gone: the retry records it, never resends."""
     settings = settings_for(standin).model_copy(update={"provider_timeout_seconds": 0.5})
-    messaging = MessagingActivities(database, build_providers(settings), settings)
+    messaging = MessagingActivities(database, configured(settings), settings)
     lead_id = lead_in_kolkata(database, store)
     request = request_for(lead_id, channel)
     standin.hold_next()

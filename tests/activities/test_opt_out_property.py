@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activities.messaging import MessagingActivities
-from activities.providers.base import OutgoingMessage, ProviderReceipt, Providers
-from activities.providers.outbox import OutboxProvider
 from db.repositories import ConsentRepository
 from db.types import utcnow
+from providers.base import OutgoingMessage, ProviderReceipt, Registry
+from providers.outbox.adapter import OutboxProvider
 from sequences.vocabulary import Channel, Purpose
 from tests.activities.test_messaging import AFTERNOON, request_for, run_at
 from tests.factories import make_lead, set_caps
@@ -24,9 +24,9 @@ class Recording(OutboxProvider):
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
 
-    def _receipt(self, message: OutgoingMessage) -> ProviderReceipt:
+    def send(self, message: OutgoingMessage) -> ProviderReceipt:
         self.sent.append(message)
-        return super()._receipt(message)
+        return super().send(message)
 
 
 channels = st.sampled_from(list(Channel))
@@ -53,7 +53,7 @@ def test_after_an_opt_out_nothing_is_sent_on_that_channel(database, store, ops, 
     set_caps(database, store, per_day=100, per_week=100)
     provider = Recording()
     messaging = MessagingActivities(
-        database, Providers(email=provider, sms=provider, whatsapp=provider), settings_for()
+        database, Registry(dict.fromkeys(Channel, provider)), settings_for()
     )
     lead_id = make_lead(
         database,

@@ -14,13 +14,14 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from activities.providers.base import (
+from providers.base import (
     PROVIDER_HTTP_TIMEOUT_SECONDS,
     OutgoingMessage,
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderReceipt,
 )
+from sequences.vocabulary import Channel
 
 # Twilio error codes that will not change on a retry, and what they mean for the gate.
 PERMANENT_CODES = {
@@ -55,16 +56,16 @@ class TwilioMessagingProvider:
         self._sms_from = sms_from
         self._whatsapp_from = whatsapp_from
 
-    def send_sms(self, message: OutgoingMessage) -> ProviderReceipt:
+    def send(self, message: OutgoingMessage) -> ProviderReceipt:
+        """One Messages resource; WhatsApp is the same API with `whatsapp:` addresses."""
+        if message.channel is Channel.WHATSAPP:
+            return self._create(
+                message, to=f"whatsapp:{message.to}", from_=f"whatsapp:{self._whatsapp_from}"
+            )
         sender = self._sms_from or ""
         if sender.startswith("MG"):
             return self._create(message, to=message.to, messaging_service_sid=sender)
         return self._create(message, to=message.to, from_=sender)
-
-    def send_whatsapp(self, message: OutgoingMessage) -> ProviderReceipt:
-        return self._create(
-            message, to=f"whatsapp:{message.to}", from_=f"whatsapp:{self._whatsapp_from}"
-        )
 
     def _create(self, message: OutgoingMessage, **addressing: str) -> ProviderReceipt:
         if message.content_sid:

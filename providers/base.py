@@ -1,8 +1,9 @@
-"""What a channel provider must do. The send activity talks only to these Protocols."""
+"""The one interface every provider implements, and the registry that picks one per channel."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -15,7 +16,7 @@ PROVIDER_HTTP_TIMEOUT_SECONDS = 15.0
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A rendered message for one recipient. Lives only inside the send activity."""
+    """A rendered message for one recipient (a lead, or a member of staff)."""
 
     touch_id: uuid.UUID
     channel: Channel
@@ -39,7 +40,7 @@ class ProviderReceipt:
 
 class ProviderOutcomeUnknown(Exception):
     """The request went out but no answer came back (a read timeout): the provider may have
-    sent the message. Never retried by the provider adapter; the send activity leaves the
+    sent the message. Never retried by the provider adapter; the send pipeline leaves the
     touch `sending`, and the retry records `outcome_unknown` instead of sending again."""
 
     def __init__(self, provider: str) -> None:
@@ -48,7 +49,7 @@ class ProviderOutcomeUnknown(Exception):
 
 
 class ProviderError(Exception):
-    """A provider refused or failed a message; the send activity decides what follows.
+    """A provider refused or failed a message; the send pipeline decides what follows.
 
     `permanent` errors are never retried (the recipient opted out at the carrier, the number
     is invalid, the request was refused); `reason` is what the timeline shows. Transient
@@ -74,49 +75,38 @@ class ProviderError(Exception):
         self.retry_after = retry_after
 
 
-class EmailProvider(Protocol):
-    name: str
-    repeatable: bool  # True when a repeated send has no effect outside Facet
+class Provider(Protocol):
+    """Carries a message out of Facet, or raises ProviderError / ProviderOutcomeUnknown."""
 
-    def send_email(self, message: OutgoingMessage) -> ProviderReceipt: ...
+    @property
+    def name(self) -> str: ...
 
+    @property
+    def repeatable(self) -> bool:
+        """True when sending the same message again has no effect outside Facet (the outbox)."""
+        ...
 
-class SmsProvider(Protocol):
-    name: str
-    repeatable: bool  # True when a repeated send has no effect outside Facet
-
-    def send_sms(self, message: OutgoingMessage) -> ProviderReceipt: ...
-
-
-class WhatsAppProvider(Protocol):
-    name: str
-    repeatable: bool  # True when a repeated send has no effect outside Facet
-
-    def send_whatsapp(self, message: OutgoingMessage) -> ProviderReceipt: ...
+    def send(self, message: OutgoingMessage) -> ProviderReceipt: ...
 
 
-@dataclass(frozen=True)
-class Providers:
-    """The provider chosen for each channel; built once by the worker's composition root."""
+class Registry:
+    """The provider carrying each channel; built once by a process's composition root."""
 
-    email: EmailProvider
-    sms: SmsProvider
-    whatsapp: WhatsAppProvider
+    def __init__(self, providers: Mapping[Channel, Provider]) -> None:
+        missing = set(Channel) - set(providers)
+        if missing:
+            raise ValueError(f"no provider for {', '.join(sorted(missing))}")
+        self._providers = dict(providers)
+
+    def for_channel(self, channel: Channel) -> Provider:
+        return self._providers[channel]
 
     def send(self, message: OutgoingMessage) -> ProviderReceipt:
-        if message.channel is Channel.EMAIL:
-            return self.email.send_email(message)
-        if message.channel is Channel.SMS:
-            return self.sms.send_sms(message)
-        return self.whatsapp.send_whatsapp(message)
+        return self._providers[message.channel].send(message)
 
     def repeatable(self, channel: Channel) -> bool:
         """Whether sending this channel's message again is harmless (the outbox: yes)."""
-        if channel is Channel.EMAIL:
-            return self.email.repeatable
-        return self.sms.repeatable if channel is Channel.SMS else self.whatsapp.repeatable
+        return self._providers[channel].repeatable
 
     def name_for(self, channel: Channel) -> str:
-        if channel is Channel.EMAIL:
-            return self.email.name
-        return self.sms.name if channel is Channel.SMS else self.whatsapp.name
+        return self._providers[channel].name

@@ -12,7 +12,7 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Category, CustomArg, Header, Mail
 
-from activities.providers.base import (
+from providers.base import (
     PROVIDER_HTTP_TIMEOUT_SECONDS,
     OutgoingMessage,
     ProviderError,
@@ -66,7 +66,7 @@ class SendGridEmailProvider:
             ]
         return mail
 
-    def send_email(self, message: OutgoingMessage) -> ProviderReceipt:
+    def send(self, message: OutgoingMessage) -> ProviderReceipt:
         try:
             response = self._client.send(self._mail(message))
         except HTTPError as error:

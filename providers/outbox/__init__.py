@@ -1,0 +1,1 @@
+"""The outbox: the dry-run provider every channel uses until a vendor's keys are set."""

@@ -1,0 +1,1 @@
+"""SendGrid: email out (`adapter`, the SDK) and its signed Event Webhook (`webhook`, no SDK)."""

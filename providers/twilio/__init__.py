@@ -1,0 +1,1 @@
+"""Twilio: SMS and WhatsApp out (`adapter`, the SDK) and its webhooks (`webhook`, no SDK)."""
