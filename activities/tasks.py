@@ -40,7 +40,13 @@ from activities.scoring import load_facts
 from core.vocabulary import TaskStatus, TouchStatus
 from core.workflow_ids import task_workflow_id
 from db.models import Lead, Staff, Task, Touch
-from db.repositories import QualificationReader, StaffRepository, TaskRepository, TouchRepository
+from db.repositories import (
+    PurchaseRepository,
+    QualificationReader,
+    StaffRepository,
+    TaskRepository,
+    TouchRepository,
+)
 from db.session import Database
 from db.types import utcnow
 from providers.base import OutgoingMessage, Registry
@@ -65,7 +71,7 @@ def candidates(session: Session, store_id: uuid.UUID) -> list[Candidate]:
     tasks = TaskRepository(session)
     open_counts = tasks.open_counts(store_id)
     completed = tasks.completed_counts(store_id)
-    sales = tasks.sales_counts(store_id)
+    sales = PurchaseRepository(session).sales_by_associate(store_id)
     return [
         Candidate(
             staff_id=staff.id,

@@ -1,0 +1,41 @@
+"""All queries live here, one module per aggregate on one small base (`base.Repository`).
+
+Repositories never commit: the caller owns the unit of work (`Database.run` / `read`).
+"""
+
+from db.repositories.base import Repository
+from db.repositories.consent import ConsentRepository
+from db.repositories.enrollments import EnrollmentRepository
+from db.repositories.events import EventRepository
+from db.repositories.keys import ApiKeyRepository, hash_api_key
+from db.repositories.leads import LeadRepository
+from db.repositories.purchases import PurchaseRepository
+from db.repositories.scoring import QualificationReader, ScoringModelRepository
+from db.repositories.sequences import SequenceRepository, content_hash
+from db.repositories.staff import StaffRepository
+from db.repositories.stores import StoreProfile, StoreRepository
+from db.repositories.tasks import OPEN_TASK_STATUSES, TaskRepository
+from db.repositories.touches import TouchRepository
+from db.repositories.webhooks import WebhookReceiptRepository
+
+__all__ = [
+    "OPEN_TASK_STATUSES",
+    "ApiKeyRepository",
+    "ConsentRepository",
+    "EnrollmentRepository",
+    "EventRepository",
+    "LeadRepository",
+    "PurchaseRepository",
+    "QualificationReader",
+    "Repository",
+    "ScoringModelRepository",
+    "SequenceRepository",
+    "StaffRepository",
+    "StoreProfile",
+    "StoreRepository",
+    "TaskRepository",
+    "TouchRepository",
+    "WebhookReceiptRepository",
+    "content_hash",
+    "hash_api_key",
+]

@@ -1,0 +1,64 @@
+"""The one small base every repository shares, and the insert that never races."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from db.models import Base
+from db.types import utcnow
+
+M = TypeVar("M", bound=Base)
+
+
+def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING, spelled for the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).values(**values).on_conflict_do_nothing()
+
+
+class Repository(Generic[M]):
+    """Queries for one model, inside the caller's unit of work (a repository never commits).
+
+    Subclasses name their `model` and add the queries their aggregate needs.
+    """
+
+    model: ClassVar[type[Any]]
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, row_id: uuid.UUID) -> M | None:
+        row: M | None = self.session.get(self.model, row_id)
+        return row
+
+    def add(self, row: M, *, flush: bool = True) -> M:
+        """Add the row; `flush=False` leaves the INSERT to the unit of work's next flush."""
+        self.session.add(row)
+        if flush:
+            self.session.flush()
+        return row
+
+    def insert_once(self, row: M, key: InstrumentedAttribute[Any]) -> tuple[M, bool]:
+        """Insert `row` unless a row with the same unique `key` exists (INSERT … ON CONFLICT
+        DO NOTHING, so concurrent attempts never both win). Returns (the stored row, inserted).
+        """
+        values = {
+            column.key: getattr(row, column.key)
+            for column in self.model.__table__.columns
+            if getattr(row, column.key) is not None
+        }
+        values.setdefault("id", uuid.uuid4())
+        now = utcnow()
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        inserted = self.session.execute(
+            insert_ignoring_conflicts(self.session, self.model, values).returning(self.model.id)
+        ).scalar()
+        stored: M = self.session.scalars(select(self.model).where(key == values[key.key])).one()
+        return stored, inserted is not None

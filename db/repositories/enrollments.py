@@ -1,0 +1,93 @@
+"""Enrollments: a lead in one sequence version, run by one workflow."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence as Seq
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from core.vocabulary import JourneyStatus
+from db.models import (
+    Enrollment,
+    SequenceVersion,
+)
+from db.repositories.base import Repository
+from db.types import utcnow
+
+
+class EnrollmentRepository(Repository[Enrollment]):
+    model = Enrollment
+
+    def by_workflow_id(self, workflow_id: str) -> Enrollment | None:
+        return self.session.scalars(
+            select(Enrollment).where(Enrollment.workflow_id == workflow_id)
+        ).first()
+
+    def ensure(
+        self,
+        lead_id: uuid.UUID,
+        version: SequenceVersion,
+        workflow_id: str,
+        *,
+        started_at: datetime | None = None,
+        new_lead: bool = False,
+    ) -> tuple[Enrollment, SequenceVersion, bool]:
+        """The lead's enrollment under `workflow_id`, created on the latest version if new.
+
+        Returns (enrollment, the version it is pinned to, created). A running or finished
+        enrollment keeps the version it started with. `new_lead`: the lead was created in this
+        unit of work, so it has no enrollment to look for, and the new one is written with the
+        rest of the unit of work (at its next flush).
+        """
+        existing = None if new_lead else self.by_workflow_id(workflow_id)
+        if existing is not None:
+            pinned = self.session.get_one(SequenceVersion, existing.sequence_version_id)
+            return existing, pinned, False
+        enrollment = self.add(
+            Enrollment(
+                id=uuid.uuid4(),  # set here: the caller uses it before any flush
+                lead_id=lead_id,
+                sequence_version_id=version.id,
+                sequence_key=version.key,
+                workflow_id=workflow_id,
+                status=JourneyStatus.ACTIVE,
+                started_at=started_at or utcnow(),
+            ),
+            flush=not new_lead,
+        )
+        return enrollment, version, True
+
+    def for_lead(self, lead_id: uuid.UUID) -> Seq[Enrollment]:
+        return self.session.scalars(
+            select(Enrollment).where(Enrollment.lead_id == lead_id).order_by(Enrollment.started_at)
+        ).all()
+
+    def active_for_lead(self, lead_id: uuid.UUID) -> Seq[Enrollment]:
+        return self.session.scalars(
+            select(Enrollment).where(
+                Enrollment.lead_id == lead_id, Enrollment.status == JourneyStatus.ACTIVE
+            )
+        ).all()
+
+    def finish(
+        self,
+        workflow_id: str,
+        *,
+        status: JourneyStatus,
+        outcome: str | None,
+        revenue_minor: int | None,
+        currency: str | None,
+    ) -> None:
+        self.session.execute(
+            update(Enrollment)
+            .where(Enrollment.workflow_id == workflow_id)
+            .values(
+                status=status,
+                outcome=outcome,
+                revenue_minor=revenue_minor,
+                currency=currency,
+                ended_at=utcnow(),
+            )
+        )

@@ -1,0 +1,40 @@
+"""Events: append-only, unique by idempotency key within a store."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence as Seq
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from db.models import (
+    Event,
+)
+from db.repositories.base import Repository
+
+
+class EventRepository(Repository[Event]):
+    model = Event
+
+    def by_key(self, store_id: uuid.UUID, idempotency_key: str) -> Event | None:
+        return self.session.scalars(
+            select(Event).where(
+                Event.store_id == store_id, Event.idempotency_key == idempotency_key
+            )
+        ).first()
+
+    def for_lead(self, lead_id: uuid.UUID) -> Seq[Event]:
+        return self.session.scalars(
+            select(Event).where(Event.lead_id == lead_id).order_by(Event.occurred_at, Event.id)
+        ).all()
+
+    def last_inbound(self, lead_id: uuid.UUID, source: str) -> datetime | None:
+        """When the lead last wrote to us through `source` (e.g. "whatsapp"), if ever."""
+        return self.session.scalar(
+            select(func.max(Event.occurred_at)).where(
+                Event.lead_id == lead_id,
+                Event.source == source,
+                Event.kind.in_(["inbound_message", "reply", "captured", "enquiry"]),
+            )
+        )

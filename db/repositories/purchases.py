@@ -1,0 +1,45 @@
+"""Purchases from the till."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+
+from db.models import (
+    Purchase,
+)
+from db.repositories.base import Repository
+
+
+class PurchaseRepository(Repository[Purchase]):
+    model = Purchase
+
+    def by_transaction(self, store_id: uuid.UUID, pos_transaction_id: str) -> Purchase | None:
+        return self.session.scalars(
+            select(Purchase).where(
+                Purchase.store_id == store_id, Purchase.pos_transaction_id == pos_transaction_id
+            )
+        ).first()
+
+    def latest_items(self, lead_id: uuid.UUID) -> list[str]:
+        """Names of the items in the lead's latest purchase, for a thank-you's copy."""
+        items = self.session.scalar(
+            select(Purchase.items)
+            .where(Purchase.lead_id == lead_id)
+            .order_by(Purchase.purchased_at.desc())
+            .limit(1)
+        )
+        return [
+            str(item.get("name", item)) if isinstance(item, dict) else str(item)
+            for item in items or []
+        ]
+
+    def sales_by_associate(self, store_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        """Purchases credited to each staff member at the till."""
+        rows = self.session.execute(
+            select(Purchase.associate_id, func.count())
+            .where(Purchase.store_id == store_id, Purchase.associate_id.is_not(None))
+            .group_by(Purchase.associate_id)
+        ).all()
+        return {staff_id: count for staff_id, count in rows if staff_id is not None}
