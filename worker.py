@@ -26,12 +26,15 @@ from activities.messaging import MessagingActivities
 from activities.scoring import ScoringActivities
 from activities.tasks import TaskActivities
 from core.logging import configure_logging
-from core.settings import PROJECT_ROOT, Settings, get_settings, qualification_config
+from core.settings import PROJECT_ROOT, Settings, get_settings
 from core.temporal import connect_temporal
 from db.session import Database
+from domain.reference import Reference
+from domain.scoring import qualification_config
 from providers import registry
 from providers.base import Registry
 from qualification.config import QualificationConfig
+from workflows import handles
 from workflows.escalation import EscalationTask
 from workflows.journey import NurtureJourney
 from workflows.occasion import OccasionCountdown
@@ -55,7 +58,7 @@ FLOOR_SLOTS = 1
 TARGET_MEMORY = 0.8
 # First-party packages the worker imports (compile_bytecode).
 PACKAGES = (
-    "workflows", "activities", "sequences", "qualification", "core", "db", "providers",
+    "workflows", "activities", "sequences", "qualification", "core", "db", "providers", "domain",
 )  # fmt: skip
 
 
@@ -76,11 +79,12 @@ def build_worker(
     Without a `tuner` it runs up to ACTIVITY_THREADS activities at once, whatever the load.
     """
     qualification = qualification or QualificationConfig()
+    reference = Reference()  # this worker's memory of its database's rarely-changing rows
     messaging = MessagingActivities(database, providers, settings or get_settings())
-    journeys = JourneyActivities(database)
-    scoring = ScoringActivities(database, qualification)
-    learning = LearningActivities(database, qualification)
-    tasks = TaskActivities(database, providers, qualification, client)
+    journeys = JourneyActivities(database, reference)
+    scoring = ScoringActivities(database, reference, qualification)
+    learning = LearningActivities(database, reference, qualification)
+    tasks = TaskActivities(database, providers, qualification, handles.task_canceller(client))
     return Worker(
         client,
         task_queue=task_queue,

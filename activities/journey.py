@@ -1,12 +1,10 @@
-"""Activities journeys need besides sending: facts to branch on, enrollments, tasks, outcomes."""
+"""Activities journeys need besides sending: facts to branch on, enrollments, outcomes."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from sqlalchemy.orm import Session
 from temporalio import activity
 
+from activities.failures import failing_for_good
 from activities.payloads import (
     FINISH_ENROLLMENT,
     LEAD_FACTS,
@@ -17,71 +15,50 @@ from activities.payloads import (
     PreparedEnrollment,
     PrepareEnrollment,
 )
-from db.library import parsed_sequence
-from db.models import Store
-from db.repositories import EnrollmentRepository, LeadRepository, SequenceRepository
 from db.session import Database
-from sequences.vocabulary import Occasion
+from domain import enrollment
+from domain.reference import Reference
 
 
 class JourneyActivities:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, reference: Reference) -> None:
         self._db = database
+        self._reference = reference
 
     @activity.defn(name=LEAD_FACTS)
     def lead_facts(self, request: LeadFactsRequest) -> LeadFacts:
-        """The lead's time zone, dates, segment, score and attributes — no contact details."""
-
-        def read(session: Session) -> LeadFacts:
-            lead = LeadRepository(session).get(request.lead_id)
-            if lead is None:
-                raise ValueError(f"lead {request.lead_id} does not exist")
-            timezone = lead.timezone or session.get_one(Store, lead.store_id).timezone
-            attributes = {key: str(value) for key, value in lead.attributes.items()}
-            if lead.budget_band:
-                attributes.setdefault("budget_band", lead.budget_band)
-            occasions = {
-                Occasion(kind): date.fromisoformat(day)
-                for kind, day in lead.occasion_dates.items()
-                if kind in Occasion.__members__.values()
-            }
-            return LeadFacts(
-                timezone=timezone,
-                segment=lead.segment,
-                score=lead.score,
-                attributes=attributes,
-                occasions=occasions,
+        """The lead's time zone, dates, segment, score and attributes — no contact details.
+        A lead that is gone fails this for good (UnknownLead): its journey ends."""
+        with failing_for_good():
+            facts = self._db.read(
+                lambda session: enrollment.journey_facts(session, request.lead_id)
             )
-
-        return self._db.read(read)
+        return LeadFacts.model_validate(facts, from_attributes=True)
 
     @activity.defn(name=PREPARE_ENROLLMENT)
     def prepare_enrollment(self, request: PrepareEnrollment) -> PreparedEnrollment | None:
         """The enrollment row for a journey another journey starts; None for an unknown key."""
-
-        def prepare(session: Session) -> PreparedEnrollment | None:
-            latest = SequenceRepository(session).latest(request.sequence_key)
-            if latest is None:
-                return None
-            enrollment, pinned, created = EnrollmentRepository(session).ensure(
-                request.lead_id, latest, request.workflow_id, started_at=request.requested_at
+        with failing_for_good():
+            prepared = self._db.run(
+                lambda session: enrollment.prepare(
+                    session,
+                    self._reference,
+                    lead_id=request.lead_id,
+                    sequence_key=request.sequence_key,
+                    workflow_id=request.workflow_id,
+                    requested_at=request.requested_at,
+                )
             )
-            return PreparedEnrollment(
-                enrollment_id=enrollment.id,
-                sequence_version=pinned.version,
-                sequence=parsed_sequence(pinned),
-                enrolled_at=enrollment.started_at,
-                status=enrollment.status,
-                created=created,
-            )
-
-        return self._db.run(prepare)
+        if prepared is None:
+            return None
+        return PreparedEnrollment.model_validate(prepared, from_attributes=True)
 
     @activity.defn(name=FINISH_ENROLLMENT)
     def finish_enrollment(self, request: FinishEnrollment) -> None:
         """Record how a journey ended (converted, exited or completed) and its revenue."""
         self._db.run(
-            lambda session: EnrollmentRepository(session).finish(
+            lambda session: enrollment.finish(
+                session,
                 request.workflow_id,
                 status=request.status,
                 outcome=request.outcome,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -21,6 +22,28 @@ ABANDON_SEND = "abandon_send"
 FINISH_ENROLLMENT = "finish_enrollment"
 LEAD_FACTS = "lead_facts"
 PREPARE_ENROLLMENT = "prepare_enrollment"
+
+
+class Failure(StrEnum):
+    """How an activity fails for good (its ApplicationError's type): a retry changes nothing.
+
+    The workflows' retry policies (workflows/policies.py) never retry these; a journey ends
+    when its lead is gone (UNKNOWN_LEAD) instead of failing.
+    """
+
+    UNKNOWN_LEAD = "UnknownLead"  # the lead was deleted
+    UNKNOWN_TASK = "UnknownTask"
+    UNKNOWN_TOUCH = "UnknownTouch"  # a step that ran out of retries never claimed a touch
+    BROKEN_TOUCH = "BrokenTouch"  # a claimed touch without channel, contact or body: a bug
+    BUSINESS_RULE = "BusinessRule"  # any other rule of the domain's said no
+    VALUE_ERROR = "ValueError"  # a value no retry can mend (a date, a sequence)
+
+
+NON_RETRYABLE = tuple(failure.value for failure in Failure)
+
+# The one failure that is retried on purpose: a provider down for now (429, 5xx, no answer
+# to connect), after its Retry-After when it gave one.
+PROVIDER_UNAVAILABLE = "ProviderUnavailable"
 
 
 class _Payload(BaseModel):

@@ -23,8 +23,6 @@ LIST_STORES = "list_stores"
 REFIT_MODEL = "refit_model"
 RESCORE_LEADS = "rescore_leads"
 CANCEL_ESCALATIONS = "cancel_escalations"
-# The EscalationTask signal that ends a task whose row was cancelled.
-ESCALATION_CANCEL_SIGNAL = "cancel"
 
 
 class _Payload(BaseModel):

@@ -1,333 +1,50 @@
-"""Scoring activities: read a lead's facts, segment and score it, store the score and reason.
-
-`rescore` is also what the nightly schedule and `make bench` run: it pages through leads,
-reads their events in bulk, scores them with the store's promoted model (or the rules) and
-writes the scores back, 2,000 leads per unit of work.
-"""
+"""Scoring activities: qualify one lead after an event, and the nightly rescoring."""
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy.orm import Session
 from temporalio import activity
 
+from activities.failures import failing_for_good
 from activities.qualification_payloads import (
     QUALIFY_LEAD,
     RESCORE_LEADS,
-    EscalationNeed,
     QualifyRequest,
     QualifyResult,
     RescoreRequest,
     RescoreResult,
 )
-from core.memo import Memo
-from db.models import Event, Lead
-from db.repositories import (
-    QualificationReader,
-    ScoringModelRepository,
-    SequenceRepository,
-    TaskRepository,
-)
 from db.session import Database
+from domain import scoring
+from domain.reference import Reference
 from qualification.config import QualificationConfig
-from qualification.facts import LeadFacts, Signal
-from qualification.learning import LearnedModel, score_lead
-from qualification.scoring import Score, role_for_text
-from qualification.segments import FORM_REASON, classify, evidence_for
-from sequences.vocabulary import EventKind, Priority
 
 log = logging.getLogger(__name__)
 
-RESCORE_PAGE = 2_000
-# A lead who bought or opted out needs no more chasing: these events end its open tasks.
-ENDS_TASKS = frozenset({EventKind.PURCHASE.value, EventKind.OPTED_OUT.value})
-
-Occurrence = tuple[str, datetime, dict[str, Any]]
-
-
-def signal_from(kind: str, at: datetime, payload: dict[str, Any]) -> Signal:
-    text = payload.get("text") or payload.get("message")
-    seconds = payload.get("seconds")
-    value = payload.get("value_minor")
-    return Signal(
-        kind=kind,
-        at=at,
-        text=str(text) if text else None,
-        category=str(payload["category"]) if payload.get("category") else None,
-        seconds=float(seconds) if isinstance(seconds, int | float) else None,
-        value_minor=int(value) if isinstance(value, int) else None,
-        outcome=str(payload["outcome"]) if payload.get("outcome") else None,
-    )
-
-
-def _next_occasion(dates: dict[str, Any], today: date) -> date | None:
-    upcoming = []
-    for value in dates.values():
-        try:
-            day = date.fromisoformat(str(value))
-        except ValueError:
-            continue
-        if day >= today:
-            upcoming.append(day)
-    return min(upcoming) if upcoming else None
-
-
-def facts_from(
-    lead: Any,
-    events: Sequence[Occurrence],
-    purchases: Sequence[datetime],
-    *,
-    as_of: datetime,
-) -> LeadFacts:
-    """A lead's facts as they stood at `as_of` (purchases are outcomes, not engagement)."""
-    attributes: dict[str, Any] = lead.attributes or {}
-    signals = tuple(
-        signal_from(kind, at, payload)
-        for kind, at, payload in events
-        if at <= as_of and kind != EventKind.PURCHASE.value
-    )
-    repeat = bool(attributes.get("repeat_customer")) or any(p < lead.created_at for p in purchases)
-    return LeadFacts(
-        captured_at=lead.created_at,
-        source=lead.source,
-        budget_band=lead.budget_band or attributes.get("budget_band"),
-        occasion_date=_next_occasion(lead.occasion_dates or {}, as_of.date()),
-        repeat_customer=repeat,
-        segment=lead.segment,
-        language=lead.language,
-        signals=signals,
-    )
-
-
-def read_leads(
-    session: Session, lead_ids: Sequence[uuid.UUID]
-) -> list[tuple[Any, list[Occurrence], list[datetime]]]:
-    """Many leads with their events and purchase times, in three queries."""
-    reader = QualificationReader(session)
-    events: dict[uuid.UUID, list[Occurrence]] = defaultdict(list)
-    purchases: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-    for lead_id, kind, at, payload in reader.events(lead_ids):
-        events[lead_id].append((kind, at, payload or {}))
-        if kind == EventKind.PURCHASE.value:
-            purchases[lead_id].append(at)
-    for lead_id, at in reader.purchases(lead_ids):
-        purchases[lead_id].append(at)
-    return [(row, events[row.id], purchases[row.id]) for row in reader.leads(lead_ids)]
-
-
-def load_facts(
-    session: Session, lead_ids: Sequence[uuid.UUID], as_of: datetime
-) -> dict[uuid.UUID, tuple[Any, LeadFacts]]:
-    """Facts for many leads as they stand at `as_of`; values are (lead row, facts)."""
-    return {
-        row.id: (row, facts_from(row, events, purchases, as_of=as_of))
-        for row, events, purchases in read_leads(session, lead_ids)
-    }
-
-
-_MODELS: Memo[str, LearnedModel] = Memo(limit=64)
-
-
-def current_model(session: Session, store_id: uuid.UUID) -> LearnedModel | None:
-    """The store's promoted model; its body is read and parsed once per process per version."""
-    models = ScoringModelRepository(session)
-    version = models.current_version(store_id)
-    if version is None:
-        return None
-
-    def parse() -> LearnedModel:
-        row = models.by_version(version)
-        return LearnedModel.from_json(row.version, row.body)
-
-    return _MODELS.get(version, parse)
-
-
-def score_row(lead_id: uuid.UUID, score: Score, at: datetime) -> dict[str, Any]:
-    return {
-        "lead_id": lead_id,
-        "score": score.value,
-        "priority": score.tier.value,
-        "version": score.model_version,
-        "explanation": score.explanation(),
-        "at": at,
-    }
-
-
-def rescore(
-    database: Database,
-    config: QualificationConfig,
-    now: datetime,
-    *,
-    store_id: uuid.UUID | None = None,
-    on_page: Any = None,
-) -> int:
-    """Rescore every lead (of one store, or all), page by page. Returns how many."""
-    models: dict[uuid.UUID, LearnedModel | None] = {}
-    after: uuid.UUID | None = None
-    total = 0
-    while True:
-
-        def page(session: Session, after: uuid.UUID | None = after) -> tuple[int, uuid.UUID | None]:
-            ids = QualificationReader(session).lead_ids(
-                after=after, limit=RESCORE_PAGE, store_id=store_id
-            )
-            if not ids:
-                return 0, None
-            rows = []
-            for lead_id, (lead, facts) in load_facts(session, ids, now).items():
-                if lead.store_id not in models:
-                    models[lead.store_id] = current_model(session, lead.store_id)
-                score = score_lead(facts, now, config.scoring, model=models[lead.store_id])
-                rows.append(score_row(lead_id, score, now))
-            QualificationReader(session).write_scores(rows)
-            return len(ids), ids[-1]
-
-        count, after = database.run(page)
-        total += count
-        if on_page is not None:
-            on_page(total)
-        if after is None or count < RESCORE_PAGE:
-            return total
-
-
-def _form_segment(lead: Lead) -> str | None:
-    """The segment picked on the capture form: stored before any reason, or with that reason."""
-    if lead.segment and (not lead.segment_reason or lead.segment_reason.startswith(FORM_REASON)):
-        return lead.segment
-    return None
-
-
-@dataclass(frozen=True)
-class NewLead:
-    """A lead created in the caller's unit of work with its first event, both perhaps not yet
-    written: its whole history is that event, so nothing needs reading back."""
-
-    lead: Lead
-    event: Event
-
-
-def qualify_now(
-    session: Session,
-    request: QualifyRequest,
-    config: QualificationConfig,
-    *,
-    new_lead: NewLead | None = None,
-) -> QualifyResult:
-    """Segment and score one lead after an event, in the caller's unit of work.
-
-    The API runs it inside a capture or event request (the score is there at once, and no
-    workflow is started unless a person or a journey must act); the `qualify_lead` activity
-    runs the same for the QualifyLead workflow. A capture that created the lead passes it as
-    `new_lead`: scored before it is first written, its INSERT carries the score.
-    """
-    event: Event | None
-    if new_lead is not None:
-        lead, event = new_lead.lead, new_lead.event
-        occurred = (event.kind, event.occurred_at, event.payload or {})
-        facts = facts_from(lead, [occurred], [], as_of=request.now)  # and no purchase yet
-    else:
-        found = session.get(Lead, request.lead_id)
-        if found is None:
-            raise ValueError(f"lead {request.lead_id} does not exist")
-        lead = found
-        event = session.get(Event, request.event_id) if request.event_id is not None else None
-        _, facts = load_facts(session, [lead.id], request.now)[lead.id]
-    trigger = signal_from(event.kind, event.occurred_at, event.payload or {}) if event else None
-
-    if trigger is not None and trigger.kind in ENDS_TASKS:
-        cancelled = TaskRepository(session).cancel_open(
-            lead.id,
-            at=request.now,
-            why=f"the lead {trigger.kind.replace('_', ' ')}",
-            cause=str(request.event_id),
-        )
-    else:
-        cancelled = []
-
-    model = current_model(session, lead.store_id)  # read before the lead changes: one UPDATE
-    decision = classify(evidence_for(facts, form_segment=_form_segment(lead)))
-    segment_changed = decision is not None and decision.segment.value != lead.segment
-    if decision is not None and (segment_changed or not lead.segment_reason):
-        lead.segment = decision.segment.value
-        lead.segment_reason = decision.reason
-
-    previous = Priority(lead.priority) if lead.priority else None
-    score = score_lead(
-        facts,
-        request.now,
-        config.scoring,
-        model=model,
-        trigger_signal=trigger,
-    )
-    lead.score = score.value
-    lead.priority = score.tier.value
-    lead.score_model_version = score.model_version
-    lead.score_explanation = score.explanation()
-    lead.scored_at = request.now
-    session.flush()
-    ending = trigger is not None and trigger.kind in ENDS_TASKS
-    new_journey = None
-    if segment_changed and lead.segment and not ending:
-        version = SequenceRepository(session).latest_for_segment(lead.segment)
-        new_journey = version.key if version else None
-    return QualifyResult(
-        score=score.value,
-        priority=score.tier,
-        previous_priority=previous,
-        model_version=score.model_version,
-        segment=lead.segment,
-        segment_changed=segment_changed,
-        escalation=None if ending else _escalation(config, score, previous, trigger, lead.segment),
-        segment_sequence=new_journey,
-        cancelled_tasks=[task.id for task in cancelled],
-    )
-
-
-def _escalation(
-    config: QualificationConfig,
-    score: Score,
-    previous: Priority | None,
-    trigger: Signal | None,
-    segment: str | None,
-) -> EscalationNeed | None:
-    sla = config.hot_task_sla
-    if score.triggers:
-        hit = score.triggers[0]
-        return EscalationNeed(
-            kind=hit.trigger.value,
-            role_needed=hit.role_needed,
-            reason=f"Hard trigger: {'; '.join(t.detail for t in score.triggers)}",
-            priority=Priority.HOT,
-            sla=sla,
-        )
-    if score.tier is Priority.HOT and previous is not Priority.HOT:
-        top = ", ".join(f.label for f in score.positive) or "engagement"
-        return EscalationNeed(
-            kind="hot_lead",
-            role_needed=role_for_text(trigger.text if trigger else None, segment),
-            reason=f"Lead turned hot (score {score.value}): {top}",
-            priority=Priority.HOT,
-            sla=sla,
-        )
-    return None
-
 
 class ScoringActivities:
-    def __init__(self, database: Database, config: QualificationConfig) -> None:
+    def __init__(
+        self, database: Database, reference: Reference, config: QualificationConfig
+    ) -> None:
         self._db = database
+        self._reference = reference
         self._config = config
 
     @activity.defn(name=QUALIFY_LEAD)
     def qualify_lead(self, request: QualifyRequest) -> QualifyResult:
         """Segment and score one lead after an event; say whether a person is needed now."""
-        result = self._db.run(lambda session: qualify_now(session, request, self._config))
+        with failing_for_good():
+            result = self._db.run(
+                lambda session: scoring.qualify_now(
+                    session,
+                    self._reference,
+                    self._config,
+                    lead_id=request.lead_id,
+                    event_id=request.event_id,
+                    now=request.now,
+                )
+            )
         log.info(
             "lead %s scored %d (%s)%s",
             request.lead_id,
@@ -335,25 +52,17 @@ class ScoringActivities:
             result.priority,
             f"; escalating: {result.escalation.kind}" if result.escalation else "",
         )
-        return result
+        return QualifyResult.model_validate(result, from_attributes=True)
 
     @activity.defn(name=RESCORE_LEADS)
     def rescore_leads(self, request: RescoreRequest) -> RescoreResult:
         """Rescore every lead with its store's current scorer (nightly, after the refit)."""
-        count = rescore(
+        count = scoring.rescore(
             self._db,
+            self._reference,
             self._config,
             request.now,
             store_id=request.store_id,
-            on_page=lambda done: activity.heartbeat(done),
+            on_page=activity.heartbeat,
         )
         return RescoreResult(leads=count)
-
-
-def as_of_for_training(
-    captured_at: datetime, purchases: Sequence[datetime], config: QualificationConfig
-) -> datetime:
-    """When features are read for training: the horizon after capture, or just before a purchase."""
-    horizon = captured_at + timedelta(days=config.feature_horizon_days)
-    earlier = [p - timedelta(seconds=1) for p in purchases if p >= captured_at]
-    return min([horizon, *earlier])

@@ -11,10 +11,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import health
+from api import errors
+from api.auth import actor_cache
+from api.health.router import router as health_router
 from api.leads.router import router as leads_router
 from api.pos.router import router as pos_router
-from api.scoring import router as scoring_router
+from api.scoring.router import router as scoring_router
 from api.sequences.router import router as sequences_router
 from api.tasks.router import router as tasks_router
 from api.webhooks.router import router as webhooks_router
@@ -22,6 +24,7 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
 from db.session import Database
+from domain.reference import Reference
 
 
 def create_app(
@@ -54,7 +57,11 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.temporal = temporal
-    app.include_router(health.router)
+    # What the API keeps of rows that rarely change, and of keys it saw a moment ago.
+    app.state.reference = Reference()
+    app.state.actors = actor_cache()
+    errors.install(app)
+    app.include_router(health_router)
     app.include_router(leads_router)
     app.include_router(pos_router)
     app.include_router(sequences_router)

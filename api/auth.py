@@ -1,43 +1,28 @@
-"""API keys: issued once, stored as a SHA-256, each with a role and an optional store scope."""
+"""API keys: issued once, stored as a SHA-256, each with a role and an optional store scope.
+
+A key authenticates as a domain `Actor`; what an actor may see and do is the domain's rule,
+the same for a key and (later) a person signed in to the console.
+"""
 
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.errors import forbidden
+from core.recent import Recent
 from core.vocabulary import ApiRole
 from db.models import ApiKey
 from db.repositories import ApiKeyRepository, hash_api_key
 from db.session import Database
+from domain.access import Actor
 
 KEY_PREFIX = "fct"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the key's id, name and role, and the store it is limited to (if any)."""
-
-    key_id: uuid.UUID
-    name: str
-    role: ApiRole
-    store_id: uuid.UUID | None
-    staff_id: uuid.UUID | None
-
-    def may_access_store(self, store_id: uuid.UUID) -> bool:
-        return self.store_id is None or self.store_id == store_id
-
-    def check_store(self, store_id: uuid.UUID) -> None:
-        if not self.may_access_store(store_id):
-            raise forbidden("this key is limited to another store")
 
 
 def new_api_key() -> str:
@@ -70,30 +55,13 @@ def issue_api_key(
     return key
 
 
-class _PrincipalCache:
-    """Recently seen keys, so a busy till does not cost a query per request (10 s at most)."""
-
-    ttl_seconds = 10.0
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Principal]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key_hash: str) -> Principal | None:
-        with self._lock:
-            entry = self._entries.get(key_hash)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, key_hash: str, principal: Principal) -> None:
-        with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[key_hash] = (time.monotonic() + self.ttl_seconds, principal)
+# Recently seen keys, so a busy till does not cost a query per request (10 s at most).
+PRINCIPAL_SECONDS = 10.0
 
 
-_cache = _PrincipalCache()
+def actor_cache() -> Recent[str, Actor]:
+    """The app's memory of keys it saw a moment ago (create_app makes one per app)."""
+    return Recent(PRINCIPAL_SECONDS, limit=10_000)
 
 
 def _presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
@@ -108,7 +76,7 @@ async def authenticate(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
-) -> Principal:
+) -> Actor:
     """The caller's key, from `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
     key = _presented_key(authorization, x_api_key)
     if not key:
@@ -117,9 +85,9 @@ async def authenticate(
             detail="missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    key_hash = hash_api_key(key)
-    principal = _cache.get(key_hash)
-    if principal is None:
+    cache: Recent[str, Actor] = request.app.state.actors
+    actor = cache.get(hash_api_key(key), lambda: None)
+    if actor is None:
         database: Database = request.app.state.database
         row = await run_in_threadpool(
             database.read, lambda session: ApiKeyRepository(session).by_key(key)
@@ -130,19 +98,19 @@ async def authenticate(
                 detail="unknown or revoked API key",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        principal = Principal(row.id, row.name, row.role, row.store_id, row.staff_id)
-        _cache.put(key_hash, principal)
-    return principal
+        found = Actor(row.id, row.name, row.role, row.store_id, row.staff_id)
+        actor = cache.value(hash_api_key(key), lambda: found)
+    return actor
 
 
-def require_roles(*roles: ApiRole) -> Callable[..., Awaitable[Principal]]:
+def require_roles(*roles: ApiRole) -> Callable[..., Awaitable[Actor]]:
     """A dependency admitting keys of these roles (admin is always admitted)."""
     allowed = {ApiRole.ADMIN, *roles}
     names = ", ".join(sorted(role.value for role in allowed))
 
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if principal.role not in allowed:
-            raise forbidden(f"this route needs a key with role {names}; yours is {principal.role}")
-        return principal
+    async def check(actor: Annotated[Actor, Depends(authenticate)]) -> Actor:
+        if actor.role not in allowed:
+            raise forbidden(f"this route needs a key with role {names}; yours is {actor.role}")
+        return actor
 
     return check

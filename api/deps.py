@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from core.settings import Settings
 from db.session import Database
+from domain.reference import Reference
 
 
 async def _database(request: Request) -> Database:
@@ -30,6 +31,12 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
+async def _reference(request: Request) -> Reference:
+    reference: Reference = request.app.state.reference
+    return reference
+
+
 DatabaseDep = Annotated[Database, Depends(_database)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+ReferenceDep = Annotated[Reference, Depends(_reference)]

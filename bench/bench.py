@@ -34,13 +34,9 @@ import random
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -59,15 +55,15 @@ from temporalio.worker import Worker  # noqa: E402
 
 from bench.floor import FloorActivities, FloorWorkflow, SignalWaitWorkflow  # noqa: E402
 from bench.qualify import measure_hot_event_to_task, measure_rescore  # noqa: E402
-from core.temporal import EMBEDDED_SERVER_SQLITE  # noqa: E402
 from core.vocabulary import TouchStatus  # noqa: E402
 from db.migrate import migrate  # noqa: E402
 from db.models import Touch  # noqa: E402
 from db.session import Database  # noqa: E402
 from scripts.demo import seed_demo  # noqa: E402
+from scripts.stack import WORKER_COMMAND, StackFailed, api_command, temporal_command  # noqa: E402
+from scripts.stack import Stack as ProcessStack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
-TEMPORAL = Path(sysconfig.get_path("scripts")) / "temporal"
 
 RATE_PER_S = 10.0
 SPEED_LEADS = 200
@@ -118,6 +114,8 @@ def free_port() -> int:
 
 @dataclass
 class Stack:
+    """The benchmark's own embedded stack (scripts/stack.py starts and stops its processes)."""
+
     tmp: Path
     db_path: Path
     database_url: str
@@ -125,50 +123,19 @@ class Stack:
     api_base: str
     store_id: uuid.UUID
     admin_key: str
-    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-
-    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
-        log = (self.tmp / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()  # the child holds its own copy
-        self.processes.append((name, process))
+    processes: ProcessStack = field(default_factory=lambda: ProcessStack(say=progress))
 
     def check_running(self) -> None:
-        for name, process in self.processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {process.returncode}; see {name}.log")
+        try:
+            self.processes.check_running()
+        except StackFailed as failure:
+            raise RuntimeError(f"{failure}; see its log") from failure
 
     def stop(self) -> None:
-        """SIGTERM by pid, newest first; kill whatever is still there after the timeout."""
-        for name, process in reversed(self.processes):
-            if process.poll() is not None:
-                continue
-            progress(f"stopping {name} (pid {process.pid}) …")
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        self.processes.stop(timeout=STOP_TIMEOUT_S)
 
     def cpu_seconds(self) -> dict[str, float]:
-        """User + system CPU each running process has used so far (Linux /proc; else empty)."""
-        used: dict[str, float] = {}
-        for name, process in self.processes:
-            try:
-                stat = Path(f"/proc/{process.pid}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()  # after "(comm)": state is fields[0]
-            used[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return used
+        return self.processes.cpu_seconds()
 
     def log_tail(self, name: str, lines: int = 20) -> str:
         path = self.tmp / f"{name}.log"
@@ -204,65 +171,26 @@ def bring_up(tmp: Path) -> Stack:
         "TEMPORAL_ADDRESS": stack.temporal_address,
         "TEMPORAL_TASK_QUEUE": TASK_QUEUE,
     }
-    return _start_processes(stack, temporal_port, api_port, env)
-
-
-def _start_processes(stack: Stack, temporal_port: int, api_port: int, env: dict[str, str]) -> Stack:
+    processes = stack.processes
     try:
         progress(f"stack: Temporal dev server on port {temporal_port}")
-        stack.start(
+        processes.start(
             "temporal",
-            [
-                str(TEMPORAL), "server", "start-dev", "--headless",
-                "--db-filename", str(stack.tmp / "temporal.db"),
-                "--ip", "127.0.0.1",
-                "--port", str(temporal_port),
-                "--log-level", "error",
-                *EMBEDDED_SERVER_SQLITE,
-            ],
-        )  # fmt: skip
-        _wait_for_port(stack, temporal_port, 60)
+            temporal_command(
+                db_file=tmp / "temporal.db", port=temporal_port, ui_port=None, log_level="error"
+            ),
+            log=tmp / "temporal.log",
+        )
+        processes.wait_for_port(temporal_port, "the Temporal dev server", 60)
         progress("stack: worker and API")
-        stack.start("worker", [sys.executable, "worker.py"], env)
-        stack.start(
-            "api",
-            [
-                sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(api_port), "--log-level", "warning",
-            ],
-            env,
-        )  # fmt: skip
-        _wait_for_health(stack, 60)
+        processes.start("worker", WORKER_COMMAND, log=tmp / "worker.log", env=env)
+        processes.start("api", api_command(api_port), log=tmp / "api.log", env=env)
+        processes.wait_for_health(stack.api_base, 60)
     except BaseException:
         stack.stop()
         raise
     progress(f"stack: healthy at {stack.api_base}")
     return stack
-
-
-def _wait_for_port(stack: Stack, port: int, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        stack.check_running()
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"port {port} did not open within {seconds:.0f} s")
-
-
-def _wait_for_health(stack: Stack, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        stack.check_running()
-        try:
-            with urllib.request.urlopen(f"{stack.api_base}/healthz", timeout=3) as response:
-                if response.status == 200:
-                    return
-        except (OSError, urllib.error.HTTPError):
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"/healthz did not answer 200 within {seconds:.0f} s")
 
 
 # --- reading the outbox -------------------------------------------------------------------

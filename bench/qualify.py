@@ -4,7 +4,7 @@ Named `qualify.py`, not `qualification.py`: a script run from bench/ would other
 this file in place of the `qualification` package.
 
 - `measure_rescore(n)`: the nightly rescoring path over a temporary SQLite file — n leads with
-  five events each are written first (not timed); then `activities.scoring.rescore` reads their
+  five events each are written first (not timed); then `domain.scoring.rescore` reads their
   facts in pages, scores them with the rules and writes every score and explanation back.
 - `measure_hot_event_to_task(...)`: against a running stack, post hard-trigger events through
   the HTTP API and time each from the request to its Task row existing in the database.
@@ -26,11 +26,12 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, create_engine, insert, select
 
-from activities.scoring import rescore
 from db.migrate import migrate
 from db.models import Event, Lead, Store, Task
 from db.session import Database
 from db.types import utcnow
+from domain.reference import Reference
+from domain.scoring import rescore
 from qualification.config import QualificationConfig
 
 KINDS = ["product_view", "category_view", "email_opened", "store_visit", "reply", "question"]
@@ -87,7 +88,7 @@ def measure_rescore(n: int = 100_000) -> dict[str, float]:
         try:
             _seed(database, n)
             started = time.perf_counter()
-            count = rescore(database, QualificationConfig(), utcnow())
+            count = rescore(database, Reference(), QualificationConfig(), utcnow())
             elapsed = time.perf_counter() - started
         finally:
             database.dispose()

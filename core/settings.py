@@ -9,9 +9,6 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from qualification.config import QualificationConfig
-from qualification.scoring import ScoringConfig
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / ".data"
 
@@ -116,16 +113,3 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
-
-
-def qualification_config(settings: Settings) -> QualificationConfig:
-    """The scorer's and the model's tunables, from the settings (worker and API alike)."""
-    return QualificationConfig(
-        scoring=ScoringConfig(
-            half_life_days=settings.score_half_life_days,
-            hot_at=settings.score_hot_at,
-            warm_at=settings.score_warm_at,
-        ),
-        min_labelled_leads=settings.model_min_labelled_leads,
-        min_purchases=settings.model_min_purchases,
-    )

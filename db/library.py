@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from core.memo import Memo
 from db.models import SequenceVersion
 from db.repositories import SequenceRepository
 from sequences.loader import load_library
@@ -22,11 +21,3 @@ def publish_library(session: Session, *, by: str = "library") -> list[SequenceVe
 
 def sequence_body(sequence: Sequence) -> dict[str, object]:
     return sequence.model_dump(mode="json", by_alias=True)
-
-
-_PARSED: Memo[str, Sequence] = Memo()
-
-
-def parsed_sequence(version: SequenceVersion) -> Sequence:
-    """The version's body as a Sequence, parsed once per process (versions never change)."""
-    return _PARSED.get(version.content_hash, lambda: Sequence.model_validate(version.body))

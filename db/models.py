@@ -94,6 +94,8 @@ class Staff(Base):
     languages: Mapped[list[str]] = mapped_column(default=list)
     phone_e164: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(320))
+    # How they want task notices; None: SMS when they have a phone, else email.
+    notice_channel: Mapped[Channel | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     capacity: Mapped[int] = mapped_column(Integer, default=20)
     created_at: Mapped[datetime] = _created()
@@ -263,6 +265,8 @@ class Task(Base):
     status: Mapped[TaskStatus] = mapped_column(default=TaskStatus.OPEN)
     outcome: Mapped[str | None] = mapped_column(String(48))
     history: Mapped[list[Any]] = mapped_column(default=list)
+    # The latest notice to the assignee: channel, status and why not (`no_contact`, …).
+    notice: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     # Who asked for the task and for what (e.g. "qualify:<event id>" or
     # "journey:…:call_about_consult"): a retry of the same request finds the same task.
     idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True)

@@ -2,6 +2,8 @@
 
 Marketing staff write templates, so they are untrusted: they render in Jinja2's sandbox, with
 HTML autoescaped for email bodies and undefined merge fields raising instead of printing blanks.
+A template may have translations beside it, `<name>.<language>.yaml` (`task/notice.hi.yaml`);
+asked for a language it lacks, the template's own file answers.
 """
 
 from __future__ import annotations
@@ -64,6 +66,19 @@ class MergeFields(BaseModel):
     items: str = ""  # what the lead bought, e.g. "solitaire ring, wedding band"
 
 
+class NoticeFields(BaseModel):
+    """What a task notice to a member of staff may say (`task/notice`)."""
+
+    model_config = ConfigDict(frozen=True)
+    staff_name: str
+    store_name: str
+    priority: str  # hot, warm, cold
+    task: str  # the task's kind, spoken: "certification question"
+    lead_name: str
+    reason: str
+    due: str = ""  # the SLA due time on the store's clock, e.g. "01 Dec 15:30 IST"
+
+
 SAMPLE_FIELDS = MergeFields(
     first_name="Asha",
     store_name="Facet Demo Jewellers",
@@ -92,9 +107,13 @@ def _compiled(source: str, *, html: bool = False) -> Template:
 
 
 @lru_cache(maxsize=256)
-def load_template(name: str, directory: Path = TEMPLATE_DIR) -> MessageTemplate:
-    """Read `<directory>/<name>.yaml`; raise TemplateProblem naming the file when it is bad."""
-    path = directory / f"{name}.yaml"
+def load_template(
+    name: str, directory: Path = TEMPLATE_DIR, language: str | None = None
+) -> MessageTemplate:
+    """Read `<directory>/<name>.yaml` (or its `language` translation, when there is one);
+    raise TemplateProblem naming the file when it is bad."""
+    translated = directory / f"{name}.{language}.yaml" if language else None
+    path = translated if translated and translated.is_file() else directory / f"{name}.yaml"
     if not path.is_file():
         raise TemplateProblem(f"unknown template {name!r} (expected {path.name} in templates/)")
     try:
@@ -104,10 +123,15 @@ def load_template(name: str, directory: Path = TEMPLATE_DIR) -> MessageTemplate:
 
 
 def render(
-    name: str, channel: Channel, fields: MergeFields, directory: Path = TEMPLATE_DIR
+    name: str,
+    channel: Channel,
+    fields: BaseModel,
+    directory: Path = TEMPLATE_DIR,
+    language: str | None = None,
 ) -> RenderedMessage:
-    """Render `name` for `channel`. Raises TemplateProblem if it has no such variant."""
-    template = load_template(name, directory)
+    """Render `name` for `channel` with `fields` (a lead's MergeFields, a notice's
+    NoticeFields). Raises TemplateProblem if it has no such variant."""
+    template = load_template(name, directory, language)
     context = fields.model_dump()
     try:
         if channel is Channel.EMAIL and template.email is not None:

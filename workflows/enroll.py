@@ -8,10 +8,9 @@ ran or runs is left as it is. The journey outlives the workflow that started it.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -19,10 +18,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.payloads import PREPARE_ENROLLMENT, PreparedEnrollment, PrepareEnrollment
     from core.vocabulary import JourneyStatus
     from core.workflow_ids import journey_workflow_id
+    from workflows import policies
     from workflows.journey_model import JourneyInput
 
-ENROLL_TIMEOUT = timedelta(seconds=30)
-ENROLL_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 
 ENROLLED = "enrolled"
 UNKNOWN_SEQUENCE = "enroll_unknown_sequence"
@@ -46,8 +44,8 @@ async def enroll_in_sequence(lead_id: uuid.UUID, sequence_key: str) -> str:
             requested_at=workflow.now(),  # the journey starts at the asking workflow's time
         ),
         result_type=PreparedEnrollment | None,  # type: ignore[arg-type]
-        start_to_close_timeout=ENROLL_TIMEOUT,
-        retry_policy=ENROLL_RETRY,
+        start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
+        retry_policy=policies.BOOKKEEPING,
     )
     if prepared is None:
         return UNKNOWN_SEQUENCE

@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.payloads import ABANDON_SEND, SendRequest, SendResult
     from activities.qualification_payloads import (
         CANCEL_ESCALATIONS,
-        ESCALATION_CANCEL_SIGNAL,
         NOTIFY_ASSIGNEE,
         OPEN_TASK,
         REASSIGN_TASK,
@@ -33,21 +33,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.vocabulary import TaskOutcome, TaskStatus
     from core.workflow_ids import task_workflow_id
-    from sequences.vocabulary import Priority, StaffRole
+    from sequences.vocabulary import Priority, Purpose, StaffRole
+    from workflows import policies
 
-TASK_BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
-TASK_BOOKKEEPING_RETRY = RetryPolicy(
-    maximum_interval=timedelta(minutes=1), non_retryable_error_types=["ValueError"]
-)
-NOTICE_TIMEOUT = timedelta(seconds=30)
-NOTICE_GIVE_UP_AFTER = timedelta(minutes=30)  # a late notice is worse than none: the SLA runs
-NOTICE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=10,
-    non_retryable_error_types=["ValueError"],
-)
 
+# Patch id: a notice whose retries ran out is recorded as failed; the task's SLA runs on.
+NOTICE_GIVE_UP = "notice-give-up"
+# The template of a task notice (the notice's touch is `task:{id}:notice:{assignment}`).
+NOTICE_TEMPLATE = "task/notice"
 
 # The breach that hands a task to the store manager (the first goes to the next candidate).
 MANAGER_BREACH = 2
@@ -122,8 +115,8 @@ async def open_escalation(request: OpenEscalation) -> uuid.UUID:
             reuse_open=request.reuse_open,
         ),
         result_type=TaskOpened,
-        start_to_close_timeout=TASK_BOOKKEEPING_TIMEOUT,
-        retry_policy=TASK_BOOKKEEPING_RETRY,
+        start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
+        retry_policy=policies.BOOKKEEPING,
     )
     if opened.status in (TaskStatus.OPEN, TaskStatus.ACKNOWLEDGED):
         with contextlib.suppress(WorkflowAlreadyStartedError):
@@ -154,8 +147,8 @@ async def cancel_escalations(task_ids: list[uuid.UUID], reason: str) -> None:
     await workflow.execute_activity(
         CANCEL_ESCALATIONS,
         CancelEscalations(task_ids=task_ids, reason=reason),
-        start_to_close_timeout=TASK_BOOKKEEPING_TIMEOUT,
-        retry_policy=TASK_BOOKKEEPING_RETRY,
+        start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
+        retry_policy=policies.BOOKKEEPING,
     )
 
 
@@ -176,6 +169,7 @@ class EscalationTask:
     @workflow.init
     def __init__(self, input: EscalationInput) -> None:
         self._task_id = input.task_id
+        self._lead_id = input.lead_id
         self._status = TaskStatus.OPEN
         self._outcome: TaskOutcome | None = None
         self._breaches = 0
@@ -218,8 +212,8 @@ class EscalationTask:
                 sla_due_at=now + input.sla,
             ),
             result_type=TaskAssigned,
-            start_to_close_timeout=TASK_BOOKKEEPING_TIMEOUT,
-            retry_policy=TASK_BOOKKEEPING_RETRY,
+            start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
+            retry_policy=policies.BOOKKEEPING,
         )
         self._sla_due_at = assigned.sla_due_at
         if not assigned.still_open:
@@ -235,14 +229,35 @@ class EscalationTask:
             await self._notify(input.task_id)
 
     async def _notify(self, task_id: uuid.UUID) -> None:
-        await workflow.execute_activity(
-            NOTIFY_ASSIGNEE,
-            NotifyRequest(task_id=task_id, assignment=self._breaches),
-            result_type=NotifyResult,
-            start_to_close_timeout=NOTICE_TIMEOUT,
-            schedule_to_close_timeout=NOTICE_GIVE_UP_AFTER,
-            retry_policy=NOTICE_RETRY,
-        )
+        try:
+            await workflow.execute_activity(
+                NOTIFY_ASSIGNEE,
+                NotifyRequest(task_id=task_id, assignment=self._breaches),
+                result_type=NotifyResult,
+                start_to_close_timeout=policies.NOTICE_TIMEOUT,
+                schedule_to_close_timeout=policies.NOTICE_GIVE_UP_AFTER,
+                retry_policy=policies.NOTICE,
+            )
+        except ActivityError:
+            if not workflow.patched(NOTICE_GIVE_UP):
+                raise
+            # The provider stayed down: the notice is recorded as failed, and the SLA runs on
+            # (the next assignee, or the manager, is told on a breach).
+            await workflow.execute_activity(
+                ABANDON_SEND,
+                SendRequest(
+                    workflow_id=workflow.info().workflow_id,
+                    step_id=f"notice:{self._breaches}",
+                    lead_id=self._lead_id,
+                    enrollment_id=None,
+                    channel="preferred",
+                    template=NOTICE_TEMPLATE,
+                    purpose=Purpose.TRANSACTIONAL,
+                ),
+                result_type=SendResult,
+                start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
+                retry_policy=policies.BOOKKEEPING,
+            )
 
     @workflow.signal
     def acknowledge(self, acknowledgement: Acknowledgement) -> None:
@@ -255,7 +270,7 @@ class EscalationTask:
             self._status = TaskStatus.COMPLETED
             self._outcome = completion.outcome
 
-    @workflow.signal(name=ESCALATION_CANCEL_SIGNAL)
+    @workflow.signal
     def cancel(self, cancellation: Cancellation) -> None:
         if self._status is not TaskStatus.COMPLETED:
             self._status = TaskStatus.CANCELLED

@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.qualification_payloads import (
@@ -35,17 +34,9 @@ with workflow.unsafe.imports_passed_through():
         StoreList,
     )
     from sequences.vocabulary import Priority, StaffRole
+    from workflows import policies
     from workflows.enroll import enroll_in_sequence
     from workflows.escalation import OpenEscalation, cancel_escalations, open_escalation
-
-QUALIFY_TIMEOUT = timedelta(seconds=30)
-QUALIFY_RETRY = RetryPolicy(
-    maximum_interval=timedelta(seconds=30), non_retryable_error_types=["ValueError"]
-)
-REFIT_TIMEOUT = timedelta(minutes=30)
-RESCORE_TIMEOUT = timedelta(hours=2)
-RESCORE_HEARTBEAT = timedelta(minutes=5)
-UPKEEP_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["ValueError"])
 
 
 class QualifyInput(BaseModel):
@@ -80,8 +71,8 @@ class QualifyLead:
             QUALIFY_LEAD,
             QualifyRequest(lead_id=input.lead_id, event_id=input.event_id, now=workflow.now()),
             result_type=QualifyResult,
-            start_to_close_timeout=QUALIFY_TIMEOUT,
-            retry_policy=QUALIFY_RETRY,
+            start_to_close_timeout=policies.QUALIFY_TIMEOUT,
+            retry_policy=policies.QUALIFY,
         )
         await cancel_escalations(result.cancelled_tasks, reason="the lead bought or opted out")
         enrolled = None
@@ -137,8 +128,8 @@ class NightlyQualification:
             listed: StoreList = await workflow.execute_activity(
                 LIST_STORES,
                 result_type=StoreList,
-                start_to_close_timeout=QUALIFY_TIMEOUT,
-                retry_policy=UPKEEP_RETRY,
+                start_to_close_timeout=policies.QUALIFY_TIMEOUT,
+                retry_policy=policies.UPKEEP,
             )
             stores = listed.store_ids
         result = NightlyResult()
@@ -147,8 +138,8 @@ class NightlyQualification:
                 REFIT_MODEL,
                 RefitRequest(store_id=store_id, now=workflow.now(), seed=input.seed),
                 result_type=RefitResult,
-                start_to_close_timeout=REFIT_TIMEOUT,
-                retry_policy=UPKEEP_RETRY,
+                start_to_close_timeout=policies.REFIT_TIMEOUT,
+                retry_policy=policies.UPKEEP,
             )
             result.refits.append(refit)
         if input.rescore:
@@ -156,9 +147,9 @@ class NightlyQualification:
                 RESCORE_LEADS,
                 RescoreRequest(now=workflow.now(), store_id=input.store_id),
                 result_type=RescoreResult,
-                start_to_close_timeout=RESCORE_TIMEOUT,
-                heartbeat_timeout=RESCORE_HEARTBEAT,
-                retry_policy=UPKEEP_RETRY,
+                start_to_close_timeout=policies.RESCORE_TIMEOUT,
+                heartbeat_timeout=policies.RESCORE_HEARTBEAT,
+                retry_policy=policies.UPKEEP,
             )
             result.rescored = rescored.leads
         return result
@@ -187,8 +178,8 @@ class ColdLeadSweep:
             FIND_COLD_LEADS,
             ColdSweepRequest(now=workflow.now(), store_id=store_id),
             result_type=ColdLeads,
-            start_to_close_timeout=REFIT_TIMEOUT,
-            retry_policy=UPKEEP_RETRY,
+            start_to_close_timeout=policies.REFIT_TIMEOUT,
+            retry_policy=policies.UPKEEP,
         )
         result = SweepResult()
         for lead in cold.leads:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.enroll import enroll_in_sequence
 from workflows.escalation import OpenEscalation, open_escalation
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         FINISH_ENROLLMENT,
         LEAD_FACTS,
         SEND_MESSAGE,
+        Failure,
         FinishEnrollment,
         LeadFacts,
         LeadFactsRequest,
@@ -36,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from sequences.model import Offset, Sequence, Step, TaskAction
     from sequences.timing import MAX_LATENESS, due_at
     from sequences.vocabulary import EventKind, Occasion, Priority, StaffRole
+    from workflows import policies
     from workflows.journey_model import (
         RECENT_EVENTS_KEPT,
         SEEN_EVENT_IDS_KEPT,
@@ -47,23 +49,41 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-SEND_TIMEOUT = timedelta(seconds=30)
-SEND_GIVE_UP_AFTER = timedelta(hours=6)
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=25,
-    non_retryable_error_types=["UnknownLead", "BrokenTouch", "UnknownTouch"],
-)
-BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 # Patch id: the lead's facts come from a local activity (see StepRunner.load_facts).
 LOCAL_FACTS = "local-lead-facts"
-BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# Patch id: a journey whose lead is gone ends, once, with the reason (see LeadGone).
+LEAD_GONE = "lead-gone-ends-journey"
+LEAD_DELETED = "lead_deleted"
+
+
+T = TypeVar("T")
 
 
 class Rollover(Exception):
     """Raised at a safe point to continue as new: history is long, or a date changed."""
+
+
+class LeadGone(Exception):
+    """An activity failed for good because the journey's lead no longer exists."""
+
+
+def _lead_gone(error: ActivityError | ApplicationError) -> bool:
+    """Whether an activity failed because the lead is gone. A scheduled activity's failure
+    arrives as an ActivityError around the ApplicationError; a local activity's as the
+    ApplicationError itself."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    return isinstance(cause, ApplicationError) and cause.type == Failure.UNKNOWN_LEAD
+
+
+async def _unless_lead_gone(call: Awaitable[T]) -> T:
+    """Await an activity; its lead being gone becomes LeadGone (for histories that have the
+    LEAD_GONE patch: before it, such a journey failed)."""
+    try:
+        return await call
+    except (ActivityError, ApplicationError) as error:
+        if _lead_gone(error) and workflow.patched(LEAD_GONE):
+            raise LeadGone from error
+        raise
 
 
 class StepRunner:
@@ -187,21 +207,39 @@ class StepRunner:
         whose history predates LOCAL_FACTS replay the scheduled one)."""
         local = workflow.patched(LOCAL_FACTS)
         execute = workflow.execute_local_activity if local else workflow.execute_activity
-        self.facts = await execute(
-            LEAD_FACTS,
-            LeadFactsRequest(lead_id=self.lead_id),
-            result_type=LeadFacts,
-            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-            retry_policy=BOOKKEEPING_RETRY,
+        facts: LeadFacts = await _unless_lead_gone(
+            execute(
+                LEAD_FACTS,
+                LeadFactsRequest(lead_id=self.lead_id),
+                result_type=LeadFacts,
+                start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
+                retry_policy=policies.BOOKKEEPING,
+            )
         )
-        return self.facts
+        self.facts = facts
+        return facts
 
     async def run_steps(self) -> None:
         """Run from the current step to the end (or until the journey ends).
 
         Raises Rollover when the workflow should continue as new; the state says where to
-        pick up.
+        pick up. A lead deleted while the journey slept ends it at its next step, once.
         """
+        try:
+            await self._walk_steps()
+        except LeadGone:
+            self.end_lead_gone()
+
+    def end_lead_gone(self) -> None:
+        """The lead was deleted: the journey exits, saying so, instead of retrying for ever."""
+        steps = self.sequence.steps
+        current = steps[self.state.next_step].id if self.state.next_step < len(steps) else "end"
+        self._record(self.step_prefix + current, "failed", reason=LEAD_DELETED)
+        self.state.status = JourneyStatus.EXITED
+        self.state.outcome = LEAD_DELETED
+        workflow.logger.info("journey ended: its lead %s no longer exists", self.lead_id)
+
+    async def _walk_steps(self) -> None:
         await self.load_facts()
         steps = self.sequence.steps
         while self.state.next_step < len(steps) and self.active:
@@ -238,6 +276,12 @@ class StepRunner:
         Kept for journeys whose history predates the `step-interpreter` patch (see
         NurtureJourney.run); it issues exactly the commands that code did.
         """
+        try:
+            await self._walk_offsets()
+        except LeadGone:
+            self.end_lead_gone()
+
+    async def _walk_offsets(self) -> None:
         steps = self.sequence.steps
         while self.state.next_step < len(steps) and self.active:
             step = steps[self.state.next_step]
@@ -285,7 +329,10 @@ class StepRunner:
             self.state.status = JourneyStatus.COMPLETED
             self.state.outcome = step.exit.outcome
         elif step.enroll is not None:
-            self._record(step_id, await enroll_in_sequence(self.lead_id, step.enroll.sequence))
+            enrolled = await _unless_lead_gone(
+                enroll_in_sequence(self.lead_id, step.enroll.sequence)
+            )
+            self._record(step_id, enrolled)
         return next_index
 
     async def _wait_for(self, step: Step) -> int:
@@ -336,18 +383,20 @@ class StepRunner:
                     SEND_MESSAGE,
                     request,
                     result_type=SendResult,
-                    start_to_close_timeout=SEND_TIMEOUT,
-                    schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
-                    retry_policy=SEND_RETRY,
+                    start_to_close_timeout=policies.SEND_TIMEOUT,
+                    schedule_to_close_timeout=policies.SEND_GIVE_UP_AFTER,
+                    retry_policy=policies.SEND,
                 )
-            except ActivityError:
+            except ActivityError as error:
+                if _lead_gone(error) and workflow.patched(LEAD_GONE):
+                    raise LeadGone from error
                 # Retries ran out (the provider stayed down): the step is recorded as failed.
                 abandoned: SendResult = await workflow.execute_activity(
                     ABANDON_SEND,
                     request,
                     result_type=SendResult,
-                    start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-                    retry_policy=BOOKKEEPING_RETRY,
+                    start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
+                    retry_policy=policies.BOOKKEEPING,
                 )
                 return abandoned
             if result.deferred_until is None:
@@ -357,15 +406,17 @@ class StepRunner:
 
     async def open_task(self, key: str, action: TaskAction) -> uuid.UUID:
         """Hand the lead to a person (routed, notified, with an SLA); once per key."""
-        return await open_escalation(
-            OpenEscalation(
-                lead_id=self.lead_id,
-                kind=action.kind,
-                role_needed=action.role,
-                reason=action.reason,
-                sla=action.sla.as_timedelta(),
-                priority=Priority(action.priority),
-                idempotency_key=f"{workflow.info().workflow_id}:{key}",
+        return await _unless_lead_gone(
+            open_escalation(
+                OpenEscalation(
+                    lead_id=self.lead_id,
+                    kind=action.kind,
+                    role_needed=action.role,
+                    reason=action.reason,
+                    sla=action.sla.as_timedelta(),
+                    priority=Priority(action.priority),
+                    idempotency_key=f"{workflow.info().workflow_id}:{key}",
+                )
             )
         )
 
@@ -373,6 +424,12 @@ class StepRunner:
 
     async def on_event(self, event: JourneyEvent) -> None:
         """React to an event once: goal, exit, reply pause, or the sequence's `on_event`."""
+        try:
+            await self._react(event)
+        except LeadGone:
+            self.end_lead_gone()
+
+    async def _react(self, event: JourneyEvent) -> None:
         if event.event_id in self.state.seen_event_ids:
             return
         self.state.seen_event_ids = [*self.state.seen_event_ids, event.event_id][
@@ -438,6 +495,6 @@ class StepRunner:
                 revenue_minor=self.state.revenue_minor,
                 currency=self.state.currency,
             ),
-            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-            retry_policy=BOOKKEEPING_RETRY,
+            start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
+            retry_policy=policies.BOOKKEEPING,
         )

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from api.auth import Principal, require_roles
-from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.auth import require_roles
+from api.deps import DatabaseDep, ReferenceDep, SettingsDep, TemporalDep
 from api.leads import service
 from api.leads.schemas import (
     CaptureResult,
@@ -21,12 +21,13 @@ from api.leads.schemas import (
     Timeline,
 )
 from core.vocabulary import ApiRole
+from domain.access import Actor
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
-Capturer = Annotated[Principal, Depends(require_roles(ApiRole.ASSOCIATE, ApiRole.POS))]
-Reader = Annotated[Principal, Depends(require_roles(ApiRole.ASSOCIATE))]
-EventSender = Annotated[Principal, Depends(require_roles(ApiRole.ASSOCIATE, ApiRole.POS))]
+Capturer = Annotated[Actor, Depends(require_roles(ApiRole.ASSOCIATE, ApiRole.POS))]
+Reader = Annotated[Actor, Depends(require_roles(ApiRole.ASSOCIATE))]
+EventSender = Annotated[Actor, Depends(require_roles(ApiRole.ASSOCIATE, ApiRole.POS))]
 
 _problems: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing or unknown API key"},
@@ -47,12 +48,18 @@ async def capture_lead(
     response: Response,
     principal: Capturer,
     database: DatabaseDep,
+    reference: ReferenceDep,
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> CaptureResult:
     """Capture a lead (or find the existing one) and enroll it in its journey."""
     result = await service.capture_lead(
-        body, principal, database=database, temporal=temporal, settings=settings
+        body,
+        principal,
+        database=database,
+        reference=reference,
+        temporal=temporal,
+        settings=settings,
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK
@@ -99,6 +106,7 @@ async def post_event(
     response: Response,
     principal: EventSender,
     database: DatabaseDep,
+    reference: ReferenceDep,
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> EventRecorded:
@@ -108,6 +116,7 @@ async def post_event(
         body,
         principal,
         database=database,
+        reference=reference,
         temporal=temporal,
         settings=settings,
     )

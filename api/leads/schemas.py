@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.identity import normalise_email
-from api.moments import Happened
 from core.vocabulary import ConsentStatus, JourneyStatus, LeadSource, Stage, TouchStatus
 from db.types import MAX_MINOR_UNITS
+from domain.fields import Happened, TimeZone
+from domain.leads import normalise_email
 from sequences.vocabulary import Channel, EventKind, Occasion, Purpose, Segment
 
 
@@ -49,7 +48,7 @@ class LeadCapture(_In):
     preferred_channel: Channel | None = None
     segment: Segment | None = None
     language: str | None = Field(default=None, max_length=16)
-    timezone: str | None = Field(default=None, max_length=64, description="IANA name")
+    timezone: TimeZone | None = Field(default=None, max_length=64, description="IANA name")
     message: str | None = Field(default=None, max_length=4000, description="The enquiry text")
     pos_customer_id: str | None = Field(default=None, max_length=100)
     occasions: dict[Occasion, date] = Field(
@@ -66,16 +65,10 @@ class LeadCapture(_In):
     def _normalise_email(cls, value: str | None) -> str | None:
         return normalise_email(value)
 
-    @field_validator("timezone")
+    @field_validator("timezone", mode="before")
     @classmethod
-    def _known_timezone(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from error
-        return value
+    def _blank_timezone(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _reachable(self) -> LeadCapture:

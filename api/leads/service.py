@@ -1,33 +1,22 @@
-"""Lead capture and events: one database unit of work, then the Temporal call.
+"""Lead capture and events, and what a lead's record shows.
 
-The row is written first and the workflow started or signalled second. If Temporal is down
-the request fails with 503 and the caller retries: the retry finds the same lead and event
-rows and repeats only the Temporal call, which is idempotent by business key and event id.
+Writes run the domain's operation in one unit of work, then tell Temporal its effects: if
+Temporal is down the request fails with 503 and the caller retries; the retry finds the same
+lead and event rows and repeats only the Temporal calls, which are idempotent by business key
+and event id.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 from temporalio.client import Client
-from temporalio.service import RPCError
 
-from api import journeys, qualification
-from api.auth import Principal
-from api.enrollment import (
-    EnrollmentPlan,
-    JourneyStart,
-    launch,
-    plan_countdowns,
-    plan_journey,
-)
-from api.errors import conflict, field_error, forbidden, not_found, unavailable
-from api.identity import normalise_phone
+from api.errors import reaching_temporal
 from api.leads.schemas import (
     CaptureResult,
     ConsentView,
@@ -49,209 +38,113 @@ from api.leads.schemas import (
 from api.writes import write_once
 from core.settings import Settings
 from core.vocabulary import JourneyStatus
-from db.models import Event, Lead, Store
+from db.models import Lead
 from db.repositories import (
     ConsentRepository,
     EnrollmentRepository,
     EventRepository,
-    LeadRepository,
     SequenceRepository,
     StaffRepository,
-    StoreRepository,
     TaskRepository,
     TouchRepository,
 )
 from db.session import Database
-from db.types import utcnow
-from sequences.vocabulary import EventKind, Purpose
-from workflows.journey import JourneyEvent
-
-
-@dataclass(frozen=True)
-class _CapturePlan:
-    lead_id: uuid.UUID
-    created: bool
-    event: JourneyEvent
-    qualify: qualification.Decision | None  # someone must act on the capture's score
-    enrollment: EnrollmentPlan
-    journey: JourneyStart | None
-    other_journeys: list[str]
-
-
-def _fill_identity(lead: Lead, request: LeadCapture, phone: str | None, session: Session) -> None:
-    """Add what a returning lead told us this time, without taking another lead's identity."""
-    leads = LeadRepository(session)
-    if (
-        phone
-        and not lead.phone_e164
-        and not leads.find_by_identity(lead.store_id, phone_e164=phone, email=None)
-    ):
-        lead.phone_e164 = phone
-    if (
-        request.email
-        and not lead.email
-        and not leads.find_by_identity(lead.store_id, phone_e164=None, email=request.email)
-    ):
-        lead.email = request.email
-    lead.first_name = lead.first_name or request.first_name
-    lead.last_name = lead.last_name or request.last_name
-    lead.preferred_channel = request.preferred_channel or lead.preferred_channel
-    lead.segment = lead.segment or (request.segment.value if request.segment else None)
-
-
-def _record_capture(
-    session: Session, request: LeadCapture, principal: Principal, settings: Settings
-) -> _CapturePlan:
-    store = StoreRepository(session).profile(request.store_id)
-    if store is None:
-        raise field_error("store_id", f"no store with id {request.store_id}")
-    principal.check_store(store.id)
-    phone = normalise_phone(request.phone, store.country) if request.phone else None
-
-    leads = LeadRepository(session)
-    lead = leads.find_by_identity(store.id, phone_e164=phone, email=request.email)
-    if lead is not None:
-        _fill_identity(lead, request, phone, session)
-        lead.occasion_dates = {**lead.occasion_dates, **request.occasion_dates()}
-        return _enroll(session, lead, request, settings, created=False)
-    now = utcnow()
-    lead = Lead(
-        id=uuid.uuid4(),
-        store_id=store.id,
-        first_name=request.first_name,
-        last_name=request.last_name,
-        phone_e164=phone,
-        email=request.email,
-        pos_customer_id=request.pos_customer_id,
-        timezone=request.timezone or store.timezone,
-        language=request.language or store.locale,
-        preferred_channel=request.preferred_channel,
-        source=request.source.value,
-        segment=request.segment.value if request.segment else None,
-        occasion_dates=request.occasion_dates(),
-        created_at=now,
-        updated_at=now,
-    )
-    # A new lead has nothing to look up and is scored before it is written: with autoflush off
-    # it takes two flushes (the lead with its score, then the rows that refer to it), not six.
-    with session.no_autoflush:
-        leads.add(lead, flush=False)
-        return _enroll(session, lead, request, settings, created=True)
-
-
-def _enroll(
-    session: Session, lead: Lead, request: LeadCapture, settings: Settings, *, created: bool
-) -> _CapturePlan:
-    """Record the capture's consent and event for `lead`, score it and plan its journeys."""
-    now = utcnow()
-    # The journey follows the segment as captured; a segment the score finds later in the
-    # message starts its own journey through `qualify`.
-    version = SequenceRepository(session).newest_for_segment(
-        lead.segment, settings.fallback_sequence_key
-    )
-    kind = EventKind.CAPTURED if created else EventKind.ENQUIRY
-    event = Event(
-        id=uuid.uuid4(),
-        store_id=lead.store_id,
-        lead_id=lead.id,
-        kind=kind.value,
-        source=request.source.value,
-        payload={"message": request.message} if request.message else {},
-        occurred_at=now,
-        recorded_at=now,
-        idempotency_key=f"capture:{uuid.uuid4()}",
-    )
-    if created:
-        # Scored first, so the lead's INSERT carries its score; its consents, event and
-        # enrollments are written by the next flush (they refer to the lead).
-        qualify = qualification.assess(session, lead, event, settings, new_lead=True)
-    ConsentRepository(session).grant_all(
-        lead.id,
-        request.consent.channels(),
-        Purpose.MARKETING,
-        source=request.source.value,
-        evidence=request.consent.evidence,
-        at=now,
-        new_lead=created,
-    )
-    EventRepository(session).add(event, flush=not created)
-    if not created:
-        qualify = qualification.assess(session, lead, event, settings)
-
-    journey = None
-    plan = EnrollmentPlan()
-    if version is not None:
-        journey = plan_journey(session, lead, version, new_lead=created)
-        plan.journeys.append(journey)
-    plan.countdowns = plan_countdowns(session, lead, new_lead=created)
-    planned = {j.workflow_id for j in plan.journeys} | {c.workflow_id for c in plan.countdowns}
-    others = [
-        e.workflow_id
-        for e in ([] if created else EnrollmentRepository(session).active_for_lead(lead.id))
-        if e.workflow_id not in planned
-    ]
-    return _CapturePlan(
-        lead_id=lead.id,
-        created=created,
-        event=JourneyEvent(event_id=event.id, kind=kind, occurred_at=now),
-        qualify=qualify,
-        enrollment=plan,
-        journey=journey,
-        other_journeys=others,
-    )
+from domain.access import Actor
+from domain.enrollment import lead_timezone
+from domain.intake import capture, record_lead_event
+from domain.leads import Details, Identity, lead_for
+from domain.reference import Reference
+from workflows import handles
 
 
 async def capture_lead(
     request: LeadCapture,
-    principal: Principal,
+    actor: Actor,
     *,
     database: Database,
+    reference: Reference,
     temporal: Client,
     settings: Settings,
 ) -> CaptureResult:
     """Find or create the lead, record consent and the enquiry, and enroll it in a journey."""
-
-    def work(session: Session) -> _CapturePlan:
-        return _record_capture(session, request, principal, settings)
-
-    plan = await write_once(database, work)
-
-    try:
-        running = await launch(temporal, settings.temporal_task_queue, plan.enrollment, plan.event)
-        await journeys.deliver(temporal, plan.other_journeys, plan.event)
-        if plan.qualify:
-            await qualification.qualify(
-                temporal,
-                task_queue=settings.temporal_task_queue,
-                lead_id=plan.lead_id,
-                event_id=plan.event.event_id,
-                decided=plan.qualify,
-            )
-    except RPCError as error:
-        raise unavailable(
-            f"lead {plan.lead_id} is saved but its journey could not be reached "
-            f"({error.message}); send the same request again"
-        ) from error
-    journey = plan.journey
+    captured = await write_once(
+        database,
+        lambda session: capture(
+            session,
+            reference,
+            settings,
+            actor,
+            store_id=request.store_id,
+            source=request.source.value,
+            who=Identity(
+                phone=request.phone,
+                email=request.email,
+                pos_customer_id=request.pos_customer_id,
+            ),
+            details=Details(
+                first_name=request.first_name,
+                last_name=request.last_name,
+                preferred_channel=request.preferred_channel,
+                segment=request.segment.value if request.segment else None,
+                timezone=request.timezone,
+                language=request.language,
+                occasion_dates=request.occasion_dates(),
+            ),
+            message=request.message,
+            consented=request.consent.channels(),
+            consent_evidence=request.consent.evidence,
+        ),
+    )
+    async with reaching_temporal(f"lead {captured.lead_id}"):
+        applied = await handles.apply(temporal, settings.temporal_task_queue, captured.effects)
+    journey = captured.journey
     status = None
     if journey is not None:
-        status = JourneyStatus.ACTIVE if running.get(journey.workflow_id) else journey.status
+        status = (
+            JourneyStatus.ACTIVE if applied.started.get(journey.workflow_id) else journey.status
+        )
     return CaptureResult(
-        lead_id=plan.lead_id,
-        created=plan.created,
+        lead_id=captured.lead_id,
+        created=captured.created,
         journey_workflow_id=journey.workflow_id if journey else None,
         journey_status=status,
-        countdown_workflow_ids=[c.workflow_id for c in plan.enrollment.countdowns],
+        countdown_workflow_ids=captured.countdown_workflow_ids,
     )
 
 
-def _lead_for(session: Session, lead_id: uuid.UUID, principal: Principal) -> Lead:
-    lead = LeadRepository(session).get(lead_id)
-    if lead is None:
-        raise not_found(f"lead {lead_id}")
-    if not principal.may_access_store(lead.store_id):
-        raise forbidden("this lead belongs to a store your key cannot see")
-    return lead
+async def record_event(
+    lead_id: uuid.UUID,
+    request: EventIn,
+    actor: Actor,
+    *,
+    database: Database,
+    reference: Reference,
+    temporal: Client,
+    settings: Settings,
+) -> EventRecorded:
+    """Store the event once; tell the lead's running journeys (they dedupe by id)."""
+    recorded = await write_once(
+        database,
+        lambda session: record_lead_event(
+            session,
+            reference,
+            settings,
+            actor,
+            lead_id,
+            key=request.event_id,
+            kind=request.kind,
+            source=request.source,
+            payload=request.payload,
+            occurred_at=request.occurred_at,
+            revenue_minor=request.revenue_minor,
+            currency=request.currency,
+        ),
+    )
+    async with reaching_temporal(f"event {recorded.event_id}"):
+        applied = await handles.apply(temporal, settings.temporal_task_queue, recorded.effects)
+    return EventRecorded(
+        event_id=recorded.event_id, duplicate=recorded.duplicate, delivered_to=applied.delivered
+    )
 
 
 def _journeys(session: Session, lead_id: uuid.UUID) -> list[JourneySummary]:
@@ -276,20 +169,19 @@ def _journeys(session: Session, lead_id: uuid.UUID) -> list[JourneySummary]:
 
 
 async def read_journeys(
-    lead_id: uuid.UUID, principal: Principal, *, database: Database, temporal: Client
+    lead_id: uuid.UUID, actor: Actor, *, database: Database, temporal: Client
 ) -> list[JourneyDetail]:
     """Each of the lead's journeys: its sequence and version, and where it is right now."""
 
     def read(session: Session) -> tuple[str, list[JourneySummary]]:
-        lead = _lead_for(session, lead_id, principal)
-        timezone = lead.timezone or session.get_one(Store, lead.store_id).timezone
-        return timezone, _journeys(session, lead.id)
+        lead = lead_for(session, lead_id, actor)
+        return lead_timezone(session, lead), _journeys(session, lead.id)
 
     timezone, summaries = await run_in_threadpool(database.read, read)
     details = []
     for summary in summaries:
         view = (
-            await journeys.view(temporal, summary.workflow_id)
+            await handles.journey_status(temporal, summary.workflow_id)
             if summary.status is JourneyStatus.ACTIVE
             else None
         )
@@ -310,8 +202,8 @@ async def read_journeys(
     return details
 
 
-def read_lead(session: Session, lead_id: uuid.UUID, principal: Principal) -> LeadView:
-    lead = _lead_for(session, lead_id, principal)
+def read_lead(session: Session, lead_id: uuid.UUID, actor: Actor) -> LeadView:
+    lead = lead_for(session, lead_id, actor)
     consents = [
         ConsentView.model_validate(consent, from_attributes=True)
         for consent in ConsentRepository(session).for_lead(lead.id)
@@ -362,8 +254,8 @@ def _qualification_view(session: Session, lead: Lead) -> dict[str, Any]:
     }
 
 
-def read_timeline(session: Session, lead_id: uuid.UUID, principal: Principal) -> Timeline:
-    lead = _lead_for(session, lead_id, principal)
+def read_timeline(session: Session, lead_id: uuid.UUID, actor: Actor) -> Timeline:
+    lead = lead_for(session, lead_id, actor)
     entries: list[TimelineEntry] = [
         EventEntry(
             at=event.occurred_at,
@@ -393,95 +285,3 @@ def read_timeline(session: Session, lead_id: uuid.UUID, principal: Principal) ->
     ]
     entries.sort(key=lambda entry: entry.at)
     return Timeline(lead_id=lead.id, entries=entries, journeys=_journeys(session, lead.id))
-
-
-@dataclass(frozen=True)
-class _EventPlan:
-    event: JourneyEvent
-    duplicate: bool
-    journeys: list[str]
-    qualify: qualification.Decision | None  # someone must act on the event's score
-
-
-def _record_event(
-    session: Session,
-    lead_id: uuid.UUID,
-    request: EventIn,
-    principal: Principal,
-    settings: Settings,
-) -> _EventPlan:
-    lead = _lead_for(session, lead_id, principal)
-    events = EventRepository(session)
-    event = events.by_key(lead.store_id, request.event_id)
-    duplicate = event is not None
-    if event is None:
-        payload = dict(request.payload)
-        if request.revenue_minor is not None:
-            payload["revenue_minor"] = request.revenue_minor
-            payload["currency"] = request.currency or _store_currency(session, lead)
-        event = events.add(
-            Event(
-                store_id=lead.store_id,
-                lead_id=lead.id,
-                kind=request.kind.value,
-                source=request.source,
-                payload=payload,
-                occurred_at=request.occurred_at or utcnow(),
-                idempotency_key=request.event_id,
-            )
-        )
-    elif event.lead_id != lead.id or event.kind != request.kind.value:
-        raise conflict(
-            f"event_id {request.event_id!r} was already used for a different "
-            f"{'lead' if event.lead_id != lead.id else 'kind of event'}; use a new event_id"
-        )
-    revenue = event.payload.get("revenue_minor")
-    journey_event = JourneyEvent(
-        event_id=event.id,
-        kind=EventKind(event.kind),
-        occurred_at=event.occurred_at,
-        revenue_minor=revenue if isinstance(revenue, int) else None,
-        currency=event.payload.get("currency") if isinstance(revenue, int) else None,
-    )
-    active = [e.workflow_id for e in EnrollmentRepository(session).active_for_lead(lead.id)]
-    qualify = qualification.assess(session, lead, event, settings)
-    return _EventPlan(journey_event, duplicate, active, qualify)
-
-
-def _store_currency(session: Session, lead: Lead) -> str:
-    return session.get_one(Store, lead.store_id).currency
-
-
-async def record_event(
-    lead_id: uuid.UUID,
-    request: EventIn,
-    principal: Principal,
-    *,
-    database: Database,
-    temporal: Client,
-    settings: Settings,
-) -> EventRecorded:
-    """Store the event once; signal it to the lead's running journeys (they dedupe by id)."""
-
-    def work(session: Session) -> _EventPlan:
-        return _record_event(session, lead_id, request, principal, settings)
-
-    plan = await write_once(database, work)
-    try:
-        delivered = await journeys.deliver(temporal, plan.journeys, plan.event)
-        if plan.qualify:
-            await qualification.qualify(
-                temporal,
-                task_queue=settings.temporal_task_queue,
-                lead_id=lead_id,
-                event_id=plan.event.event_id,
-                decided=plan.qualify,
-            )
-    except RPCError as error:
-        raise unavailable(
-            f"event saved but journeys could not be reached ({error.message}); "
-            "send the same request again"
-        ) from error
-    return EventRecorded(
-        event_id=plan.event.event_id, duplicate=plan.duplicate, delivered_to=delivered
-    )

@@ -6,15 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from api.auth import Principal, require_roles
-from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.auth import require_roles
+from api.deps import DatabaseDep, ReferenceDep, SettingsDep, TemporalDep
 from api.pos import service
 from api.pos.schemas import JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
 from core.vocabulary import ApiRole
+from domain.access import Actor
 
 router = APIRouter(prefix="/v1/pos", tags=["pos"])
 
-Till = Annotated[Principal, Depends(require_roles(ApiRole.POS))]
+Till = Annotated[Actor, Depends(require_roles(ApiRole.POS))]
 
 
 @router.post(
@@ -29,12 +30,18 @@ async def post_purchase(
     response: Response,
     principal: Till,
     database: DatabaseDep,
+    reference: ReferenceDep,
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> PurchaseRecorded:
     """Record a sale (once per POS transaction id) and move the buyer's journeys on."""
     result = await service.record_purchase(
-        body, principal, database=database, temporal=temporal, settings=settings
+        body,
+        principal,
+        database=database,
+        reference=reference,
+        temporal=temporal,
+        settings=settings,
     )
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
@@ -51,10 +58,19 @@ async def post_job_status(
     response: Response,
     principal: Till,
     database: DatabaseDep,
+    reference: ReferenceDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> JobStatusRecorded:
     """Record a custom order's new status and tell the buyer's journeys."""
-    result = await service.record_job_status(body, principal, database=database, temporal=temporal)
+    result = await service.record_job_status(
+        body,
+        principal,
+        database=database,
+        reference=reference,
+        temporal=temporal,
+        settings=settings,
+    )
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result

@@ -7,9 +7,9 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.identity import normalise_email
-from api.moments import Happened
 from db.types import MAX_MINOR_UNITS
+from domain.fields import Happened
+from domain.leads import normalise_email
 from sequences.vocabulary import Occasion
 
 

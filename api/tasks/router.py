@@ -8,16 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from api.auth import Principal, require_roles
+from api.auth import require_roles
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.tasks import service
 from api.tasks.schemas import CompletionIn, TaskChanged, TaskList
 from core.vocabulary import ApiRole, TaskStatus
+from domain.access import Actor
 from sequences.vocabulary import Priority
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
-Worker = Annotated[Principal, Depends(require_roles(ApiRole.ASSOCIATE))]
+Worker = Annotated[Actor, Depends(require_roles(ApiRole.ASSOCIATE))]
 
 _problems: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing or unknown API key"},

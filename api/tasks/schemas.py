@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +30,11 @@ class TaskView(BaseModel):
     created_at: datetime
     acknowledged_at: datetime | None
     completed_at: datetime | None
+    notice: dict[str, Any] | None = Field(
+        default=None,
+        description="The latest notice to the assignee: channel, status and, when they could "
+        "not be told, why (no_contact)",
+    )
 
 
 class TaskList(BaseModel):

@@ -1,258 +1,169 @@
-"""What provider callbacks change: the consent ledger, touches, events, review tasks.
+"""Provider callbacks: check the signature, read the vendor's words, call the domain, tell
+Temporal.
 
-Each function is one unit of work and returns the journey signals to send after it commits
-(the same two-step shape as lead capture: rows first, then Temporal). A provider retrying a
-callback finds its event by idempotency key and only the signals are sent again; journeys
-deduplicate them by event id.
+A forged or missing signature is refused before anything is read or recorded. Twilio signs
+the URL it called, so the URL checked is the configured public URL plus the path, never one
+rebuilt from the Host header. What each vendor's callback means is its own package's
+knowledge (`providers/<vendor>/webhook.py`); what it changes is the domain's
+(`domain.inbound`). Rows first, then Temporal: a provider retrying a callback finds its rows
+and only the Temporal calls go again.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from html import escape
+from urllib.parse import parse_qsl
 
-from sqlalchemy.orm import Session
+from fastapi.concurrency import run_in_threadpool
+from temporalio.client import Client
 
-from core.vocabulary import TouchStatus
-from db.models import Event, Lead, Task, Touch
-from db.repositories import (
-    ConsentRepository,
-    EnrollmentRepository,
-    EventRepository,
-    LeadRepository,
-    TaskRepository,
-    TouchRepository,
-    WebhookReceiptRepository,
-)
-from providers.sendgrid.webhook import EmailEvent
-from sequences.inbound import InboundKind, classify_inbound
-from sequences.vocabulary import Channel, EventKind, Purpose, StaffRole
-from workflows.journey import JourneyEvent
+from api.errors import bad_request, forbidden, reaching_temporal
+from api.webhooks.schemas import EventsReceived
+from core.settings import Settings
+from db.session import Database
+from db.types import utcnow
+from domain import inbound
+from domain.consent import read_unsubscribe_token
+from domain.effects import Effects
+from providers.sendgrid import webhook as sendgrid_webhook
+from providers.twilio import webhook as twilio_webhook
+from sequences.vocabulary import Channel
+from workflows import handles
 
-# A touch's status moves forward only: a late "delivered" never hides a "clicked".
-_PROGRESS = {
-    TouchStatus.SENT: 1,
-    TouchStatus.DELIVERED: 2,
-    TouchStatus.UNDELIVERED: 3,
-    TouchStatus.BOUNCED: 3,
-    TouchStatus.FAILED: 3,
-    TouchStatus.OPENED: 4,
-    TouchStatus.CLICKED: 5,
-    TouchStatus.REPLIED: 6,
-}
-
-REVIEW_STOP_REQUEST = "review_stop_request"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-@dataclass(frozen=True)
-class Signal:
-    """A journey event to send to the lead's running journeys once the rows are committed."""
-
-    event: JourneyEvent
-    journeys: list[str]
-    lead_id: uuid.UUID
-
-
-@dataclass(frozen=True)
-class InboundOutcome:
-    kind: InboundKind
-    signals: list[Signal]
-    help_text: str | None
+def twilio_form(settings: Settings, url: str, body: bytes, signature: str | None) -> dict[str, str]:
+    """The signed form Twilio posted to `url` (the public URL it called); 403 if not signed."""
+    if settings.twilio_auth_token is None:
+        raise forbidden("Twilio webhooks are not configured (TWILIO_AUTH_TOKEN)")
+    params = parse_qsl(body.decode(errors="replace"), keep_blank_values=True)
+    token = settings.twilio_auth_token.get_secret_value()
+    if not twilio_webhook.signature_valid(token, url, params, signature):
+        raise forbidden("invalid X-Twilio-Signature")
+    return dict(params)
 
 
-def _signal(session: Session, event: Event) -> Signal:
-    journeys = [e.workflow_id for e in EnrollmentRepository(session).active_for_lead(event.lead_id)]
-    return Signal(
-        JourneyEvent(event_id=event.id, kind=EventKind(event.kind), occurred_at=event.occurred_at),
-        journeys,
-        event.lead_id,
-    )
+def _required(form: dict[str, str], *names: str) -> list[str]:
+    missing = [name for name in names if not form.get(name)]
+    if missing:
+        raise bad_request(f"missing form fields: {', '.join(missing)}")
+    return [form[name] for name in names]
 
 
-def _event_once(
-    session: Session,
-    lead: Lead,
-    key: str,
-    kind: EventKind,
-    source: str,
-    payload: dict[str, Any],
-    at: datetime,
-) -> tuple[Event, bool]:
-    events = EventRepository(session)
-    existing = events.by_key(lead.store_id, key)
-    if existing is not None:
-        return existing, False
-    event = events.add(
-        Event(
-            store_id=lead.store_id,
-            lead_id=lead.id,
-            kind=kind.value,
-            source=source,
-            payload=payload,
-            occurred_at=at,
-            idempotency_key=key,
-        )
-    )
-    return event, True
-
-
-_INBOUND_EVENTS = {
-    InboundKind.OPT_OUT: EventKind.OPTED_OUT,
-    InboundKind.OPT_IN: EventKind.OPTED_IN,
-    InboundKind.HELP: EventKind.INBOUND_MESSAGE,
-    InboundKind.STOP_REQUEST: EventKind.REPLY,
-    InboundKind.REPLY: EventKind.REPLY,
-}
-
-
-def record_inbound(
-    session: Session, *, message_sid: str, phone: str, channel: Channel, text: str, now: datetime
-) -> InboundOutcome:
-    """An SMS or WhatsApp message from a lead: keywords, stop requests and replies."""
-    kind = classify_inbound(text)
-    signals: list[Signal] = []
-    help_text = None
-    for lead in LeadRepository(session).by_phone(phone):
-        payload: dict[str, Any] = {"channel": channel.value, "text": text}
-        event, new = _event_once(
+async def twilio_inbound(
+    form: dict[str, str], *, database: Database, temporal: Client, settings: Settings
+) -> str:
+    """An SMS or WhatsApp message from a lead; the TwiML to answer with."""
+    message_sid, sender = _required(form, "MessageSid", "From")
+    channel, phone = twilio_webhook.sender(sender)
+    now = utcnow()
+    heard = await run_in_threadpool(
+        database.run,
+        lambda session: inbound.record_text(
             session,
-            lead,
-            f"twilio:{message_sid}",
-            _INBOUND_EVENTS[kind],
-            channel.value,
-            payload,
-            now,
+            message_id=message_sid,
+            phone=phone,
+            channel=channel,
+            text=form.get("Body", ""),
+            now=now,
+        ),
+    )
+    async with reaching_temporal(f"message {message_sid}"):
+        await _apply(temporal, settings, heard.effects)
+    if not heard.help_text:
+        return EMPTY_TWIML
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Message>'
+        f"{escape(heard.help_text)}</Message></Response>"
+    )
+
+
+async def twilio_status(form: dict[str, str], *, database: Database) -> None:
+    """A Twilio delivery report: the touch becomes delivered, undelivered or failed."""
+    message_sid, message_status = _required(form, "MessageSid", "MessageStatus")
+    report = inbound.DeliveryReport(
+        source="twilio",
+        touch_id=None,
+        provider_message_id=message_sid,
+        status=twilio_webhook.touch_status(message_status),
+        reason=twilio_webhook.failure_reason(form.get("ErrorCode")),
+        name=message_status,
+    )
+    now = utcnow()
+    await run_in_threadpool(
+        database.run, lambda session: inbound.record_reports(session, [report], now)
+    )
+
+
+async def sendgrid_events(
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    *,
+    database: Database,
+    temporal: Client,
+    settings: Settings,
+) -> EventsReceived:
+    """SendGrid's signed event batch: delivery, engagement, bounces and opt-outs."""
+    if settings.sendgrid_webhook_public_key is None:
+        raise forbidden("SendGrid event webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)")
+    if not sendgrid_webhook.signature_valid(
+        settings.sendgrid_webhook_public_key,
+        body,
+        signature,
+        timestamp,
+        max_age_seconds=settings.webhook_max_age_seconds,
+    ):
+        raise forbidden("invalid or stale SendGrid event webhook signature")
+    try:
+        events = sendgrid_webhook.parse_events(body)
+    except ValueError as error:
+        raise bad_request(str(error)) from error
+    reports = [
+        inbound.DeliveryReport(
+            source="sendgrid",
+            touch_id=event.touch_id,
+            provider_message_id=event.message_id,
+            status=event.status,
+            reason=f"sendgrid_{event.name}",
+            receipt_id=event.event_id,
+            name=event.name,
+            bounce=event.bounce,
+            opt_out=event.opt_out,
         )
-        consents = ConsentRepository(session)
-        if kind is InboundKind.OPT_OUT or kind is InboundKind.STOP_REQUEST:
-            via = "keyword" if kind is InboundKind.OPT_OUT else "plain_words_stop_request"
-            consents.revoke(lead.id, channel, via=f"{channel.value}:{via}", evidence=None, at=now)
-        elif kind is InboundKind.OPT_IN and new:
-            consents.grant(
-                lead.id,
-                channel,
-                Purpose.MARKETING,
-                source=f"{channel.value}:keyword",
-                evidence=text,
-                at=now,
-            )
-        if kind is InboundKind.STOP_REQUEST and new:
-            TaskRepository(session).add(
-                Task(
-                    store_id=lead.store_id,
-                    lead_id=lead.id,
-                    kind=REVIEW_STOP_REQUEST,
-                    role_needed=StaffRole.ASSOCIATE,
-                    assignee_id=lead.owner_id,
-                    reason=(
-                        f"The lead asked in their own words to stop ({channel.value}). Marketing "
-                        "on that channel is stopped; confirm their choice with them."
-                    ),
-                    sla_due_at=now + timedelta(hours=24),
-                )
-            )
-        if kind is InboundKind.HELP:
-            help_text = "Reply STOP to stop messages, START to resume."
-        else:
-            signals.append(_signal(session, event))
-    return InboundOutcome(kind, signals, help_text)
-
-
-def _advance(touch: Touch, status: TouchStatus, reason: str | None = None) -> bool:
-    if _PROGRESS.get(status, 0) <= _PROGRESS.get(touch.status, 0):
-        return False
-    touch.status = status
-    touch.reason = reason or touch.reason
-    return True
-
-
-def record_delivery(
-    session: Session, *, provider_message_id: str, status: TouchStatus | None, reason: str | None
-) -> bool:
-    """A provider's delivery report for the touch it sent as `provider_message_id`; True if
-    the touch changed."""
-    touch = TouchRepository(session).by_provider_message_id(provider_message_id)
-    if status is None or touch is None:
-        return False
-    changed = _advance(touch, status, reason)
-    session.flush()
-    return changed
-
-
-@dataclass(frozen=True)
-class SendGridOutcome:
-    processed: int
-    duplicates: int
-    signals: list[Signal]
-
-
-def _touch_for(session: Session, event: EmailEvent) -> Touch | None:
-    touches = TouchRepository(session)
-    touch = touches.get(event.touch_id) if event.touch_id is not None else None
-    if touch is None and event.message_id:
-        touch = touches.by_provider_message_id(event.message_id)
-    return touch
-
-
-def record_sendgrid_events(
-    session: Session, events: list[EmailEvent], now: datetime
-) -> SendGridOutcome:
-    """SendGrid's event batch: each sg_event_id counts once, however often it is posted."""
-    receipts = WebhookReceiptRepository(session)
-    processed = duplicates = 0
-    signals: list[Signal] = []
-    for item in events:
-        event_id, name = item.event_id, item.name
-        if not receipts.first_time("sendgrid", event_id):
-            duplicates += 1
-            continue
-        processed += 1
-        touch = _touch_for(session, item)
-        if touch is None:
-            continue
-        if item.status is not None:
-            _advance(touch, item.status, f"sendgrid_{name}")
-            if item.bounce:
-                lead = session.get_one(Lead, touch.lead_id)
-                lead.email_invalid_reason = "bounce"
-        if item.opt_out:
-            lead = session.get_one(Lead, touch.lead_id)
-            ConsentRepository(session).revoke(
-                lead.id, Channel.EMAIL, via=f"sendgrid:{name}", evidence=event_id, at=now
-            )
-            event, _new = _event_once(
-                session,
-                lead,
-                f"sendgrid:{event_id}",
-                EventKind.OPTED_OUT,
-                "sendgrid",
-                {"event": name},
-                now,
-            )
-            signals.append(_signal(session, event))
-        session.flush()
-    return SendGridOutcome(processed, duplicates, signals)
-
-
-def unsubscribe(
-    session: Session, lead_id: uuid.UUID, channel: Channel, now: datetime
-) -> list[Signal]:
-    """One-click unsubscribe; idempotent (a second click changes nothing, signals again)."""
-    lead = LeadRepository(session).get(lead_id)
-    if lead is None:
-        return []
-    ConsentRepository(session).revoke(
-        lead.id, channel, via="one_click_unsubscribe", evidence=None, at=now
+        for event in events
+    ]
+    now = utcnow()
+    reported = await run_in_threadpool(
+        database.run, lambda session: inbound.record_reports(session, reports, now)
     )
-    event, _new = _event_once(
-        session,
-        lead,
-        f"unsubscribe:{lead.id}:{channel.value}",
-        EventKind.OPTED_OUT,
-        "unsubscribe_link",
-        {"channel": channel.value},
-        now,
+    async with reaching_temporal("the event batch"):
+        await _apply(temporal, settings, reported.effects)
+    return EventsReceived(processed=reported.processed, duplicates=reported.duplicates)
+
+
+def unsubscribe_target(settings: Settings, token: str) -> tuple[uuid.UUID, Channel]:
+    """The lead and channel an unsubscribe link names; 403 for a forged or broken link."""
+    target = read_unsubscribe_token(settings.secret_key.get_secret_value(), token)
+    if target is None:
+        raise forbidden("this unsubscribe link is not valid")
+    return target
+
+
+async def unsubscribe(
+    token: str, *, database: Database, temporal: Client, settings: Settings
+) -> None:
+    """RFC 8058 one-click unsubscribe; idempotent."""
+    lead_id, channel = unsubscribe_target(settings, token)
+    now = utcnow()
+    effects = await run_in_threadpool(
+        database.run, lambda session: inbound.unsubscribe(session, lead_id, channel, now)
     )
-    return [_signal(session, event)]
+    async with reaching_temporal("the unsubscribe"):
+        await _apply(temporal, settings, effects)
+
+
+async def _apply(temporal: Client, settings: Settings, effects: Effects) -> None:
+    await handles.apply(temporal, settings.temporal_task_queue, effects)

@@ -13,7 +13,7 @@ from db.repositories.purchases import PurchaseRepository
 from db.repositories.scoring import QualificationReader, ScoringModelRepository
 from db.repositories.sequences import SequenceRepository, content_hash
 from db.repositories.staff import StaffRepository
-from db.repositories.stores import StoreProfile, StoreRepository
+from db.repositories.stores import StoreRepository
 from db.repositories.tasks import OPEN_TASK_STATUSES, TaskRepository
 from db.repositories.touches import TouchRepository
 from db.repositories.webhooks import WebhookReceiptRepository
@@ -31,7 +31,6 @@ __all__ = [
     "ScoringModelRepository",
     "SequenceRepository",
     "StaffRepository",
-    "StoreProfile",
     "StoreRepository",
     "TaskRepository",
     "TouchRepository",

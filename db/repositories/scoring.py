@@ -17,34 +17,19 @@ from db.models import (
     ScoringModel,
     Store,
 )
-from db.recent import Recent
 from db.repositories.base import Repository
-
-_MODEL_VERSIONS: Recent[str] = Recent()
 
 
 class ScoringModelRepository(Repository[ScoringModel]):
     model = ScoringModel
-
-    def add(self, row: ScoringModel, *, flush: bool = True) -> ScoringModel:
-        super().add(row, flush=flush)
-        if row.promoted:
-            _MODEL_VERSIONS.forget_on_commit(self.session)
-        return row
 
     def current(self, store_id: uuid.UUID) -> ScoringModel | None:
         """The store's most recently promoted model, or None while the rules score is in use."""
         return self.session.scalars(self._current(ScoringModel, store_id)).first()
 
     def current_version(self, store_id: uuid.UUID) -> str | None:
-        """Only the version of `current` (its body is not read). Every capture scores with
-        it, so it is kept a few seconds (db.recent; a promotion in this process forgets it)."""
-        return _MODEL_VERSIONS.get(
-            self.session,
-            store_id,
-            lambda: self.session.scalars(self._current(ScoringModel.version, store_id)).first(),
-            keep_missing=True,  # most stores score by the rules until their first refit
-        )
+        """Only the version of `current` (its body is not read)."""
+        return self.session.scalars(self._current(ScoringModel.version, store_id)).first()
 
     def by_version(self, version: str) -> ScoringModel:
         return self.session.scalars(

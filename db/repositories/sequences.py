@@ -14,15 +14,11 @@ from sqlalchemy.orm import defer
 from db.models import (
     SequenceVersion,
 )
-from db.recent import Recent
 from db.repositories.base import Repository
 
 
 def content_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-_NEWEST_FOR_SEGMENT: Recent[SequenceVersion] = Recent()
 
 
 class SequenceRepository(Repository[SequenceVersion]):
@@ -81,22 +77,9 @@ class SequenceRepository(Repository[SequenceVersion]):
         return self.session.scalars(_latest_for_segment(), {"segment": segment}).first()
 
     def newest_for_segment(self, segment: str | None, fallback_key: str) -> SequenceVersion | None:
-        """The newest published journey for the segment, else the fallback sequence.
-
-        Every capture asks, so the answer is kept a few seconds (db.recent; `publish` in this
-        process forgets it at once) and handed to this session without a query.
-        """
-
-        def load() -> SequenceVersion | None:
-            found = self.latest_for_segment(segment) if segment else None
-            found = found or self.latest(fallback_key)
-            if found is not None:
-                self.session.expunge(found)  # the kept copy belongs to no session
-            return found
-
-        kept = _NEWEST_FOR_SEGMENT.get(self.session, (segment, fallback_key), load)
-        # A clean copy joins this session as it is (SQLAlchemy's recipe for cached rows).
-        return self.session.merge(kept, load=False) if kept is not None else None
+        """The newest published journey for the segment, else the fallback sequence."""
+        found = self.latest_for_segment(segment) if segment else None
+        return found or self.latest(fallback_key)
 
     def publish(self, key: str, name: str, body: dict[str, Any], *, by: str) -> SequenceVersion:
         """A new immutable version, unless the body is the same as the latest one."""
@@ -112,10 +95,7 @@ class SequenceRepository(Repository[SequenceVersion]):
             content_hash=digest,
             published_by=by,
         )
-        self.session.add(version)
-        self.session.flush()
-        _NEWEST_FOR_SEGMENT.forget_on_commit(self.session)
-        return version
+        return self.add(version)
 
 
 @functools.cache

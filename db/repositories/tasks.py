@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence as Seq
-from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -43,23 +42,6 @@ class TaskRepository(Repository[Task]):
         if open_only:
             query = query.where(Task.status.in_(OPEN_TASK_STATUSES))
         return self.session.scalars(query.order_by(Task.created_at, Task.id)).all()
-
-    def cancel_open(self, lead_id: uuid.UUID, *, at: datetime, why: str, cause: str) -> list[Task]:
-        """Cancel the lead's open and acknowledged tasks because of `cause` (an event id).
-
-        Returns every task `cause` cancelled, also when called again for it (a retry).
-        """
-        for task in self.for_lead(lead_id, open_only=True):
-            task.status = TaskStatus.CANCELLED
-            entry = {"at": at.isoformat(), "event": "cancelled", "reason": why, "cause": cause}
-            task.history = [*task.history, entry]
-        self.session.flush()
-        return [
-            task
-            for task in self.for_lead(lead_id)
-            if task.status is TaskStatus.CANCELLED
-            and any(entry.get("cause") == cause for entry in task.history)
-        ]
 
     def search(
         self,

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from activities.learning import LearningActivities
 from activities.qualification_payloads import RefitRequest
-from activities.scoring import rescore
 from db.models import Lead
 from db.repositories import ScoringModelRepository
 from db.types import utcnow
+from domain.reference import Reference
+from domain.scoring import rescore
 from qualification.config import QualificationConfig
 from tests.qualification.synthetic import write_history
 
@@ -20,7 +21,7 @@ def test_refit_promotes_a_model_that_beats_the_rules_and_rescoring_uses_it(datab
     labels = write_history(database, store.id, 800, seed=20260602)
     assert sum(labels) >= CONFIG.min_purchases
 
-    result = LearningActivities(database, CONFIG).refit_model(
+    result = LearningActivities(database, Reference(), CONFIG).refit_model(
         RefitRequest(store_id=store.id, now=utcnow())
     )
 
@@ -34,7 +35,7 @@ def test_refit_promotes_a_model_that_beats_the_rules_and_rescoring_uses_it(datab
     assert current is not None and current.version == result.version
     assert current.promoted_at is not None and current.metrics["candidate"]["auc"] > 0.5
 
-    assert rescore(database, CONFIG, utcnow(), store_id=store.id) == 800
+    assert rescore(database, Reference(), CONFIG, utcnow(), store_id=store.id) == 800
     lead = database.run(
         lambda s: s.query(Lead).filter(Lead.store_id == store.id).order_by(Lead.id).first()
     )
@@ -45,7 +46,7 @@ def test_refit_promotes_a_model_that_beats_the_rules_and_rescoring_uses_it(datab
 def test_refit_with_too_few_outcomes_keeps_the_explainable_score(database, store):
     labels = write_history(database, store.id, 120, seed=3)
 
-    result = LearningActivities(database, CONFIG).refit_model(
+    result = LearningActivities(database, Reference(), CONFIG).refit_model(
         RefitRequest(store_id=store.id, now=utcnow())
     )
 

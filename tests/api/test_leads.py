@@ -13,11 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from activities.qualification_payloads import QualifyRequest
-from activities.scoring import qualify_now
-from core.settings import qualification_config
 from core.vocabulary import ApiRole, JourneyStatus
 from db.models import Consent, Enrollment, Event, Lead
+from domain.reference import Reference
+from domain.scoring import qualification_config, qualify_now
 from tests import conftest
 from tests.conftest import bearer
 from tests.factories import afternoon_zone, indian_mobile
@@ -137,9 +136,10 @@ async def test_a_new_leads_score_at_capture_is_what_a_full_read_of_its_history_g
 
     def from_the_database(session) -> tuple[int, str | None, str | None, dict[str, Any]]:
         at = datetime.fromisoformat(detail["scored_at"])
-        request = QualifyRequest(lead_id=lead_id, event_id=event.id, now=at)
         config = qualification_config(conftest.test_settings(database.url, "unused"))
-        result = qualify_now(session, request, config)
+        result = qualify_now(
+            session, Reference(), config, lead_id=lead_id, event_id=event.id, now=at
+        )
         lead = session.get_one(Lead, lead_id)
         return result.score, lead.segment, lead.segment_reason, lead.score_explanation
 

@@ -19,10 +19,10 @@ from twilio.request_validator import RequestValidator
 
 from api.app import create_app
 from core.settings import Settings
-from core.tokens import unsubscribe_token
 from core.vocabulary import JourneyStatus, TouchStatus
 from db.models import Event, Lead, Task, Touch
 from db.repositories import ConsentRepository, EventRepository, TouchRepository
+from domain.consent import unsubscribe_token
 from sequences.model import Offset, SendAction, Sequence, Step
 from sequences.vocabulary import Channel, Purpose
 from tests.factories import enroll, make_lead

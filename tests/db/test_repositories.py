@@ -12,14 +12,12 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from core.vocabulary import TaskStatus
 from db.library import publish_library, sequence_body
-from db.models import Event, Task
-from db.repositories import EventRepository, SequenceRepository, TaskRepository
+from db.models import Event
+from db.repositories import EventRepository, SequenceRepository
 from db.session import Database, ReadOnlyViolation
 from db.types import utcnow
 from sequences.loader import load_library
-from sequences.vocabulary import StaffRole
 from tests.factories import make_lead
 
 
@@ -187,48 +185,3 @@ def test_a_read_only_unit_of_work_refuses_to_write(database: Database, store):
     with pytest.raises(ReadOnlyViolation):
         database.read(lambda s: EventRepository(s).add(event))
     assert database.read(lambda s: EventRepository(s).for_lead(lead_id)) == []
-
-
-def test_cancelling_a_leads_tasks_again_for_the_same_cause_returns_the_same_tasks(
-    database: Database, store
-):
-    lead_id = make_lead(database, store)
-
-    def open_tasks(session) -> list[uuid.UUID]:
-        tasks = TaskRepository(session)
-        made = [
-            tasks.open_idempotent(
-                Task(
-                    store_id=store.id,
-                    lead_id=lead_id,
-                    kind=kind,
-                    role_needed=StaffRole.ASSOCIATE,
-                    reason="test",
-                    idempotency_key=f"test:{uuid.uuid4()}",
-                )
-            )[0]
-            for kind in ("hot_lead", "answer_reply", "re_engage")
-        ]
-        made[2].status = TaskStatus.COMPLETED
-        return [task.id for task in made]
-
-    hot, reply, done = database.run(open_tasks)
-
-    def cancel(cause: str):
-        return lambda session: sorted(
-            task.id
-            for task in TaskRepository(session).cancel_open(
-                lead_id, at=utcnow(), why="the lead purchase", cause=cause
-            )
-        )
-
-    first = database.run(cancel("purchase-1"))
-    assert first == sorted([hot, reply])
-    assert database.run(cancel("purchase-1")) == first  # a retry: the same tasks, nothing more
-    assert database.run(cancel("opt-out-2")) == []  # a later event finds nothing open
-    statuses = database.run(lambda s: {t.id: t.status for t in TaskRepository(s).for_lead(lead_id)})
-    assert statuses == {
-        hot: TaskStatus.CANCELLED,
-        reply: TaskStatus.CANCELLED,
-        done: TaskStatus.COMPLETED,
-    }

@@ -1,13 +1,17 @@
-"""Times callers give Facet, kept where the journeys and the scoring can count with them.
+"""Values every door checks the same way: a time zone, a moment that happened, a moment to
+plan from. Pydantic types, so an API body and (later) a console form refuse the same input
+with the same words.
 
-A date far in the future (9999-12-31) or the past (0001-01-01) passed validation, was stored,
-and overflowed later: a 500 in a preview, or a nightly rescoring that failed on one row.
+A date far in the future (9999-12-31) or the past (0001-01-01) once passed validation, was
+stored, and overflowed later: a 500 in a preview, or a nightly rescoring that failed on one
+row. These bounds keep such values out at the door.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime
 
@@ -16,6 +20,14 @@ from db.types import utcnow
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(days=1)  # a till or phone whose clock runs a little ahead
 PLANNING_HORIZON = timedelta(days=365 * 100)
+
+
+def _known_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name") from error
+    return value
 
 
 def _happened(value: datetime) -> datetime:
@@ -32,6 +44,8 @@ def _plannable(value: datetime) -> datetime:
     return value
 
 
+# An IANA time zone name, e.g. "Asia/Kolkata".
+TimeZone = Annotated[str, AfterValidator(_known_timezone)]
 # When something already happened: a purchase, an event.
 Happened = Annotated[AwareDatetime, AfterValidator(_happened)]
 # A moment to plan from (a preview's enrollment time), past or future.

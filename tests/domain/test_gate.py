@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from activities.gate import ChannelFacts, candidate_channels, choose_channel
 from core.vocabulary import SuppressionReason
+from domain.gate import ChannelFacts, candidate_channels, choose_channel
 from sequences.vocabulary import Channel
 
 OPEN = ChannelFacts(has_contact=True, consented=True, template_has_variant=True)

@@ -1,6 +1,6 @@
-"""The send gate's rules, as pure functions the send activity calls at send time.
+"""The send gate's rules, as pure functions `domain.messages` applies at send time.
 
-Everything here decides from facts the activity read a moment ago (consent, contact points,
+Everything here decides from facts read a moment ago (consent, contact points,
 the WhatsApp window, what was already sent); nothing here reads a clock or a database. Quiet
 hours live in `sequences.send_window`. Whenever nothing is sent, the decision says why.
 """

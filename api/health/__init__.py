@@ -1,0 +1,1 @@
+"""GET /healthz: can this API reach its database and Temporal?"""

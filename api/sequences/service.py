@@ -1,0 +1,98 @@
+"""The sequence library for marketing: list, read, publish, preview."""
+
+from __future__ import annotations
+
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+
+from api.sequences.schemas import (
+    PlannedStepView,
+    Preview,
+    PreviewIn,
+    Published,
+    SampleLead,
+    VersionDetail,
+    VersionSummary,
+)
+from db.models import SequenceVersion
+from db.repositories import SequenceRepository
+from db.session import Database
+from db.types import utcnow
+from domain import sequences
+from domain.access import Actor
+from domain.errors import NotFound
+from domain.reference import Reference
+from sequences.preview import LeadSample
+
+
+def _summary(version: SequenceVersion) -> VersionSummary:
+    return VersionSummary(
+        key=version.key,
+        version=version.version,
+        name=version.name,
+        segment=version.body.get("segment"),
+        occasion=version.body.get("occasion"),
+        published_by=version.published_by,
+        published_at=version.published_at,
+    )
+
+
+def newest_of_each(session: Session) -> list[VersionSummary]:
+    return [_summary(v) for v in SequenceRepository(session).latest_of_each()]
+
+
+def versions(session: Session, key: str) -> list[VersionSummary]:
+    found = SequenceRepository(session).versions(key)
+    if not found:
+        raise NotFound(f"sequence {key!r}")
+    return [_summary(version) for version in found]
+
+
+def version(session: Session, key: str, number: int) -> VersionDetail:
+    found = sequences.version_of(session, key, number)
+    return VersionDetail(**_summary(found).model_dump(), body=found.body)
+
+
+async def publish(
+    body: dict[str, object], actor: Actor, *, database: Database, reference: Reference
+) -> Published:
+    def store(session: Session) -> Published:
+        published = sequences.publish(session, reference, body, by=actor.name)
+        version = published.version
+        return Published(key=version.key, version=version.version, created=published.created)
+
+    return await run_in_threadpool(database.run, store)
+
+
+def preview(
+    session: Session, reference: Reference, key: str, body: PreviewIn, actor: Actor
+) -> Preview:
+    if body.lead_id is not None:
+        sample = sequences.sample_of_lead(session, body.lead_id, actor)
+    else:
+        given = body.sample or SampleLead()
+        sample = LeadSample(
+            timezone=given.timezone,
+            segment=given.segment,
+            score=given.score,
+            attributes=given.attributes,
+            occasions=dict(given.occasions),
+        )
+    planned = sequences.preview(
+        session,
+        reference,
+        key,
+        number=body.version,
+        sample=sample,
+        enrolled_at=body.start_at or utcnow(),
+    )
+    return Preview(
+        key=planned.version.key,
+        version=planned.version.version,
+        timezone=planned.timezone,
+        enrolled_at=planned.enrolled_at,
+        steps=[
+            PlannedStepView(step_id=s.step_id, at=s.at, action=s.action, detail=s.detail)
+            for s in planned.steps
+        ],
+    )

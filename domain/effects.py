@@ -1,0 +1,59 @@
+"""What Temporal must hear once a unit of work has committed.
+
+A door records rows first and tells Temporal second: if Temporal is down, the door answers
+that the rows are saved and a retry is safe, and the retry finds the same rows and repeats
+only these calls, which are idempotent by business key and event id. Domain operations
+return their `Effects`; the door applies them with `workflows.handles.apply`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from domain.enrollment import CountdownToStart, JourneyToStart
+from domain.events import Happening
+from domain.scoring import Qualification
+from domain.tasks import EscalationToStart
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An event for the lead's running journeys (they deduplicate by event id)."""
+
+    event: Happening
+    workflow_ids: list[str]
+
+
+@dataclass(frozen=True)
+class QualifyOrder:
+    """Run QualifyLead for this event: `decided` is what scoring in the request found
+    (None: score in the workflow)."""
+
+    lead_id: uuid.UUID
+    event_id: uuid.UUID
+    decided: Qualification | None = None
+
+
+@dataclass
+class Effects:
+    journeys: list[JourneyToStart] = field(default_factory=list)
+    countdowns: list[CountdownToStart] = field(default_factory=list)
+    # The event new journeys start with (a capture's enquiry), if any.
+    start_event: Happening | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    escalations: list[EscalationToStart] = field(default_factory=list)
+    qualify: list[QualifyOrder] = field(default_factory=list)
+
+    def deliver(self, event: Happening, workflow_ids: list[str]) -> None:
+        if workflow_ids:
+            self.deliveries.append(Delivery(event, workflow_ids))
+
+    def extend(self, other: Effects) -> None:
+        """Add another operation's effects to these (a webhook batch, say)."""
+        self.journeys += other.journeys
+        self.countdowns += other.countdowns
+        self.start_event = self.start_event or other.start_event
+        self.deliveries += other.deliveries
+        self.escalations += other.escalations
+        self.qualify += other.qualify

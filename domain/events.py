@@ -1,0 +1,133 @@
+"""Events: what happened to a lead, recorded once by its key, and what journeys hear of it.
+
+Every door records through `record_event_once`: a form retried, a webhook redelivered, a
+till that posts the same sale twice all find the first row and change nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from db.models import Event
+from db.repositories import EventRepository
+from domain.errors import Conflict
+from sequences.vocabulary import EventKind
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: Event
+    new: bool  # False: the key was recorded before, and `event` is that first row
+
+
+def new_event(
+    *,
+    store_id: uuid.UUID,
+    lead_id: uuid.UUID,
+    key: str,
+    kind: EventKind,
+    source: str,
+    payload: dict[str, Any],
+    occurred_at: datetime,
+) -> Event:
+    """An event row not yet added to any session (a capture scores it before writing it)."""
+    return Event(
+        id=uuid.uuid4(),
+        store_id=store_id,
+        lead_id=lead_id,
+        kind=kind.value,
+        source=source,
+        payload=payload,
+        occurred_at=occurred_at,
+        recorded_at=occurred_at,
+        idempotency_key=key,
+    )
+
+
+def record_event_once(
+    session: Session,
+    *,
+    store_id: uuid.UUID,
+    lead_id: uuid.UUID,
+    key: str,
+    kind: EventKind,
+    source: str,
+    payload: dict[str, Any],
+    occurred_at: datetime,
+) -> Recorded:
+    """The store's event under `key`: the one recorded before, or this one, added now."""
+    events = EventRepository(session)
+    existing = events.by_key(store_id, key)
+    if existing is not None:
+        return Recorded(existing, new=False)
+    event = Event(
+        store_id=store_id,
+        lead_id=lead_id,
+        kind=kind.value,
+        source=source,
+        payload=payload,
+        occurred_at=occurred_at,
+        idempotency_key=key,
+    )
+    return Recorded(events.add(event), new=True)
+
+
+def check_same_event(
+    recorded: Recorded,
+    *,
+    lead_id: uuid.UUID | None,
+    kind: EventKind,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """A key given again must name the same event: another lead, kind (or payload) is a
+    caller reusing its key for something else. `lead_id=None`: the lead is not known yet."""
+    event = recorded.event
+    if recorded.new:
+        return
+    if lead_id is not None and event.lead_id != lead_id:
+        what = "lead"
+    elif event.kind != kind.value or (payload is not None and event.payload != payload):
+        what = "event" if payload is not None else "kind of event"
+    else:
+        return
+    raise Conflict(
+        f"event_id {event.idempotency_key!r} was already used for a different {what}; "
+        "use a new event_id"
+    )
+
+
+@dataclass(frozen=True)
+class Happening:
+    """What a journey hears of an event: ids, times and small non-personal facts, never
+    contact details or message text (journeys branch on them; `wait_for: {where: …}`)."""
+
+    event_id: uuid.UUID
+    kind: EventKind
+    occurred_at: datetime
+    revenue_minor: int | None = None
+    currency: str | None = None
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+def happening(event: Event) -> Happening:
+    """An event row as journeys hear it: a sale's revenue; a custom job's id and status."""
+    revenue = event.payload.get("revenue_minor")
+    has_revenue = isinstance(revenue, int)
+    facts: dict[str, str] = {}
+    if event.kind == EventKind.JOB_STATUS.value:
+        facts = {
+            key: str(event.payload[key]) for key in ("status", "job_id") if key in event.payload
+        }
+    return Happening(
+        event_id=event.id,
+        kind=EventKind(event.kind),
+        occurred_at=event.occurred_at,
+        revenue_minor=revenue if has_revenue else None,
+        currency=event.payload.get("currency") if has_revenue else None,
+        facts=facts,
+    )

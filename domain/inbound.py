@@ -1,0 +1,214 @@
+"""What comes back from the people Facet messages: texts, delivery reports, unsubscribes.
+
+Every provider callback is recorded once (a provider retries and replays deliveries), changes
+the consent ledger, touches and events, and returns the `Effects` for Temporal: the lead's
+running journeys hear of the event, and qualification runs. A retried callback finds its rows
+and only the Temporal calls go again; journeys deduplicate them by event id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from core.vocabulary import TouchStatus
+from db.models import Event, Lead, Touch
+from db.repositories import LeadRepository, TouchRepository, WebhookReceiptRepository
+from domain import consent
+from domain.consent import HELP_TEXT, InboundKind, classify_inbound
+from domain.effects import Effects, QualifyOrder
+from domain.enrollment import active_journeys
+from domain.events import happening, record_event_once
+from domain.messages import advance
+from domain.tasks import escalation, open_task
+from sequences.vocabulary import Channel, EventKind, Priority, StaffRole
+
+REVIEW_STOP_REQUEST = "review_stop_request"
+REVIEW_SLA = timedelta(hours=24)
+
+_INBOUND_EVENTS = {
+    InboundKind.OPT_OUT: EventKind.OPTED_OUT,
+    InboundKind.OPT_IN: EventKind.OPTED_IN,
+    InboundKind.HELP: EventKind.INBOUND_MESSAGE,
+    InboundKind.STOP_REQUEST: EventKind.REPLY,
+    InboundKind.REPLY: EventKind.REPLY,
+}
+
+
+def _heard(effects: Effects, session: Session, event: Event) -> None:
+    """The lead's running journeys hear of the event, and qualification runs for it."""
+    effects.deliver(happening(event), active_journeys(session, event.lead_id))
+    effects.qualify.append(QualifyOrder(event.lead_id, event.id))
+
+
+@dataclass(frozen=True)
+class Inbound:
+    kind: InboundKind
+    help_text: str | None  # what to answer a HELP with
+    effects: Effects
+
+
+def record_text(
+    session: Session, *, message_id: str, phone: str, channel: Channel, text: str, now: datetime
+) -> Inbound:
+    """An SMS or WhatsApp message from a number: for each store's lead with that number, a
+    keyword (STOP, START, HELP), a stop request in plain words, or a reply."""
+    kind = classify_inbound(text)
+    effects = Effects()
+    for lead in LeadRepository(session).by_phone(phone):
+        recorded = record_event_once(
+            session,
+            store_id=lead.store_id,
+            lead_id=lead.id,
+            key=f"twilio:{message_id}",
+            kind=_INBOUND_EVENTS[kind],
+            source=channel.value,
+            payload={"channel": channel.value, "text": text},
+            occurred_at=now,
+        )
+        if kind is InboundKind.OPT_OUT or kind is InboundKind.STOP_REQUEST:
+            via = "keyword" if kind is InboundKind.OPT_OUT else "plain_words_stop_request"
+            consent.stop(
+                session, lead.id, channel, via=f"{channel.value}:{via}", evidence=None, at=now
+            )
+        elif kind is InboundKind.OPT_IN and recorded.new:
+            consent.grant_marketing(
+                session,
+                lead.id,
+                [channel],
+                source=f"{channel.value}:keyword",
+                evidence=text,
+                at=now,
+            )
+        if kind is InboundKind.STOP_REQUEST and recorded.new:
+            _review_stop_request(session, effects, lead, recorded.event, channel, now)
+        if kind is not InboundKind.HELP:
+            _heard(effects, session, recorded.event)
+    return Inbound(kind, HELP_TEXT if kind is InboundKind.HELP else None, effects)
+
+
+def _review_stop_request(
+    session: Session, effects: Effects, lead: Lead, event: Event, channel: Channel, now: datetime
+) -> None:
+    """Marketing on the channel is stopped; a person confirms the choice with the lead."""
+    opened = open_task(
+        session,
+        lead_id=lead.id,
+        kind=REVIEW_STOP_REQUEST,
+        role_needed=StaffRole.ASSOCIATE,
+        reason=(
+            f"The lead asked in their own words to stop ({channel.value}). Marketing "
+            "on that channel is stopped; confirm their choice with them."
+        ),
+        priority=Priority.WARM,
+        sla=REVIEW_SLA,
+        idempotency_key=f"{REVIEW_STOP_REQUEST}:{event.id}",
+        requested_at=now,
+    )
+    started = escalation(opened, REVIEW_SLA)
+    if started is not None:
+        effects.escalations.append(started)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """A provider's report on a message it carried, in Facet's words.
+
+    `receipt_id` (with `source`) makes a report count once when the provider numbers its
+    reports (SendGrid's sg_event_id); None when the report itself is idempotent.
+    """
+
+    source: str  # sendgrid, twilio
+    touch_id: uuid.UUID | None
+    provider_message_id: str | None
+    status: TouchStatus | None
+    reason: str | None = None
+    receipt_id: str | None = None
+    name: str = ""  # the provider's word for it: delivered, open, spamreport, …
+    bounce: bool = False  # the address cannot receive: stop using it
+    opt_out: bool = False  # the person unsubscribed or reported spam: stop email
+
+
+@dataclass(frozen=True)
+class Reported:
+    processed: int
+    duplicates: int
+    changed: int
+    effects: Effects
+
+
+def _touch_for(session: Session, report: DeliveryReport) -> Touch | None:
+    touches = TouchRepository(session)
+    touch = touches.get(report.touch_id) if report.touch_id is not None else None
+    if touch is None and report.provider_message_id:
+        touch = touches.by_provider_message_id(report.provider_message_id)
+    return touch
+
+
+def record_reports(session: Session, reports: list[DeliveryReport], now: datetime) -> Reported:
+    """Delivery and engagement reports: touches move on (forward only), a bounce marks the
+    address invalid, an unsubscribe or spam report stops email."""
+    receipts = WebhookReceiptRepository(session)
+    processed = duplicates = changed = 0
+    effects = Effects()
+    for report in reports:
+        if report.receipt_id is not None and not receipts.first_time(
+            report.source, report.receipt_id
+        ):
+            duplicates += 1
+            continue
+        processed += 1
+        touch = _touch_for(session, report)
+        if touch is None:
+            continue
+        if report.status is not None and advance(touch, report.status, report.reason):
+            changed += 1
+        if report.status is not None and report.bounce:
+            session.get_one(Lead, touch.lead_id).email_invalid_reason = "bounce"
+        if report.opt_out:
+            lead = session.get_one(Lead, touch.lead_id)
+            consent.stop(
+                session,
+                lead.id,
+                Channel.EMAIL,
+                via=f"{report.source}:{report.name}",
+                evidence=report.receipt_id,
+                at=now,
+            )
+            recorded = record_event_once(
+                session,
+                store_id=lead.store_id,
+                lead_id=lead.id,
+                key=f"{report.source}:{report.receipt_id}",
+                kind=EventKind.OPTED_OUT,
+                source=report.source,
+                payload={"event": report.name},
+                occurred_at=now,
+            )
+            _heard(effects, session, recorded.event)
+        session.flush()
+    return Reported(processed, duplicates, changed, effects)
+
+
+def unsubscribe(session: Session, lead_id: uuid.UUID, channel: Channel, now: datetime) -> Effects:
+    """One-click unsubscribe; idempotent (a second click changes nothing, tells again)."""
+    effects = Effects()
+    lead = LeadRepository(session).get(lead_id)
+    if lead is None:
+        return effects
+    consent.stop(session, lead.id, channel, via="one_click_unsubscribe", evidence=None, at=now)
+    recorded = record_event_once(
+        session,
+        store_id=lead.store_id,
+        lead_id=lead.id,
+        key=f"unsubscribe:{lead.id}:{channel.value}",
+        kind=EventKind.OPTED_OUT,
+        source="unsubscribe_link",
+        payload={"channel": channel.value},
+        occurred_at=now,
+    )
+    _heard(effects, session, recorded.event)
+    return effects

@@ -1,0 +1,174 @@
+"""Intake: a lead arrives, or something happens to a lead a door already knows.
+
+`capture` (a web form, a QR code, the walk-in tablet, an Instagram lead form) finds or creates
+the person, records their consent and their enquiry, scores them, and plans their journeys:
+the newest journey for their segment (or the fallback) and a yearly countdown for each date
+they gave. A returning person is the same lead, enquiring again.
+
+`record_lead_event` (a store visit, a question, an appointment, a purchase posted by hand)
+records the event once by the caller's id, scores the lead, and tells its journeys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.settings import Settings
+from db.models import Store
+from db.repositories import EventRepository
+from db.types import utcnow
+from domain import consent
+from domain.access import Actor
+from domain.effects import Effects, QualifyOrder
+from domain.enrollment import (
+    JourneyToStart,
+    active_journeys,
+    plan_countdowns,
+    plan_journey,
+)
+from domain.errors import InvalidField
+from domain.events import check_same_event, happening, new_event, record_event_once
+from domain.leads import Details, Identity, find_or_create_lead, lead_for
+from domain.reference import Reference
+from domain.scoring import qualification_config, score_event
+from sequences.vocabulary import Channel, EventKind
+
+
+@dataclass(frozen=True)
+class Captured:
+    lead_id: uuid.UUID
+    created: bool
+    journey: JourneyToStart | None  # the segment's journey (started, or running already)
+    countdown_workflow_ids: list[str]
+    effects: Effects
+
+
+def capture(
+    session: Session,
+    reference: Reference,
+    settings: Settings,
+    actor: Actor,
+    *,
+    store_id: uuid.UUID,
+    source: str,
+    who: Identity,
+    details: Details,
+    message: str | None,
+    consented: list[Channel],
+    consent_evidence: str | None,
+) -> Captured:
+    """Find or create the lead, record consent and the enquiry, score it, plan its journeys."""
+    store = reference.store(session, store_id)
+    if store is None:
+        raise InvalidField("store_id", f"no store with id {store_id}")
+    actor.check_store(store.id)
+    config = qualification_config(settings)
+    found = find_or_create_lead(session, store, who, details, source=source)
+    lead, created = found.lead, found.created
+    # A new lead has nothing to look up and is scored before it is written: with autoflush off
+    # it takes two flushes (the lead with its score, then the rows that refer to it), not six.
+    with session.no_autoflush if created else contextlib.nullcontext():
+        now = utcnow()
+        # The journey follows the segment as captured; a segment the score finds later in
+        # the message starts its own journey through QualifyLead.
+        version = reference.newest_journey(session, lead.segment, settings.fallback_sequence_key)
+        # Every capture is a new enquiry (its key is its own): scored first, written after,
+        # so a new lead's INSERT comes before the rows that refer to it.
+        event = new_event(
+            store_id=lead.store_id,
+            lead_id=lead.id,
+            key=f"capture:{uuid.uuid4()}",
+            kind=EventKind.CAPTURED if created else EventKind.ENQUIRY,
+            source=source,
+            payload={"message": message} if message else {},
+            occurred_at=now,
+        )
+        if created:
+            decided = score_event(session, reference, config, lead, event, new_lead=True)
+        EventRepository(session).add(event, flush=not created)
+        if not created:
+            decided = score_event(session, reference, config, lead, event)
+        consent.grant_marketing(
+            session,
+            lead.id,
+            consented,
+            source=source,
+            evidence=consent_evidence,
+            at=now,
+            new_lead=created,
+        )
+        effects = Effects(start_event=happening(event))
+        journey = None
+        if version is not None:
+            journey = plan_journey(session, reference, lead, version, new_lead=created)
+            effects.journeys.append(journey)
+        effects.countdowns = plan_countdowns(session, reference, lead, new_lead=created)
+        planned = {j.workflow_id for j in effects.journeys} | {
+            c.workflow_id for c in effects.countdowns
+        }
+        others = [] if created else active_journeys(session, lead.id)
+        effects.deliver(happening(event), [wid for wid in others if wid not in planned])
+        if decided is not None:
+            effects.qualify.append(QualifyOrder(lead.id, event.id, decided))
+    return Captured(
+        lead_id=lead.id,
+        created=created,
+        journey=journey,
+        countdown_workflow_ids=[c.workflow_id for c in effects.countdowns],
+        effects=effects,
+    )
+
+
+@dataclass(frozen=True)
+class EventRecorded:
+    event_id: uuid.UUID
+    duplicate: bool
+    effects: Effects
+
+
+def record_lead_event(
+    session: Session,
+    reference: Reference,
+    settings: Settings,
+    actor: Actor,
+    lead_id: uuid.UUID,
+    *,
+    key: str,
+    kind: EventKind,
+    source: str,
+    payload: dict[str, Any],
+    occurred_at: datetime | None,
+    revenue_minor: int | None = None,
+    currency: str | None = None,
+) -> EventRecorded:
+    """Record the event once (`key` is the caller's id for it), score the lead for it, and
+    tell the lead's running journeys. A key reused for another lead or kind is a Conflict."""
+    lead = lead_for(session, lead_id, actor)
+    payload = dict(payload)
+    if revenue_minor is not None:
+        payload["revenue_minor"] = revenue_minor
+        payload["currency"] = currency or session.get_one(Store, lead.store_id).currency
+    recorded = record_event_once(
+        session,
+        store_id=lead.store_id,
+        lead_id=lead.id,
+        key=key,
+        kind=kind,
+        source=source,
+        payload=payload,
+        occurred_at=occurred_at or utcnow(),
+    )
+    check_same_event(recorded, lead_id=lead.id, kind=kind)
+    event = recorded.event
+    effects = Effects()
+    effects.deliver(happening(event), active_journeys(session, lead.id))
+    decided = score_event(session, reference, qualification_config(settings), lead, event)
+    if decided is not None:
+        effects.qualify.append(QualifyOrder(lead.id, event.id, decided))
+    return EventRecorded(event_id=event.id, duplicate=not recorded.new, effects=effects)

@@ -1,0 +1,151 @@
+"""Leads and identity: one person per store, found by phone, email or POS customer id.
+
+Every door that learns of a person (a capture form, a sale at the till, a WhatsApp message,
+later a store system's customer record) calls `find_or_create_lead`, so a person is matched
+the same way whoever saw them first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm import Session
+
+from db.models import Lead
+from db.repositories import LeadRepository
+from db.types import utcnow
+from domain.access import Actor
+from domain.errors import InvalidField, NotAllowed, UnknownLead
+from domain.reference import StoreProfile
+from sequences.vocabulary import Channel
+
+
+def normalise_phone(raw: str, country: str, *, field: str = "phone") -> str:
+    """E.164, reading numbers without a country code as the store's country."""
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidField(field, f"not a phone number ({error})") from error
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidField(
+            field, f"not a valid phone number for region {country} or in +country format"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: str | None) -> str | None:
+    """Lower-cased and checked; raises ValueError (for pydantic validators) when invalid."""
+    if not value:
+        return None
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise ValueError(f"not a valid email address: {error}") from error
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How a door knows the person: at least one key. `phone` is as given (any format);
+    `email` is already normalised; `phone_field` names the phone in the door's own words."""
+
+    phone: str | None = None
+    email: str | None = None
+    pos_customer_id: str | None = None
+    phone_field: str = "phone"
+
+
+@dataclass(frozen=True)
+class Details:
+    """What else the person told us. A new lead takes all of it; a known lead gains what it
+    lacked (a newly given preferred channel wins; new occasion dates are added)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    preferred_channel: Channel | None = None
+    segment: str | None = None
+    timezone: str | None = None
+    language: str | None = None
+    occasion_dates: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FoundLead:
+    lead: Lead
+    created: bool
+
+
+def find_or_create_lead(
+    session: Session, store: StoreProfile, who: Identity, details: Details, *, source: str
+) -> FoundLead:
+    """The store's lead for this person — by POS customer id, then phone, then email — or a
+    new one from the store's defaults.
+
+    A new lead is added but not flushed, with its id set: the caller may score it first, so
+    its INSERT carries the score (a capture), or flush with the rows that refer to it.
+    """
+    phone = normalise_phone(who.phone, store.country, field=who.phone_field) if who.phone else None
+    leads = LeadRepository(session)
+    lead = leads.by_pos_customer(store.id, who.pos_customer_id) if who.pos_customer_id else None
+    lead = lead or leads.find_by_identity(store.id, phone_e164=phone, email=who.email)
+    if lead is not None:
+        _learn(leads, lead, who, phone, details)
+        return FoundLead(lead, created=False)
+    now = utcnow()
+    lead = Lead(
+        id=uuid.uuid4(),
+        store_id=store.id,
+        first_name=details.first_name,
+        last_name=details.last_name,
+        phone_e164=phone,
+        email=who.email,
+        pos_customer_id=who.pos_customer_id,
+        timezone=details.timezone or store.timezone,
+        language=details.language or store.locale,
+        preferred_channel=details.preferred_channel,
+        source=source,
+        segment=details.segment,
+        occasion_dates=dict(details.occasion_dates),
+        created_at=now,
+        updated_at=now,
+    )
+    leads.add(lead, flush=False)
+    return FoundLead(lead, created=True)
+
+
+def _learn(
+    leads: LeadRepository, lead: Lead, who: Identity, phone: str | None, details: Details
+) -> None:
+    """Add what a returning person told us this time, without taking another lead's keys."""
+    if who.pos_customer_id and not lead.pos_customer_id:
+        lead.pos_customer_id = who.pos_customer_id
+    if (
+        phone
+        and not lead.phone_e164
+        and not leads.find_by_identity(lead.store_id, phone_e164=phone, email=None)
+    ):
+        lead.phone_e164 = phone
+    if (
+        who.email
+        and not lead.email
+        and not leads.find_by_identity(lead.store_id, phone_e164=None, email=who.email)
+    ):
+        lead.email = who.email
+    lead.first_name = lead.first_name or details.first_name
+    lead.last_name = lead.last_name or details.last_name
+    lead.preferred_channel = details.preferred_channel or lead.preferred_channel
+    lead.segment = lead.segment or details.segment
+    if details.occasion_dates:
+        lead.occasion_dates = {**lead.occasion_dates, **details.occasion_dates}
+
+
+def lead_for(session: Session, lead_id: uuid.UUID, actor: Actor) -> Lead:
+    """The lead, if the actor may see its store."""
+    lead = LeadRepository(session).get(lead_id)
+    if lead is None:
+        raise UnknownLead(lead_id)
+    if not actor.may_access_store(lead.store_id):
+        raise NotAllowed("this lead belongs to a store your key cannot see")
+    return lead

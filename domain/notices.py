@@ -1,0 +1,138 @@
+"""Task notices: telling a member of staff that a task is theirs.
+
+A notice lives the life of every message (claimed → sending → sent, never twice; see
+`domain.messages`) with its own rules: it goes by the staff member's notice settings (their
+`notice_channel`, else SMS when they have a phone, else email), not by a lead's marketing
+consent, quiet hours or caps; it is written from the `task/notice` template in their first
+language; its due time is on the store's clock. What became of it is kept on the task
+(`Task.notice`), so a manager sees an assignee who was never told (`no_contact`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from core.vocabulary import SuppressionReason, TouchStatus
+from core.workflow_ids import task_workflow_id
+from db.models import Lead, Staff, Store, Task, Touch
+from db.repositories import TouchRepository
+from domain.errors import UnknownTask
+from domain.messages import Step, record_failed, resume
+from providers.base import OutgoingMessage, ProviderError
+from sequences.templates import NoticeFields, render
+from sequences.vocabulary import Channel, Purpose
+
+TEMPLATE = "task/notice"
+
+
+def notice_key(task_id: uuid.UUID, assignment: int) -> str:
+    """One notice per (task, assignment): a retry finds the same touch. It reads as the
+    EscalationTask's step `notice:{assignment}`, so a notice that ran out of retries is
+    abandoned like any step."""
+    return f"{task_workflow_id(task_id)}:notice:{assignment}"
+
+
+def _channel(staff: Staff) -> tuple[Channel, str | None]:
+    """Where this person wants notices, and their address there (None: they have none)."""
+    channel = staff.notice_channel or (Channel.SMS if staff.phone_e164 else Channel.EMAIL)
+    return channel, staff.email if channel is Channel.EMAIL else staff.phone_e164
+
+
+def due_on_store_clock(due: datetime | None, store: Store) -> str:
+    """The SLA due time as the store reads it: "01 Dec 15:30 IST"."""
+    if due is None:
+        return ""
+    local = due.astimezone(ZoneInfo(store.timezone))
+    return f"{local:%d %b %H:%M} {local:%Z}"
+
+
+def prepare_notice(
+    session: Session,
+    task_id: uuid.UUID,
+    assignment: int,
+    now: datetime,
+    repeatable: Callable[[Channel], bool],
+) -> Step | None:
+    """The notice of the task's current assignment, claimed (or found, on a retry); None when
+    the task has nobody assigned. A staff member with no address for their channel gets a
+    `suppressed` / `no_contact` notice, noted on the task."""
+    task = session.get(Task, task_id)
+    if task is None:
+        raise UnknownTask(task_id)
+    staff = session.get(Staff, task.assignee_id) if task.assignee_id else None
+    if staff is None:
+        return None
+    key = notice_key(task.id, assignment)
+    found = resume(session, TouchRepository(session).by_key(key), repeatable)
+    if found is not None:
+        return found
+    lead = session.get_one(Lead, task.lead_id)
+    store = session.get_one(Store, task.store_id)
+    channel, to = _channel(staff)
+    language = staff.languages[0] if staff.languages else store.locale
+    fields = NoticeFields(
+        staff_name=staff.name,
+        store_name=store.name,
+        priority=task.priority,
+        task=task.kind.replace("_", " "),
+        lead_name=lead.first_name or "a lead",
+        reason=task.reason.rstrip("."),
+        due=due_on_store_clock(task.sla_due_at, store),
+    )
+    rendered = render(TEMPLATE, channel, fields, language=language)
+    touch, _new = TouchRepository(session).claim(
+        Touch(
+            id=uuid.uuid4(),
+            lead_id=lead.id,
+            staff_id=staff.id,
+            step_id=f"task-notice-{assignment}",
+            channel=channel,
+            purpose=Purpose.TRANSACTIONAL,
+            template=TEMPLATE,
+            idempotency_key=key,
+            status=TouchStatus.CLAIMED if to else TouchStatus.SUPPRESSED,
+            reason=None if to else SuppressionReason.NO_CONTACT.value,
+            subject=rendered.subject,
+            body=rendered.body,
+        )
+    )
+    if touch.status is not TouchStatus.CLAIMED or to is None:
+        return Step(touch, None)
+    message = OutgoingMessage(
+        touch_id=touch.id, channel=channel, to=to, subject=touch.subject, body=touch.body or ""
+    )
+    return Step(touch, message)
+
+
+def notice_refused(
+    session: Session,
+    task_id: uuid.UUID,
+    assignment: int,
+    message: OutgoingMessage,
+    error: ProviderError,
+    now: datetime,
+) -> Step:
+    """The provider refused the notice for good: it failed, with the provider's reason."""
+    return Step(record_failed(session, message.touch_id, error.reason), None)
+
+
+def note_on_task(session: Session, task_id: uuid.UUID, assignment: int, now: datetime) -> None:
+    """What became of the task's latest notice, kept on the task: who was told, how, or why
+    not (`no_contact`, a provider's refusal)."""
+    touch = TouchRepository(session).by_key(notice_key(task_id, assignment))
+    if touch is None:
+        return
+    session.get_one(Task, task_id).notice = {
+        "at": now.isoformat(),
+        "assignment": assignment,
+        "staff_id": str(touch.staff_id),
+        "touch_id": str(touch.id),
+        "channel": touch.channel.value if touch.channel else None,
+        "status": touch.status.value,
+        "reason": touch.reason,
+    }

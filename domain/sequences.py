@@ -1,0 +1,124 @@
+"""The sequence library: publishing immutable versions, and previewing one for a lead.
+
+A published version never changes; running journeys keep the version they started with, and
+new enrollments take the newest. A preview walks the steps with the journeys' own timing
+rules (`sequences.preview`), for a made-up lead or a real one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from db.models import SequenceVersion
+from db.repositories import LeadRepository, SequenceRepository
+from domain.access import Actor
+from domain.enrollment import lead_occasions, lead_timezone
+from domain.errors import Conflict, InvalidField, NotAllowed, NotFound, UnknownLead
+from domain.reference import Reference
+from sequences.loader import SequenceError, parse_sequence
+from sequences.preview import LeadSample, PlannedStep, plan
+from sequences.timing import local_date, next_month_day
+
+
+def version_of(session: Session, key: str, number: int | None = None) -> SequenceVersion:
+    """The sequence's version `number`, or its newest."""
+    repository = SequenceRepository(session)
+    found = repository.version(key, number) if number else repository.latest(key)
+    if found is None:
+        raise NotFound(f"sequence {key!r}" + (f" version {number}" if number else ""))
+    return found
+
+
+@dataclass(frozen=True)
+class Published:
+    version: SequenceVersion
+    created: bool  # False: the body was the newest version's; nothing new was published
+
+
+def publish(session: Session, reference: Reference, body: dict[str, Any], *, by: str) -> Published:
+    """Validate a sequence (refused with the file, step and field) and publish it as a new
+    version, unless it equals the newest one."""
+    try:
+        sequence = parse_sequence(body, "sequence")
+    except SequenceError as error:
+        raise InvalidField("sequence", str(error)) from error
+    repository = SequenceRepository(session)
+    unknown = sorted(key for key in sequence.enrolls() if repository.latest(key) is None)
+    if unknown and set(unknown) != {sequence.key}:
+        raise InvalidField("steps", f"enroll names unpublished sequence(s): {', '.join(unknown)}")
+    latest = repository.latest(sequence.key)
+    if latest is not None and bool(latest.body.get("occasion")) != bool(sequence.occasion):
+        raise Conflict(
+            f"{sequence.key!r} is published as a "
+            f"{'countdown' if latest.body.get('occasion') else 'journey'}; "
+            "a new version cannot change that (use a new key)"
+        )
+    version = repository.publish(
+        sequence.key, sequence.name, sequence.model_dump(mode="json", by_alias=True), by=by
+    )
+    created = version != latest
+    if created:
+        reference.forget_on_commit(session)  # the next capture enrolls in the new version
+    return Published(version, created)
+
+
+@dataclass(frozen=True)
+class Preview:
+    version: SequenceVersion
+    timezone: str
+    enrolled_at: datetime
+    steps: list[PlannedStep]
+
+
+def sample_of_lead(session: Session, lead_id: uuid.UUID, actor: Actor) -> LeadSample:
+    """A real lead's facts, to preview a sequence for them."""
+    lead = LeadRepository(session).get(lead_id)
+    if lead is None:
+        raise UnknownLead(lead_id)
+    if not actor.may_access_store(lead.store_id):
+        raise NotAllowed("this lead belongs to a store your key cannot see")
+    return LeadSample(
+        timezone=lead_timezone(session, lead),
+        segment=lead.segment,
+        score=lead.score,
+        attributes={k: str(v) for k, v in lead.attributes.items()},
+        occasions=lead_occasions(lead),
+    )
+
+
+def preview(
+    session: Session,
+    reference: Reference,
+    key: str,
+    *,
+    number: int | None,
+    sample: LeadSample,
+    enrolled_at: datetime,
+) -> Preview:
+    """The dated plan of what the sequence would do for the sample lead."""
+    version = version_of(session, key, number)
+    sequence = reference.sequence(version)
+    occasions: dict[Any, date] = dict(sample.occasions or {})
+    if sequence.occasion is not None and sequence.occasion in occasions:
+        # A countdown counts to the next time the date comes round, as the workflow does.
+        day = occasions[sequence.occasion]
+        occasions[sequence.occasion] = next_month_day(
+            day.month, day.day, local_date(enrolled_at, sample.timezone)
+        )
+    steps = plan(
+        sequence,
+        LeadSample(
+            timezone=sample.timezone,
+            segment=sample.segment,
+            score=sample.score,
+            attributes=sample.attributes,
+            occasions=occasions,
+        ),
+        enrolled_at,
+    )
+    return Preview(version, sample.timezone, enrolled_at, steps)

@@ -1,0 +1,52 @@
+"""How long each kind of activity may take and how it is retried: the named policies, in one
+place. No policy retries a `Failure` (activities/payloads.py): a lead that is gone, a rule
+that said no, a bug in a row. Workflows import this module; it does no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+from activities.payloads import NON_RETRYABLE
+
+# Sending a message: a day-7 message must not arrive on day 9, so retries stop after six
+# hours (the step is then recorded as failed, `retries_exhausted`).
+SEND_TIMEOUT = timedelta(seconds=30)
+SEND_GIVE_UP_AFTER = timedelta(hours=6)
+SEND = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=25,
+    non_retryable_error_types=list(NON_RETRYABLE),
+)
+
+# Reading and writing rows for a journey or a task: retried until the database answers.
+BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
+BOOKKEEPING = RetryPolicy(
+    maximum_interval=timedelta(minutes=1), non_retryable_error_types=list(NON_RETRYABLE)
+)
+
+# Telling a person about their task: a late notice is worse than none, since the SLA runs.
+NOTICE_TIMEOUT = timedelta(seconds=30)
+NOTICE_GIVE_UP_AFTER = timedelta(minutes=30)
+NOTICE = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+    non_retryable_error_types=list(NON_RETRYABLE),
+)
+
+# Scoring a lead after an event.
+QUALIFY_TIMEOUT = timedelta(seconds=30)
+QUALIFY = RetryPolicy(
+    maximum_interval=timedelta(seconds=30), non_retryable_error_types=list(NON_RETRYABLE)
+)
+
+# The nightly refit and rescore, and the going-cold sweep: a few tries, then the next run.
+REFIT_TIMEOUT = timedelta(minutes=30)
+RESCORE_TIMEOUT = timedelta(hours=2)
+RESCORE_HEARTBEAT = timedelta(minutes=5)
+UPKEEP = RetryPolicy(maximum_attempts=3, non_retryable_error_types=list(NON_RETRYABLE))
