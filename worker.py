@@ -21,7 +21,6 @@ from temporalio.client import Client
 from temporalio.worker import ResourceBasedSlotConfig, Worker, WorkerTuner
 
 from activities.journey import JourneyActivities
-from activities.learning import LearningActivities
 from activities.messaging import MessagingActivities
 from activities.scoring import ScoringActivities
 from activities.tasks import TaskActivities
@@ -83,7 +82,6 @@ def build_worker(
     messaging = MessagingActivities(database, providers, settings or get_settings())
     journeys = JourneyActivities(database, reference)
     scoring = ScoringActivities(database, reference, qualification)
-    learning = LearningActivities(database, reference, qualification)
     tasks = TaskActivities(database, providers, qualification, handles.task_canceller(client))
     return Worker(
         client,
@@ -97,8 +95,8 @@ def build_worker(
             journeys.finish_enrollment,
             scoring.qualify_lead,
             scoring.rescore_leads,
-            learning.list_stores,
-            learning.refit_model,
+            scoring.list_stores,
+            scoring.refit_model,
             tasks.open_task,
             tasks.reassign_task,
             tasks.notify_assignee,

@@ -15,6 +15,7 @@ from activities.payloads import (
     PreparedEnrollment,
     PrepareEnrollment,
 )
+from db.repositories import EnrollmentRepository
 from db.session import Database
 from domain import enrollment
 from domain.reference import Reference
@@ -40,14 +41,7 @@ class JourneyActivities:
         """The enrollment row for a journey another journey starts; None for an unknown key."""
         with failing_for_good():
             prepared = self._db.run(
-                lambda session: enrollment.prepare(
-                    session,
-                    self._reference,
-                    lead_id=request.lead_id,
-                    sequence_key=request.sequence_key,
-                    workflow_id=request.workflow_id,
-                    requested_at=request.requested_at,
-                )
+                lambda session: enrollment.prepare(session, self._reference, **request.model_dump())
             )
         if prepared is None:
             return None
@@ -56,13 +50,4 @@ class JourneyActivities:
     @activity.defn(name=FINISH_ENROLLMENT)
     def finish_enrollment(self, request: FinishEnrollment) -> None:
         """Record how a journey ended (converted, exited or completed) and its revenue."""
-        self._db.run(
-            lambda session: enrollment.finish(
-                session,
-                request.workflow_id,
-                status=request.status,
-                outcome=request.outcome,
-                revenue_minor=request.revenue_minor,
-                currency=request.currency,
-            )
-        )
+        self._db.run(lambda session: EnrollmentRepository(session).finish(**request.model_dump()))

@@ -7,11 +7,12 @@ small facts; contact details stay in the database.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
 from core.vocabulary import TaskStatus
+from qualification.outcomes import ColdLead
 from sequences.vocabulary import Priority, StaffRole
 
 QUALIFY_LEAD = "qualify_lead"
@@ -35,28 +36,6 @@ class QualifyRequest(_Payload):
     lead_id: uuid.UUID
     event_id: uuid.UUID | None
     now: datetime
-
-
-class EscalationNeed(_Payload):
-    kind: str
-    role_needed: StaffRole
-    reason: str
-    priority: Priority
-    sla: timedelta
-
-
-class QualifyResult(_Payload):
-    score: int
-    priority: Priority
-    previous_priority: Priority | None
-    model_version: str
-    segment: str | None
-    segment_changed: bool
-    escalation: EscalationNeed | None = None
-    # The newest journey of the segment the lead just moved into (None: no change, or none).
-    segment_sequence: str | None = None
-    # Open tasks this event ended (a purchase or an opt-out): their workflows are told to stop.
-    cancelled_tasks: list[uuid.UUID] = []
 
 
 class OpenTaskRequest(_Payload):
@@ -115,12 +94,6 @@ class ColdSweepRequest(_Payload):
     store_id: uuid.UUID | None = None  # None: every store
 
 
-class ColdLead(_Payload):
-    lead_id: uuid.UUID
-    idle_days: int
-    last_engaged_on: date
-
-
 class ColdLeads(_Payload):
     leads: list[ColdLead]
 
@@ -133,25 +106,6 @@ class RefitRequest(_Payload):
     store_id: uuid.UUID
     now: datetime
     seed: int = 7
-
-
-class ModelMetrics(_Payload):
-    auc: float
-    brier: float
-    n: int
-    positives: int
-
-
-class RefitResult(_Payload):
-    store_id: uuid.UUID
-    labelled: int
-    purchases: int
-    version: str | None
-    promoted: bool
-    reason: str
-    candidate: ModelMetrics | None = None
-    current: ModelMetrics | None = None
-    current_version: str | None = None
 
 
 class RescoreRequest(_Payload):

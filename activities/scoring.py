@@ -1,4 +1,4 @@
-"""Scoring activities: qualify one lead after an event, and the nightly rescoring."""
+"""Scoring activities: qualify one lead after an event; the nightly refit and rescoring."""
 
 from __future__ import annotations
 
@@ -8,17 +8,22 @@ from temporalio import activity
 
 from activities.failures import failing_for_good
 from activities.qualification_payloads import (
+    LIST_STORES,
     QUALIFY_LEAD,
+    REFIT_MODEL,
     RESCORE_LEADS,
     QualifyRequest,
-    QualifyResult,
+    RefitRequest,
     RescoreRequest,
     RescoreResult,
+    StoreList,
 )
+from db.repositories import QualificationReader
 from db.session import Database
-from domain import scoring
+from domain import learning, scoring
 from domain.reference import Reference
 from qualification.config import QualificationConfig
+from qualification.outcomes import Qualification, Refit
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +37,7 @@ class ScoringActivities:
         self._config = config
 
     @activity.defn(name=QUALIFY_LEAD)
-    def qualify_lead(self, request: QualifyRequest) -> QualifyResult:
+    def qualify_lead(self, request: QualifyRequest) -> Qualification:
         """Segment and score one lead after an event; say whether a person is needed now."""
         with failing_for_good():
             result = self._db.run(
@@ -52,7 +57,7 @@ class ScoringActivities:
             result.priority,
             f"; escalating: {result.escalation.kind}" if result.escalation else "",
         )
-        return QualifyResult.model_validate(result, from_attributes=True)
+        return result
 
     @activity.defn(name=RESCORE_LEADS)
     def rescore_leads(self, request: RescoreRequest) -> RescoreResult:
@@ -66,3 +71,15 @@ class ScoringActivities:
             on_page=activity.heartbeat,
         )
         return RescoreResult(leads=count)
+
+    @activity.defn(name=LIST_STORES)
+    def list_stores(self) -> StoreList:
+        """Every store, for the nightly refit."""
+        return StoreList(store_ids=self._db.read(lambda s: QualificationReader(s).store_ids()))
+
+    @activity.defn(name=REFIT_MODEL)
+    def refit_model(self, request: RefitRequest) -> Refit:
+        """Fit a candidate on the store's outcomes; promote it only if it beats the current one."""
+        return learning.refit(
+            self._db, self._reference, self._config, request.store_id, request.now, request.seed
+        )

@@ -70,20 +70,7 @@ class TaskActivities:
     def open_task(self, request: OpenTaskRequest) -> TaskOpened:
         """Open the task once (a retry returns the same task), routed to the right person."""
         with failing_for_good():
-            opened = self._db.run(
-                lambda session: tasks.open_task(
-                    session,
-                    lead_id=request.lead_id,
-                    kind=request.kind,
-                    role_needed=request.role_needed,
-                    reason=request.reason,
-                    priority=request.priority,
-                    sla=request.sla,
-                    idempotency_key=request.idempotency_key,
-                    requested_at=request.requested_at,
-                    reuse_open=request.reuse_open,
-                )
-            )
+            opened = self._db.run(lambda session: tasks.open_task(session, **request.model_dump()))
         log.info(
             "lead %s task %s (%s) open=%s",
             request.lead_id,
@@ -97,15 +84,7 @@ class TaskActivities:
     def reassign_task(self, request: ReassignRequest) -> TaskAssigned:
         """After an SLA breach: the next candidate (first breach) or the store manager."""
         with failing_for_good():
-            assigned = self._db.run(
-                lambda session: tasks.reassign(
-                    session,
-                    request.task_id,
-                    breach=request.breach,
-                    now=request.now,
-                    sla_due_at=request.sla_due_at,
-                )
-            )
+            assigned = self._db.run(lambda session: tasks.reassign(session, **request.model_dump()))
         if assigned.still_open:
             log.info("task %s breached its SLA (%d); reassigned", request.task_id, request.breach)
         return TaskAssigned.model_validate(assigned, from_attributes=True)
@@ -141,4 +120,4 @@ class TaskActivities:
         cold = self._db.read(
             lambda session: scoring.cold_leads(session, self._config, request.now, request.store_id)
         )
-        return ColdLeads.model_validate({"leads": cold}, from_attributes=True)
+        return ColdLeads(leads=cold)

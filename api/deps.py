@@ -6,14 +6,39 @@ thread pool, a hop per dependency per request for what is an attribute read.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from api.errors import reaching_temporal
 from core.settings import Settings
 from db.session import Database
+from domain.effects import Effects
 from domain.reference import Reference
+from workflows import handles
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What a route's service stands on: the database (with what it keeps of rarely-changing
+    rows), Temporal, and the settings. create_app sets them up once."""
+
+    database: Database
+    reference: Reference
+    temporal: Client
+    settings: Settings
+
+    async def tell_temporal(self, effects: Effects, *, saved: str) -> handles.Applied:
+        """Apply a committed operation's effects; 503 (a retry is safe) if Temporal is down."""
+        async with reaching_temporal(saved):
+            return await handles.apply(self.temporal, self.settings.temporal_task_queue, effects)
+
+
+async def _backend(request: Request) -> Backend:
+    state = request.app.state
+    return Backend(state.database, state.reference, state.temporal, state.settings)
 
 
 async def _database(request: Request) -> Database:
@@ -31,12 +56,7 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
-async def _reference(request: Request) -> Reference:
-    reference: Reference = request.app.state.reference
-    return reference
-
-
+BackendDep = Annotated[Backend, Depends(_backend)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
-ReferenceDep = Annotated[Reference, Depends(_reference)]

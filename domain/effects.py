@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from domain.enrollment import CountdownToStart, JourneyToStart
 from domain.events import Happening
-from domain.scoring import Qualification
 from domain.tasks import EscalationToStart
+from qualification.outcomes import Qualification
 
 
 @dataclass(frozen=True)

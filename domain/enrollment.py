@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -43,15 +44,9 @@ class JourneyToStart:
 
 
 @dataclass(frozen=True)
-class CountdownToStart:
+class CountdownToStart(JourneyToStart):
     """An OccasionCountdown to start, counting to `month`/`day` of `year`."""
 
-    workflow_id: str
-    lead_id: uuid.UUID
-    enrollment_id: uuid.UUID
-    sequence_version: int
-    sequence: Sequence
-    status: JourneyStatus
     occasion: Occasion
     month: int
     day: int
@@ -70,17 +65,44 @@ def plan_journey(
 
     `new_lead`: the lead was created in this unit of work (it has no enrollments yet).
     """
-    workflow_id = journey_workflow_id(lead.id, version.key)
+    return _planned(
+        JourneyToStart,
+        session,
+        reference,
+        lead,
+        version,
+        journey_workflow_id(lead.id, version.key),
+        new_lead=new_lead,
+    )
+
+
+Planned = TypeVar("Planned", bound=JourneyToStart)
+
+
+def _planned(
+    kind: type[Planned],
+    session: Session,
+    reference: Reference,
+    lead: Lead,
+    version: SequenceVersion,
+    workflow_id: str,
+    *,
+    new_lead: bool,
+    **extra: Any,
+) -> Planned:
+    """Ensure the enrollment under `workflow_id` (on `version` if new; a running or ended one
+    keeps its version) and plan its workflow."""
     enrollment, pinned, _ = EnrollmentRepository(session).ensure(
         lead.id, version, workflow_id, new_lead=new_lead
     )
-    return JourneyToStart(
+    return kind(
         workflow_id=workflow_id,
         lead_id=lead.id,
         enrollment_id=enrollment.id,
         sequence_version=pinned.version,
         sequence=reference.sequence(pinned),
         status=enrollment.status,
+        **extra,
     )
 
 
@@ -117,23 +139,19 @@ def plan_countdowns(
         if version is None or occasion is None or (only is not None and occasion != only):
             continue
         day = date.fromisoformat(iso_day)
-        workflow_id = occasion_workflow_id(lead.id, occasion)
-        enrollment, pinned, _ = EnrollmentRepository(session).ensure(
-            lead.id, version, workflow_id, new_lead=new_lead
-        )
-        upcoming = next_month_day(day.month, day.day, today)
         plans.append(
-            CountdownToStart(
-                workflow_id=workflow_id,
-                lead_id=lead.id,
-                enrollment_id=enrollment.id,
-                sequence_version=pinned.version,
-                sequence=reference.sequence(pinned),
-                status=enrollment.status,
+            _planned(
+                CountdownToStart,
+                session,
+                reference,
+                lead,
+                version,
+                occasion_workflow_id(lead.id, occasion),
+                new_lead=new_lead,
                 occasion=occasion,
                 month=day.month,
                 day=day.day,
-                year=upcoming.year,
+                year=next_month_day(day.month, day.day, today).year,
             )
         )
     return plans
@@ -182,21 +200,6 @@ def prepare(
         enrolled_at=enrollment.started_at,
         status=enrollment.status,
         created=created,
-    )
-
-
-def finish(
-    session: Session,
-    workflow_id: str,
-    *,
-    status: JourneyStatus,
-    outcome: str | None,
-    revenue_minor: int | None,
-    currency: str | None,
-) -> None:
-    """Record how a journey ended (converted, exited or completed) and its revenue."""
-    EnrollmentRepository(session).finish(
-        workflow_id, status=status, outcome=outcome, revenue_minor=revenue_minor, currency=currency
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Event
 from db.repositories import EventRepository
+from db.types import utcnow
 from domain.errors import Conflict
 from sequences.vocabulary import EventKind
 
@@ -35,7 +36,8 @@ def new_event(
     payload: dict[str, Any],
     occurred_at: datetime,
 ) -> Event:
-    """An event row not yet added to any session (a capture scores it before writing it)."""
+    """An event row, not yet added to any session: for `record_event_once`, or for a capture,
+    which scores its enquiry before writing it."""
     return Event(
         id=uuid.uuid4(),
         store_id=store_id,
@@ -44,36 +46,18 @@ def new_event(
         source=source,
         payload=payload,
         occurred_at=occurred_at,
-        recorded_at=occurred_at,
+        recorded_at=utcnow(),
         idempotency_key=key,
     )
 
 
-def record_event_once(
-    session: Session,
-    *,
-    store_id: uuid.UUID,
-    lead_id: uuid.UUID,
-    key: str,
-    kind: EventKind,
-    source: str,
-    payload: dict[str, Any],
-    occurred_at: datetime,
-) -> Recorded:
-    """The store's event under `key`: the one recorded before, or this one, added now."""
+def record_event_once(session: Session, event: Event) -> Recorded:
+    """The store's event under `event`'s key: the one recorded before, or `event` (built by
+    `new_event`), added now."""
     events = EventRepository(session)
-    existing = events.by_key(store_id, key)
+    existing = events.by_key(event.store_id, event.idempotency_key)
     if existing is not None:
         return Recorded(existing, new=False)
-    event = Event(
-        store_id=store_id,
-        lead_id=lead_id,
-        kind=kind.value,
-        source=source,
-        payload=payload,
-        occurred_at=occurred_at,
-        idempotency_key=key,
-    )
     return Recorded(events.add(event), new=True)
 
 

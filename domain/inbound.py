@@ -21,7 +21,7 @@ from domain import consent
 from domain.consent import HELP_TEXT, InboundKind, classify_inbound
 from domain.effects import Effects, QualifyOrder
 from domain.enrollment import active_journeys
-from domain.events import happening, record_event_once
+from domain.events import happening, new_event, record_event_once
 from domain.messages import advance
 from domain.tasks import escalation, open_task
 from sequences.vocabulary import Channel, EventKind, Priority, StaffRole
@@ -61,13 +61,15 @@ def record_text(
     for lead in LeadRepository(session).by_phone(phone):
         recorded = record_event_once(
             session,
-            store_id=lead.store_id,
-            lead_id=lead.id,
-            key=f"twilio:{message_id}",
-            kind=_INBOUND_EVENTS[kind],
-            source=channel.value,
-            payload={"channel": channel.value, "text": text},
-            occurred_at=now,
+            new_event(
+                store_id=lead.store_id,
+                lead_id=lead.id,
+                key=f"twilio:{message_id}",
+                kind=_INBOUND_EVENTS[kind],
+                source=channel.value,
+                payload={"channel": channel.value, "text": text},
+                occurred_at=now,
+            ),
         )
         if kind is InboundKind.OPT_OUT or kind is InboundKind.STOP_REQUEST:
             via = "keyword" if kind is InboundKind.OPT_OUT else "plain_words_stop_request"
@@ -180,13 +182,15 @@ def record_reports(session: Session, reports: list[DeliveryReport], now: datetim
             )
             recorded = record_event_once(
                 session,
-                store_id=lead.store_id,
-                lead_id=lead.id,
-                key=f"{report.source}:{report.receipt_id}",
-                kind=EventKind.OPTED_OUT,
-                source=report.source,
-                payload={"event": report.name},
-                occurred_at=now,
+                new_event(
+                    store_id=lead.store_id,
+                    lead_id=lead.id,
+                    key=f"{report.source}:{report.receipt_id}",
+                    kind=EventKind.OPTED_OUT,
+                    source=report.source,
+                    payload={"event": report.name},
+                    occurred_at=now,
+                ),
             )
             _heard(effects, session, recorded.event)
         session.flush()
@@ -202,13 +206,15 @@ def unsubscribe(session: Session, lead_id: uuid.UUID, channel: Channel, now: dat
     consent.stop(session, lead.id, channel, via="one_click_unsubscribe", evidence=None, at=now)
     recorded = record_event_once(
         session,
-        store_id=lead.store_id,
-        lead_id=lead.id,
-        key=f"unsubscribe:{lead.id}:{channel.value}",
-        kind=EventKind.OPTED_OUT,
-        source="unsubscribe_link",
-        payload={"channel": channel.value},
-        occurred_at=now,
+        new_event(
+            store_id=lead.store_id,
+            lead_id=lead.id,
+            key=f"unsubscribe:{lead.id}:{channel.value}",
+            kind=EventKind.OPTED_OUT,
+            source="unsubscribe_link",
+            payload={"channel": channel.value},
+            occurred_at=now,
+        ),
     )
     _heard(effects, session, recorded.event)
     return effects

@@ -156,13 +156,15 @@ def record_lead_event(
         payload["currency"] = currency or session.get_one(Store, lead.store_id).currency
     recorded = record_event_once(
         session,
-        store_id=lead.store_id,
-        lead_id=lead.id,
-        key=key,
-        kind=kind,
-        source=source,
-        payload=payload,
-        occurred_at=occurred_at or utcnow(),
+        new_event(
+            store_id=lead.store_id,
+            lead_id=lead.id,
+            key=key,
+            kind=kind,
+            source=source,
+            payload=payload,
+            occurred_at=occurred_at or utcnow(),
+        ),
     )
     check_same_event(recorded, lead_id=lead.id, kind=kind)
     event = recorded.event

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -33,36 +32,16 @@ from qualification.learning import (
     should_promote,
     vectors,
 )
+from qualification.outcomes import ModelMetrics, Refit
 from qualification.scoring import FEATURE_NAMES, explainable_score, feature_values
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ModelMetrics:
-    auc: float
-    brier: float
-    n: int
-    positives: int
-
-    @classmethod
-    def of(cls, metrics: Metrics) -> ModelMetrics:
-        return cls(auc=metrics.auc, brier=metrics.brier, n=metrics.n, positives=metrics.positives)
-
-
-@dataclass(frozen=True)
-class Refit:
-    """One refit of a store's model: what it learned from, and whether it won."""
-
-    store_id: uuid.UUID
-    labelled: int
-    purchases: int
-    version: str | None
-    promoted: bool
-    reason: str
-    candidate: ModelMetrics | None = None
-    current: ModelMetrics | None = None
-    current_version: str | None = None
+def _metrics(metrics: Metrics) -> ModelMetrics:
+    return ModelMetrics(
+        auc=metrics.auc, brier=metrics.brier, n=metrics.n, positives=metrics.positives
+    )
 
 
 class TrainingSet:
@@ -139,8 +118,8 @@ def refit(
         version=version,
         promoted=decision.promote,
         reason=decision.reason,
-        candidate=ModelMetrics.of(candidate_metrics),
-        current=ModelMetrics.of(current),
+        candidate=_metrics(candidate_metrics),
+        current=_metrics(current),
         current_version=incumbent.version if incumbent else "rules-v1",
     )
     database.run(lambda session: _store(session, reference, candidate, result, now))
@@ -172,8 +151,8 @@ def _store(
             version=model.version,
             body=model.to_json(),
             metrics={
-                "candidate": asdict(result.candidate) if result.candidate else None,
-                "current": asdict(result.current) if result.current else None,
+                "candidate": result.candidate.model_dump() if result.candidate else None,
+                "current": result.current.model_dump() if result.current else None,
                 "current_version": result.current_version,
                 "labelled": result.labelled,
                 "purchases": result.purchases,

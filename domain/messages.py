@@ -42,7 +42,7 @@ from db.repositories import (
 )
 from domain import consent
 from domain.errors import BrokenTouch, UnknownLead
-from domain.events import record_event_once
+from domain.events import new_event, record_event_once
 from domain.gate import (
     BlockReason,
     ChannelFacts,
@@ -303,19 +303,21 @@ class LeadMessages:
                 lead.phone_invalid_reason = error.reason
         record_event_once(
             session,
-            store_id=lead.store_id,
-            lead_id=lead.id,
-            key=f"delivery_failed:{message.touch_id}:{message.channel.value}",
-            kind=EventKind.DELIVERY_FAILED,
-            source=error.provider,
-            payload={
-                "touch_id": str(message.touch_id),
-                "channel": message.channel.value,
-                "reason": error.reason,
-                "status": error.status,
-                "code": error.code,
-            },
-            occurred_at=now,
+            new_event(
+                store_id=lead.store_id,
+                lead_id=lead.id,
+                key=f"delivery_failed:{message.touch_id}:{message.channel.value}",
+                kind=EventKind.DELIVERY_FAILED,
+                source=error.provider,
+                payload={
+                    "touch_id": str(message.touch_id),
+                    "channel": message.channel.value,
+                    "reason": error.reason,
+                    "status": error.status,
+                    "code": error.code,
+                },
+                occurred_at=now,
+            ),
         )
         touch = session.get_one(Touch, message.touch_id)
         return self._gate(session, order, now, refused, touch)

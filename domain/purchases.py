@@ -24,7 +24,7 @@ from domain.access import Actor
 from domain.effects import Effects, QualifyOrder
 from domain.enrollment import active_journeys, plan_countdowns, plan_journey_by_key
 from domain.errors import InvalidField
-from domain.events import check_same_event, happening, record_event_once
+from domain.events import check_same_event, happening, new_event, record_event_once
 from domain.leads import Details, Identity, find_or_create_lead
 from domain.reference import Reference, StoreProfile
 from sequences.vocabulary import EventKind, Occasion
@@ -108,18 +108,20 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
         )
         record_event_once(
             session,
-            store_id=store.id,
-            lead_id=lead.id,
-            key=_sale_key(purchase.pos_transaction_id),
-            kind=EventKind.PURCHASE,
-            source="pos",
-            payload={
-                "pos_transaction_id": purchase.pos_transaction_id,
-                "revenue_minor": purchase.amount_minor,
-                "currency": purchase.currency,
-                "items": [str(item.get("name")) for item in sale.items],
-            },
-            occurred_at=purchase.purchased_at,
+            new_event(
+                store_id=store.id,
+                lead_id=lead.id,
+                key=_sale_key(purchase.pos_transaction_id),
+                kind=EventKind.PURCHASE,
+                source="pos",
+                payload={
+                    "pos_transaction_id": purchase.pos_transaction_id,
+                    "revenue_minor": purchase.amount_minor,
+                    "currency": purchase.currency,
+                    "items": [str(item.get("name")) for item in sale.items],
+                },
+                occurred_at=purchase.purchased_at,
+            ),
         )
         lead.stage = Stage.POST_SALE
     lead = session.get_one(Lead, purchase.lead_id)
@@ -182,13 +184,15 @@ def record_job_status(
         lead_id = existing.lead_id
     recorded = record_event_once(
         session,
-        store_id=store.id,
-        lead_id=lead_id,
-        key=key,
-        kind=EventKind.JOB_STATUS,
-        source="pos",
-        payload=payload,
-        occurred_at=utcnow(),
+        new_event(
+            store_id=store.id,
+            lead_id=lead_id,
+            key=key,
+            kind=EventKind.JOB_STATUS,
+            source="pos",
+            payload=payload,
+            occurred_at=utcnow(),
+        ),
     )
     check_same_event(recorded, lead_id=None, kind=EventKind.JOB_STATUS, payload=payload)
     event = recorded.event

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,9 +35,10 @@ from qualification.cold import is_going_cold
 from qualification.config import QualificationConfig
 from qualification.facts import LeadFacts, Signal
 from qualification.learning import LearnedModel, score_lead
+from qualification.outcomes import ColdLead, EscalationNeed, Qualification
 from qualification.scoring import Score, ScoringConfig, idle_days, role_for_text
 from qualification.segments import FORM_REASON, classify, evidence_for
-from sequences.vocabulary import EventKind, Priority, StaffRole
+from sequences.vocabulary import EventKind, Priority
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +129,6 @@ def load_facts(
     }
 
 
-@dataclass(frozen=True)
-class ColdLead:
-    lead_id: uuid.UUID
-    idle_days: int
-    last_engaged_on: date
-
-
 COLD_PAGE = 2_000
 
 
@@ -222,43 +216,6 @@ class NewLead:
 
     lead: Lead
     event: Event
-
-
-@dataclass(frozen=True)
-class EscalationNeed:
-    """A person is needed now: of this role, for this reason, within this SLA."""
-
-    kind: str
-    role_needed: StaffRole
-    reason: str
-    priority: Priority
-    sla: timedelta
-
-
-@dataclass(frozen=True)
-class Qualification:
-    """What scoring one event found, and what must follow it."""
-
-    score: int
-    priority: Priority
-    previous_priority: Priority | None
-    model_version: str
-    segment: str | None
-    segment_changed: bool
-    escalation: EscalationNeed | None = None
-    # The newest journey of the segment the lead just moved into (None: no change, or none).
-    segment_sequence: str | None = None
-    # Open tasks this event ended (a purchase or an opt-out): their workflows are told to stop.
-    cancelled_tasks: list[uuid.UUID] = field(default_factory=list)
-
-    @property
-    def must_act(self) -> bool:
-        """Someone must act: a person to call, a journey to start, tasks to end."""
-        return (
-            self.escalation is not None
-            or self.segment_sequence is not None
-            or bool(self.cancelled_tasks)
-        )
 
 
 def qualify_now(

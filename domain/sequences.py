@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db.models import SequenceVersion
-from db.repositories import LeadRepository, SequenceRepository
+from db.repositories import SequenceRepository
 from domain.access import Actor
 from domain.enrollment import lead_occasions, lead_timezone
-from domain.errors import Conflict, InvalidField, NotAllowed, NotFound, UnknownLead
+from domain.errors import Conflict, InvalidField, NotFound
+from domain.leads import lead_for
 from domain.reference import Reference
 from sequences.loader import SequenceError, parse_sequence
 from sequences.preview import LeadSample, PlannedStep, plan
@@ -77,11 +78,7 @@ class Preview:
 
 def sample_of_lead(session: Session, lead_id: uuid.UUID, actor: Actor) -> LeadSample:
     """A real lead's facts, to preview a sequence for them."""
-    lead = LeadRepository(session).get(lead_id)
-    if lead is None:
-        raise UnknownLead(lead_id)
-    if not actor.may_access_store(lead.store_id):
-        raise NotAllowed("this lead belongs to a store your key cannot see")
+    lead = lead_for(session, lead_id, actor)
     return LeadSample(
         timezone=lead_timezone(session, lead),
         segment=lead.segment,

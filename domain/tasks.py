@@ -26,7 +26,7 @@ from db.repositories import PurchaseRepository, StaffRepository, TaskRepository
 from db.types import utcnow
 from domain.access import Actor
 from domain.errors import Conflict, NotAllowed, UnknownLead, UnknownTask
-from domain.events import Recorded, record_event_once
+from domain.events import Recorded, new_event, record_event_once
 from qualification.routing import Candidate, RoutingChoice, RoutingRequest, route
 from sequences.vocabulary import EventKind, Priority, StaffRole
 
@@ -188,7 +188,7 @@ class TaskAssigned:
 
 
 def reassign(
-    session: Session, task_id: uuid.UUID, *, breach: int, now: datetime, sla_due_at: datetime
+    session: Session, *, task_id: uuid.UUID, breach: int, now: datetime, sla_due_at: datetime
 ) -> TaskAssigned:
     """After an SLA breach: the next candidate (first breach) or the store manager."""
     task = session.get(Task, task_id)
@@ -270,25 +270,27 @@ def worker(session: Session, actor: Actor) -> Worker:
     return Worker(staff.id, staff.store_id, staff.role is StaffRole.MANAGER)
 
 
-def tasks_for(
-    session: Session,
-    actor: Actor,
-    *,
-    statuses: Sequence[TaskStatus],
-    priority: str | None,
-    store_id: uuid.UUID | None,
-    limit: int,
-) -> Sequence[Task]:
+@dataclass(frozen=True)
+class TaskQuery:
+    """Which tasks to list: by status (open and acknowledged by default), priority, store."""
+
+    statuses: Sequence[TaskStatus] = (TaskStatus.OPEN, TaskStatus.ACKNOWLEDGED)
+    priority: Priority | None = None
+    store_id: uuid.UUID | None = None
+    limit: int = 100
+
+
+def tasks_for(session: Session, actor: Actor, query: TaskQuery) -> Sequence[Task]:
     """My tasks (a manager: the store's), soonest SLA first."""
     me = worker(session, actor)
-    if store_id is not None and me.store_id is not None and store_id != me.store_id:
+    if query.store_id is not None and me.store_id is not None and query.store_id != me.store_id:
         raise NotAllowed("this key is limited to another store")
     return TaskRepository(session).search(
-        store_id=me.store_id or store_id,
+        store_id=me.store_id or query.store_id,
         assignee_id=None if me.sees_whole_store else me.staff_id,
-        statuses=statuses,
-        priority=priority,
-        limit=limit,
+        statuses=query.statuses,
+        priority=query.priority.value if query.priority else None,
+        limit=query.limit,
     )
 
 
@@ -349,18 +351,20 @@ def complete(
     now = utcnow()
     recorded = record_event_once(
         session,
-        store_id=task.store_id,
-        lead_id=task.lead_id,
-        key=f"task:{task.id}:completed",
-        kind=_outcome_kind(outcome),
-        source="task",
-        payload={
-            "task_id": str(task.id),
-            "task_kind": task.kind,
-            "outcome": outcome.value,
-            **({"text": note_text} if note_text else {}),
-        },
-        occurred_at=now,
+        new_event(
+            store_id=task.store_id,
+            lead_id=task.lead_id,
+            key=f"task:{task.id}:completed",
+            kind=_outcome_kind(outcome),
+            source="task",
+            payload={
+                "task_id": str(task.id),
+                "task_kind": task.kind,
+                "outcome": outcome.value,
+                **({"text": note_text} if note_text else {}),
+            },
+            occurred_at=now,
+        ),
     )
     if recorded.new:
         task.status = TaskStatus.COMPLETED

@@ -84,16 +84,15 @@ class NextDate(_Strict):
         return month, day, hour, minute
 
 
-class OccasionDate(_Strict):
-    """Relative to a date of the lead's: `{before: {days: 45}, of: anniversary}` at 10:00."""
+class _DateAnchor(_Strict):
+    """A local time on a day counted from a date: `before` or `after` it (or on it)."""
 
-    of: Occasion
     before: Offset | None = None
     after: Offset | None = None
     time: str = Field(default="10:00", pattern=LOCAL_TIME_PATTERN)
 
     @model_validator(mode="after")
-    def _one_direction(self) -> OccasionDate:
+    def _one_direction(self) -> _DateAnchor:
         if self.before is not None and self.after is not None:
             raise ValueError("give either 'before' or 'after', not both")
         return self
@@ -104,18 +103,16 @@ class OccasionDate(_Strict):
         return self.after.as_timedelta() if self.after is not None else timedelta(0)
 
 
-class FestivalDate(_Strict):
+class OccasionDate(_DateAnchor):
+    """Relative to a date of the lead's: `{before: {days: 45}, of: anniversary}` at 10:00."""
+
+    of: Occasion
+
+
+class FestivalDate(_DateAnchor):
     """Relative to the next occurrence of a festival: `{festival: diwali, before: {days: 7}}`."""
 
     festival: Festival
-    before: Offset | None = None
-    after: Offset | None = None
-    time: str = Field(default="10:00", pattern=LOCAL_TIME_PATTERN)
-
-    def shift(self) -> timedelta:
-        if self.before is not None:
-            return -self.before.as_timedelta()
-        return self.after.as_timedelta() if self.after is not None else timedelta(0)
 
 
 def _timing_kind(value: Any) -> str:
@@ -139,6 +136,17 @@ Timing = Annotated[
     | Annotated[FestivalDate, Tag("festival")],
     Discriminator(_timing_kind),
 ]
+
+
+# Kinds of `at` whose steps must come in time order: where a step stands, and what to say.
+_FORWARD_ONLY: dict[type, Any] = {
+    Offset: lambda at: (at.as_timedelta(), "is earlier than", "offsets must not go backwards"),
+    OccasionDate: lambda at: (
+        at.shift(),
+        "comes before",
+        "dates relative to an occasion must not go backwards",
+    ),
+}
 
 
 class SendAction(_Strict):
@@ -289,29 +297,21 @@ class Sequence(_Strict):
                     "goto and branches only go forward (no loops)"
                 )
 
-        last_offset: tuple[str, timedelta] | None = None
-        last_occasion: tuple[str, timedelta] | None = None
+        last: dict[type, tuple[str, timedelta]] = {}  # per kind of `at`: the latest step
         for index, step in enumerate(steps):
             forward(step, index, "goto", step.goto)
             if step.wait_for is not None:
                 forward(step, index, "wait_for.then", step.wait_for.then)
                 forward(step, index, "wait_for.else", step.wait_for.otherwise)
-            if isinstance(step.at, Offset):
-                offset = step.at.as_timedelta()
-                if last_offset and offset < last_offset[1]:
-                    raise ValueError(
-                        f"step {step.id!r}: field 'at' is earlier than step {last_offset[0]!r}; "
-                        "offsets must not go backwards"
-                    )
-                last_offset = (step.id, offset)
-            if isinstance(step.at, OccasionDate):
-                shift = step.at.shift()
-                if last_occasion and shift < last_occasion[1]:
-                    raise ValueError(
-                        f"step {step.id!r}: field 'at' comes before step {last_occasion[0]!r}; "
-                        "dates relative to an occasion must not go backwards"
-                    )
-                last_occasion = (step.id, shift)
+            kind = type(step.at)
+            if kind not in _FORWARD_ONLY:
+                continue
+            moment, earlier, why = _FORWARD_ONLY[kind](step.at)
+            if kind in last and moment < last[kind][1]:
+                raise ValueError(
+                    f"step {step.id!r}: field 'at' {earlier} step {last[kind][0]!r}; {why}"
+                )
+            last[kind] = (step.id, moment)
         return steps
 
     @model_validator(mode="after")

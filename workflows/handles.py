@@ -30,9 +30,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.qualification_payloads import Cancellation, QualifyResult
+from activities.qualification_payloads import Cancellation
 from core.vocabulary import TaskOutcome
 from core.workflow_ids import qualify_workflow_id, task_workflow_id
+from qualification.outcomes import Qualification
 from sequences.model import Sequence as SequenceBody
 from sequences.vocabulary import EventKind, Occasion
 from workflows.escalation import Acknowledgement, Completion, EscalationInput, EscalationTask
@@ -181,13 +182,8 @@ async def start_journey(
     journey that has ended is not started again for the same sequence (REJECT_DUPLICATE): a
     lead who bought should not get the welcome a second time.
     """
-    start = JourneyInput(
-        lead_id=planned.lead_id,
-        enrollment_id=planned.enrollment_id,
-        sequence_version=planned.sequence_version,
-        sequence=planned.sequence,
-        enrolled_at=None,  # the journey counts from its own start
-    )
+    # No enrolled_at: the journey counts from its own start.
+    start = JourneyInput.model_validate(planned, from_attributes=True)
     try:
         await client.start_workflow(
             NurtureJourney.run,
@@ -206,17 +202,7 @@ async def start_journey(
 
 async def start_countdown(client: Client, task_queue: str, planned: PlannedCountdown) -> bool:
     """Start the yearly countdown, or move a running one to the (possibly new) date."""
-    start = CountdownInput(
-        lead_id=planned.lead_id,
-        enrollment_id=planned.enrollment_id,
-        sequence_version=planned.sequence_version,
-        sequence=planned.sequence,
-        occasion=planned.occasion,
-        month=planned.month,
-        day=planned.day,
-        year=planned.year,
-        enrolled_at=None,
-    )
+    start = CountdownInput.model_validate(planned, from_attributes=True)
     try:
         await client.start_workflow(
             OccasionCountdown.run,
@@ -248,13 +234,7 @@ async def start_escalation(client: Client, task_queue: str, escalation: Escalati
     with contextlib.suppress(WorkflowAlreadyStartedError):
         await client.start_workflow(
             EscalationTask.run,
-            EscalationInput(
-                task_id=escalation.task_id,
-                lead_id=escalation.lead_id,
-                sla=escalation.sla,
-                sla_due_at=escalation.sla_due_at,
-                assignee_id=escalation.assignee_id,
-            ),
+            EscalationInput.model_validate(escalation, from_attributes=True),
             id=task_workflow_id(escalation.task_id),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -267,7 +247,7 @@ async def qualify(client: Client, task_queue: str, order: QualifyOrder) -> None:
     repeats). `order.decided`: what scoring in the request found; None scores in the
     workflow."""
     decided = (
-        QualifyResult.model_validate(order.decided, from_attributes=True)
+        Qualification.model_validate(order.decided, from_attributes=True)
         if order.decided is not None
         else None
     )

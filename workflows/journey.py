@@ -9,11 +9,10 @@ with workflow.unsafe.imports_passed_through():
         JourneyEvent,
         JourneyInput,
         JourneyResult,
-        JourneyState,
         JourneyView,
         PauseRequest,
     )
-    from workflows.steps import Rollover, StepRunner
+    from workflows.steps import Rollover, StepRunner, started
 
 __all__ = [
     "JourneyEvent",
@@ -45,17 +44,8 @@ class NurtureJourney:
 
     @workflow.init
     def __init__(self, input: JourneyInput) -> None:
-        if input.enrolled_at is None:
-            input = input.model_copy(update={"enrolled_at": workflow.now()})
-        self._input = input
-        self._runner = StepRunner(
-            lead_id=input.lead_id,
-            enrollment_id=input.enrollment_id,
-            sequence=input.sequence,
-            sequence_version=input.sequence_version,
-            enrolled_at=self._input.enrolled_at,
-            state=input.state or JourneyState(),
-        )
+        self._input = started(input)
+        self._runner = StepRunner.of(self._input)
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
@@ -69,14 +59,7 @@ class NurtureJourney:
             await workflow.wait_condition(workflow.all_handlers_finished)
             workflow.continue_as_new(self._input.model_copy(update={"state": runner.state}))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await runner.finish()
-        state = runner.state
-        return JourneyResult(
-            status=state.status,
-            outcome=state.outcome,
-            revenue_minor=state.revenue_minor,
-            steps=state.history,
-        )
+        return await runner.finish()
 
     @workflow.signal
     async def record_event(self, event: JourneyEvent) -> None:

@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
         JourneyState,
         JourneyView,
     )
-    from workflows.steps import Rollover, StepRunner
+    from workflows.steps import Rollover, StepRunner, started
 
 __all__ = ["CountdownInput", "OccasionCountdown"]
 
@@ -39,16 +39,9 @@ class OccasionCountdown:
 
     @workflow.init
     def __init__(self, input: CountdownInput) -> None:
-        if input.enrolled_at is None:
-            input = input.model_copy(update={"enrolled_at": workflow.now()})
-        self._input = input
-        self._runner = StepRunner(
-            lead_id=input.lead_id,
-            enrollment_id=input.enrollment_id,
-            sequence=input.sequence,
-            sequence_version=input.sequence_version,
-            enrolled_at=self._input.enrolled_at,
-            state=input.state or JourneyState(),
+        self._input = input = started(input)
+        self._runner = StepRunner.of(
+            input,
             step_prefix=f"{input.year}-",
             occasion=(input.occasion, occasion_in_year(input.month, input.day, input.year)),
             one_cycle_of_many=True,
@@ -73,14 +66,7 @@ class OccasionCountdown:
             workflow.continue_as_new(
                 input.model_copy(update={"year": next_year, "state": self._carried_state()})
             )
-        await runner.finish()
-        state = runner.state
-        return JourneyResult(
-            status=state.status,
-            outcome=state.outcome,
-            revenue_minor=state.revenue_minor,
-            steps=state.history,
-        )
+        return await runner.finish()
 
     def _carried_state(self) -> JourneyState:
         """What a new year keeps: events seen (for dedupe), any pause, recent step records."""

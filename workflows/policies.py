@@ -11,42 +11,40 @@ from temporalio.common import RetryPolicy
 
 from activities.payloads import NON_RETRYABLE
 
+
+def _retrying(*, every: float = 1, at_most_every: timedelta, attempts: int = 0) -> RetryPolicy:
+    """Retry from `every` seconds, doubling up to `at_most_every`, `attempts` times in all
+    (0: until the activity's schedule-to-close runs out), never a Failure."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=every),
+        backoff_coefficient=2.0,
+        maximum_interval=at_most_every,
+        maximum_attempts=attempts,
+        non_retryable_error_types=list(NON_RETRYABLE),
+    )
+
+
 # Sending a message: a day-7 message must not arrive on day 9, so retries stop after six
 # hours (the step is then recorded as failed, `retries_exhausted`).
 SEND_TIMEOUT = timedelta(seconds=30)
 SEND_GIVE_UP_AFTER = timedelta(hours=6)
-SEND = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=25,
-    non_retryable_error_types=list(NON_RETRYABLE),
-)
+SEND = _retrying(at_most_every=timedelta(minutes=5), attempts=25)
 
 # Reading and writing rows for a journey or a task: retried until the database answers.
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
-BOOKKEEPING = RetryPolicy(
-    maximum_interval=timedelta(minutes=1), non_retryable_error_types=list(NON_RETRYABLE)
-)
+BOOKKEEPING = _retrying(at_most_every=timedelta(minutes=1))
 
 # Telling a person about their task: a late notice is worse than none, since the SLA runs.
 NOTICE_TIMEOUT = timedelta(seconds=30)
 NOTICE_GIVE_UP_AFTER = timedelta(minutes=30)
-NOTICE = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=10,
-    non_retryable_error_types=list(NON_RETRYABLE),
-)
+NOTICE = _retrying(at_most_every=timedelta(minutes=1), attempts=10)
 
 # Scoring a lead after an event.
 QUALIFY_TIMEOUT = timedelta(seconds=30)
-QUALIFY = RetryPolicy(
-    maximum_interval=timedelta(seconds=30), non_retryable_error_types=list(NON_RETRYABLE)
-)
+QUALIFY = _retrying(at_most_every=timedelta(seconds=30))
 
 # The nightly refit and rescore, and the going-cold sweep: a few tries, then the next run.
 REFIT_TIMEOUT = timedelta(minutes=30)
 RESCORE_TIMEOUT = timedelta(hours=2)
 RESCORE_HEARTBEAT = timedelta(minutes=5)
-UPKEEP = RetryPolicy(maximum_attempts=3, non_retryable_error_types=list(NON_RETRYABLE))
+UPKEEP = _retrying(at_most_every=timedelta(seconds=100), attempts=3)

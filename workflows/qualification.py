@@ -26,13 +26,12 @@ with workflow.unsafe.imports_passed_through():
         ColdLeads,
         ColdSweepRequest,
         QualifyRequest,
-        QualifyResult,
         RefitRequest,
-        RefitResult,
         RescoreRequest,
         RescoreResult,
         StoreList,
     )
+    from qualification.outcomes import Qualification, Refit
     from sequences.vocabulary import Priority, StaffRole
     from workflows import policies
     from workflows.enroll import enroll_in_sequence
@@ -45,7 +44,7 @@ class QualifyInput(BaseModel):
     # What the API's in-request scoring of this event decided. The workflow acts on it rather
     # than scoring again: by then the lead's new segment and tier are saved, so a second
     # scoring sees no change, and would neither enroll nor escalate. None: score here.
-    decided: QualifyResult | None = None
+    decided: Qualification | None = None
 
 
 class QualifyOutcome(BaseModel):
@@ -70,7 +69,7 @@ class QualifyLead:
         result = input.decided or await workflow.execute_activity(
             QUALIFY_LEAD,
             QualifyRequest(lead_id=input.lead_id, event_id=input.event_id, now=workflow.now()),
-            result_type=QualifyResult,
+            result_type=Qualification,
             start_to_close_timeout=policies.QUALIFY_TIMEOUT,
             retry_policy=policies.QUALIFY,
         )
@@ -109,7 +108,7 @@ class NightlyInput(BaseModel):
 
 
 class NightlyResult(BaseModel):
-    refits: list[RefitResult] = Field(default_factory=list)
+    refits: list[Refit] = Field(default_factory=list)
     rescored: int = 0
 
 
@@ -134,10 +133,10 @@ class NightlyQualification:
             stores = listed.store_ids
         result = NightlyResult()
         for store_id in stores:
-            refit: RefitResult = await workflow.execute_activity(
+            refit: Refit = await workflow.execute_activity(
                 REFIT_MODEL,
                 RefitRequest(store_id=store_id, now=workflow.now(), seed=input.seed),
-                result_type=RefitResult,
+                result_type=Refit,
                 start_to_close_timeout=policies.REFIT_TIMEOUT,
                 retry_policy=policies.UPKEEP,
             )

@@ -12,7 +12,7 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -41,7 +41,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journey_model import (
         RECENT_EVENTS_KEPT,
         SEEN_EVENT_IDS_KEPT,
+        CountdownInput,
         JourneyEvent,
+        JourneyInput,
+        JourneyResult,
         JourneyState,
         JourneyView,
         ReceivedEvent,
@@ -86,7 +89,30 @@ async def _unless_lead_gone(call: Awaitable[T]) -> T:
         raise
 
 
+Started = TypeVar("Started", JourneyInput, CountdownInput)
+
+
+def started(input: Started) -> Started:
+    """The input with its start time: given, or now (the workflow's own start)."""
+    if input.enrolled_at is not None:
+        return input
+    return input.model_copy(update={"enrolled_at": workflow.now()})
+
+
 class StepRunner:
+    @classmethod
+    def of(cls, input: JourneyInput | CountdownInput, **options: Any) -> StepRunner:
+        """The runner for a started workflow's input and state; `options` as __init__'s."""
+        return cls(
+            lead_id=input.lead_id,
+            enrollment_id=input.enrollment_id,
+            sequence=input.sequence,
+            sequence_version=input.sequence_version,
+            enrolled_at=input.enrolled_at,
+            state=input.state or JourneyState(),
+            **options,
+        )
+
     def __init__(
         self,
         *,
@@ -481,8 +507,8 @@ class StepRunner:
         current = self.state.paused_until
         self.state.paused_until = until if current is None else max(current, until)
 
-    async def finish(self) -> None:
-        """Write the outcome to the enrollment row."""
+    async def finish(self) -> JourneyResult:
+        """Write the outcome to the enrollment row; the journey's result."""
         if self.state.status is JourneyStatus.ACTIVE:
             self.state.status = JourneyStatus.COMPLETED
             self.state.outcome = "completed"
@@ -497,4 +523,10 @@ class StepRunner:
             ),
             start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
             retry_policy=policies.BOOKKEEPING,
+        )
+        return JourneyResult(
+            status=self.state.status,
+            outcome=self.state.outcome,
+            revenue_minor=self.state.revenue_minor,
+            steps=self.state.history,
         )

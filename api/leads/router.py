@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require_roles
-from api.deps import DatabaseDep, ReferenceDep, SettingsDep, TemporalDep
+from api.deps import BackendDep, DatabaseDep
 from api.leads import service
 from api.leads.schemas import (
     CaptureResult,
@@ -47,20 +47,10 @@ async def capture_lead(
     body: LeadCapture,
     response: Response,
     principal: Capturer,
-    database: DatabaseDep,
-    reference: ReferenceDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
+    backend: BackendDep,
 ) -> CaptureResult:
     """Capture a lead (or find the existing one) and enroll it in its journey."""
-    result = await service.capture_lead(
-        body,
-        principal,
-        database=database,
-        reference=reference,
-        temporal=temporal,
-        settings=settings,
-    )
+    result = await service.capture_lead(body, principal, backend)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return result
@@ -84,10 +74,10 @@ async def get_timeline(lead_id: uuid.UUID, principal: Reader, database: Database
 
 @router.get("/{lead_id}/journeys", responses={404: {"description": "No such lead"}, **_problems})
 async def get_journeys(
-    lead_id: uuid.UUID, principal: Reader, database: DatabaseDep, temporal: TemporalDep
+    lead_id: uuid.UUID, principal: Reader, backend: BackendDep
 ) -> list[JourneyDetail]:
     """The lead's journeys: sequence and version, current step, next due time, what it awaits."""
-    return await service.read_journeys(lead_id, principal, database=database, temporal=temporal)
+    return await service.read_journeys(lead_id, principal, backend)
 
 
 @router.post(
@@ -105,21 +95,10 @@ async def post_event(
     body: EventIn,
     response: Response,
     principal: EventSender,
-    database: DatabaseDep,
-    reference: ReferenceDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
+    backend: BackendDep,
 ) -> EventRecorded:
     """Record an event (visit, question, purchase, …) once, and tell the lead's journeys."""
-    result = await service.record_event(
-        lead_id,
-        body,
-        principal,
-        database=database,
-        reference=reference,
-        temporal=temporal,
-        settings=settings,
-    )
+    result = await service.record_event(lead_id, body, principal, backend)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result

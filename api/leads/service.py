@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
-from temporalio.client import Client
 
-from api.errors import reaching_temporal
+from api.deps import Backend
 from api.leads.schemas import (
     CaptureResult,
     ConsentView,
@@ -36,7 +35,6 @@ from api.leads.schemas import (
     TouchEntry,
 )
 from api.writes import write_once
-from core.settings import Settings
 from core.vocabulary import JourneyStatus
 from db.models import Lead
 from db.repositories import (
@@ -48,31 +46,21 @@ from db.repositories import (
     TaskRepository,
     TouchRepository,
 )
-from db.session import Database
 from domain.access import Actor
 from domain.enrollment import lead_timezone
 from domain.intake import capture, record_lead_event
 from domain.leads import Details, Identity, lead_for
-from domain.reference import Reference
 from workflows import handles
 
 
-async def capture_lead(
-    request: LeadCapture,
-    actor: Actor,
-    *,
-    database: Database,
-    reference: Reference,
-    temporal: Client,
-    settings: Settings,
-) -> CaptureResult:
+async def capture_lead(request: LeadCapture, actor: Actor, backend: Backend) -> CaptureResult:
     """Find or create the lead, record consent and the enquiry, and enroll it in a journey."""
     captured = await write_once(
-        database,
+        backend.database,
         lambda session: capture(
             session,
-            reference,
-            settings,
+            backend.reference,
+            backend.settings,
             actor,
             store_id=request.store_id,
             source=request.source.value,
@@ -95,8 +83,7 @@ async def capture_lead(
             consent_evidence=request.consent.evidence,
         ),
     )
-    async with reaching_temporal(f"lead {captured.lead_id}"):
-        applied = await handles.apply(temporal, settings.temporal_task_queue, captured.effects)
+    applied = await backend.tell_temporal(captured.effects, saved=f"lead {captured.lead_id}")
     journey = captured.journey
     status = None
     if journey is not None:
@@ -113,22 +100,15 @@ async def capture_lead(
 
 
 async def record_event(
-    lead_id: uuid.UUID,
-    request: EventIn,
-    actor: Actor,
-    *,
-    database: Database,
-    reference: Reference,
-    temporal: Client,
-    settings: Settings,
+    lead_id: uuid.UUID, request: EventIn, actor: Actor, backend: Backend
 ) -> EventRecorded:
     """Store the event once; tell the lead's running journeys (they dedupe by id)."""
     recorded = await write_once(
-        database,
+        backend.database,
         lambda session: record_lead_event(
             session,
-            reference,
-            settings,
+            backend.reference,
+            backend.settings,
             actor,
             lead_id,
             key=request.event_id,
@@ -140,8 +120,7 @@ async def record_event(
             currency=request.currency,
         ),
     )
-    async with reaching_temporal(f"event {recorded.event_id}"):
-        applied = await handles.apply(temporal, settings.temporal_task_queue, recorded.effects)
+    applied = await backend.tell_temporal(recorded.effects, saved=f"event {recorded.event_id}")
     return EventRecorded(
         event_id=recorded.event_id, duplicate=recorded.duplicate, delivered_to=applied.delivered
     )
@@ -168,20 +147,18 @@ def _journeys(session: Session, lead_id: uuid.UUID) -> list[JourneySummary]:
     return summaries
 
 
-async def read_journeys(
-    lead_id: uuid.UUID, actor: Actor, *, database: Database, temporal: Client
-) -> list[JourneyDetail]:
+async def read_journeys(lead_id: uuid.UUID, actor: Actor, backend: Backend) -> list[JourneyDetail]:
     """Each of the lead's journeys: its sequence and version, and where it is right now."""
 
     def read(session: Session) -> tuple[str, list[JourneySummary]]:
         lead = lead_for(session, lead_id, actor)
         return lead_timezone(session, lead), _journeys(session, lead.id)
 
-    timezone, summaries = await run_in_threadpool(database.read, read)
+    timezone, summaries = await run_in_threadpool(backend.database.read, read)
     details = []
     for summary in summaries:
         view = (
-            await handles.journey_status(temporal, summary.workflow_id)
+            await handles.journey_status(backend.temporal, summary.workflow_id)
             if summary.status is JourneyStatus.ACTIVE
             else None
         )

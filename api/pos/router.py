@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from api.auth import require_roles
-from api.deps import DatabaseDep, ReferenceDep, SettingsDep, TemporalDep
+from api.deps import BackendDep
 from api.pos import service
 from api.pos.schemas import JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
 from core.vocabulary import ApiRole
@@ -29,20 +29,10 @@ async def post_purchase(
     body: PurchaseIn,
     response: Response,
     principal: Till,
-    database: DatabaseDep,
-    reference: ReferenceDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
+    backend: BackendDep,
 ) -> PurchaseRecorded:
     """Record a sale (once per POS transaction id) and move the buyer's journeys on."""
-    result = await service.record_purchase(
-        body,
-        principal,
-        database=database,
-        reference=reference,
-        temporal=temporal,
-        settings=settings,
-    )
+    result = await service.record_purchase(body, principal, backend)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result
@@ -57,20 +47,10 @@ async def post_job_status(
     body: JobStatusIn,
     response: Response,
     principal: Till,
-    database: DatabaseDep,
-    reference: ReferenceDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
+    backend: BackendDep,
 ) -> JobStatusRecorded:
     """Record a custom order's new status and tell the buyer's journeys."""
-    result = await service.record_job_status(
-        body,
-        principal,
-        database=database,
-        reference=reference,
-        temporal=temporal,
-        settings=settings,
-    )
+    result = await service.record_job_status(body, principal, backend)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result

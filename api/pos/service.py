@@ -6,18 +6,12 @@ repeats only the Temporal calls, which the journeys deduplicate by event id.
 
 from __future__ import annotations
 
-from temporalio.client import Client
-
-from api.errors import reaching_temporal
+from api.deps import Backend
 from api.pos.schemas import Customer, JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
 from api.writes import write_once
-from core.settings import Settings
-from db.session import Database
 from domain import purchases
 from domain.access import Actor
 from domain.leads import Details, Identity
-from domain.reference import Reference
-from workflows import handles
 
 
 def _buyer(customer: Customer) -> tuple[Identity, Details]:
@@ -32,15 +26,7 @@ def _buyer(customer: Customer) -> tuple[Identity, Details]:
     )
 
 
-async def record_purchase(
-    body: PurchaseIn,
-    actor: Actor,
-    *,
-    database: Database,
-    reference: Reference,
-    temporal: Client,
-    settings: Settings,
-) -> PurchaseRecorded:
+async def record_purchase(body: PurchaseIn, actor: Actor, backend: Backend) -> PurchaseRecorded:
     """Record the sale; convert the lead's journeys; start post-purchase and any countdown."""
     buyer, details = _buyer(body.customer)
     sale = purchases.Sale(
@@ -56,10 +42,12 @@ async def record_purchase(
         occasion=(body.occasion.kind, body.occasion.date) if body.occasion else None,
     )
     recorded = await write_once(
-        database, lambda session: purchases.record_sale(session, reference, actor, sale)
+        backend.database,
+        lambda session: purchases.record_sale(session, backend.reference, actor, sale),
     )
-    async with reaching_temporal(f"purchase {body.pos_transaction_id}"):
-        applied = await handles.apply(temporal, settings.temporal_task_queue, recorded.effects)
+    applied = await backend.tell_temporal(
+        recorded.effects, saved=f"purchase {body.pos_transaction_id}"
+    )
     return PurchaseRecorded(
         purchase_id=recorded.purchase_id,
         lead_id=recorded.lead_id,
@@ -71,22 +59,14 @@ async def record_purchase(
     )
 
 
-async def record_job_status(
-    body: JobStatusIn,
-    actor: Actor,
-    *,
-    database: Database,
-    reference: Reference,
-    temporal: Client,
-    settings: Settings,
-) -> JobStatusRecorded:
+async def record_job_status(body: JobStatusIn, actor: Actor, backend: Backend) -> JobStatusRecorded:
     """Record a custom job's new status once and tell the lead's journeys."""
     customer, details = _buyer(body.customer)
     recorded = await write_once(
-        database,
+        backend.database,
         lambda session: purchases.record_job_status(
             session,
-            reference,
+            backend.reference,
             actor,
             store_id=body.store_id,
             job_id=body.job_id,
@@ -96,8 +76,7 @@ async def record_job_status(
             event_id=body.event_id,
         ),
     )
-    async with reaching_temporal(f"job {body.job_id}'s status"):
-        applied = await handles.apply(temporal, settings.temporal_task_queue, recorded.effects)
+    applied = await backend.tell_temporal(recorded.effects, saved=f"job {body.job_id}'s status")
     return JobStatusRecorded(
         event_id=recorded.event_id,
         lead_id=recorded.lead_id,

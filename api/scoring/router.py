@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.auth import require_roles
-from api.deps import DatabaseDep, ReferenceDep, SettingsDep, TemporalDep
+from api.deps import BackendDep, DatabaseDep
 from api.scoring import service
 from api.scoring.schemas import ModelView, RefitIn
 from domain.access import Actor
@@ -20,18 +20,9 @@ Admin = Annotated[Actor, Depends(require_roles())]
 
 
 @router.post("/refit", responses={403: {"description": "Admins only"}})
-async def refit(
-    body: RefitIn,
-    actor: Admin,
-    database: DatabaseDep,
-    reference: ReferenceDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-) -> NightlyResult:
+async def refit(body: RefitIn, actor: Admin, backend: BackendDep) -> NightlyResult:
     """Refit the store's model now (promoted only if it beats the current scorer), then rescore."""
-    return await service.refit(
-        body, actor, database=database, reference=reference, temporal=temporal, settings=settings
-    )
+    return await service.refit(body, actor, backend)
 
 
 @router.get("/models", responses={403: {"description": "Admins only"}})

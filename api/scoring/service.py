@@ -5,39 +5,32 @@ from __future__ import annotations
 import uuid
 
 from fastapi.concurrency import run_in_threadpool
-from temporalio.client import Client
 from temporalio.service import RPCError
 
+from api.deps import Backend
 from api.errors import unavailable
 from api.scoring.schemas import ModelView, RefitIn
-from core.settings import Settings
 from db.repositories import ScoringModelRepository
 from db.session import Database
 from domain.access import Actor
 from domain.errors import InvalidField
-from domain.reference import Reference
 from workflows import handles
 from workflows.qualification import NightlyResult
 
 
-async def refit(
-    body: RefitIn,
-    actor: Actor,
-    *,
-    database: Database,
-    reference: Reference,
-    temporal: Client,
-    settings: Settings,
-) -> NightlyResult:
+async def refit(body: RefitIn, actor: Actor, backend: Backend) -> NightlyResult:
     actor.check_store(body.store_id)
     store = await run_in_threadpool(
-        database.read, lambda session: reference.store(session, body.store_id)
+        backend.database.read, lambda session: backend.reference.store(session, body.store_id)
     )
     if store is None:
         raise InvalidField("store_id", f"no store with id {body.store_id}")
     try:
         return await handles.refit_now(
-            temporal, settings.temporal_task_queue, body.store_id, rescore=body.rescore
+            backend.temporal,
+            backend.settings.temporal_task_queue,
+            body.store_id,
+            rescore=body.rescore,
         )
     except RPCError as error:
         raise unavailable(f"the refit could not be started ({error.message})") from error

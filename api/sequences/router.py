@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require_roles
-from api.deps import DatabaseDep, ReferenceDep
+from api.deps import BackendDep, DatabaseDep
 from api.sequences import service
 from api.sequences.schemas import Preview, PreviewIn, Published, VersionDetail, VersionSummary
 from core.vocabulary import ApiRole
@@ -62,21 +62,19 @@ async def publish(
     body: Annotated[dict[str, Any], Body(description="A sequence, as in sequences/library")],
     response: Response,
     principal: Marketer,
-    database: DatabaseDep,
-    reference: ReferenceDep,
+    backend: BackendDep,
 ) -> Published:
     """Validate and publish a sequence as a new immutable version."""
-    result = await service.publish(body, principal, database=database, reference=reference)
+    result = await service.publish(body, principal, backend)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return result
 
 
 @router.post("/{key}/preview", responses={404: {"description": "No such sequence or lead"}})
-async def preview(
-    key: str, body: PreviewIn, principal: Marketer, database: DatabaseDep, reference: ReferenceDep
-) -> Preview:
+async def preview(key: str, body: PreviewIn, principal: Marketer, backend: BackendDep) -> Preview:
     """The dated timeline of messages and tasks a lead (or a sample lead) would get."""
     return await run_in_threadpool(
-        database.read, lambda session: service.preview(session, reference, key, body, principal)
+        backend.database.read,
+        lambda session: service.preview(session, backend.reference, key, body, principal),
     )

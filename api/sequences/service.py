@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from api.deps import Backend
 from api.sequences.schemas import (
     PlannedStepView,
     Preview,
@@ -16,7 +17,6 @@ from api.sequences.schemas import (
 )
 from db.models import SequenceVersion
 from db.repositories import SequenceRepository
-from db.session import Database
 from db.types import utcnow
 from domain import sequences
 from domain.access import Actor
@@ -53,15 +53,13 @@ def version(session: Session, key: str, number: int) -> VersionDetail:
     return VersionDetail(**_summary(found).model_dump(), body=found.body)
 
 
-async def publish(
-    body: dict[str, object], actor: Actor, *, database: Database, reference: Reference
-) -> Published:
+async def publish(body: dict[str, object], actor: Actor, backend: Backend) -> Published:
     def store(session: Session) -> Published:
-        published = sequences.publish(session, reference, body, by=actor.name)
+        published = sequences.publish(session, backend.reference, body, by=actor.name)
         version = published.version
         return Published(key=version.key, version=version.version, created=published.created)
 
-    return await run_in_threadpool(database.run, store)
+    return await run_in_threadpool(backend.database.run, store)
 
 
 def preview(

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require_roles
-from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.deps import BackendDep, DatabaseDep
 from api.tasks import service
 from api.tasks.schemas import CompletionIn, TaskChanged, TaskList
 from core.vocabulary import ApiRole, TaskStatus
 from domain.access import Actor
+from domain.tasks import TaskQuery
 from sequences.vocabulary import Priority
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -41,29 +43,18 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TaskList:
     """My tasks (a manager: the store's), soonest SLA first; open and acknowledged by default."""
-    statuses = task_status or [TaskStatus.OPEN, TaskStatus.ACKNOWLEDGED]
+    query = TaskQuery(priority=priority, store_id=store_id, limit=limit)
+    if task_status:
+        query = replace(query, statuses=task_status)
     return await run_in_threadpool(
-        database.read,
-        lambda session: service.list_tasks(
-            session,
-            principal,
-            statuses=statuses,
-            priority=priority.value if priority else None,
-            store_id=store_id,
-            limit=limit,
-        ),
+        database.read, lambda session: service.list_tasks(session, principal, query)
     )
 
 
 @router.post("/{task_id}/acknowledge", responses=_changes)
-async def acknowledge(
-    task_id: uuid.UUID,
-    principal: Worker,
-    database: DatabaseDep,
-    temporal: TemporalDep,
-) -> TaskChanged:
+async def acknowledge(task_id: uuid.UUID, principal: Worker, backend: BackendDep) -> TaskChanged:
     """Take the task: its SLA stops escalating it."""
-    return await service.acknowledge_task(task_id, principal, database=database, temporal=temporal)
+    return await service.acknowledge_task(task_id, principal, backend)
 
 
 @router.post("/{task_id}/complete", responses=_changes)
@@ -72,19 +63,10 @@ async def complete(
     body: CompletionIn,
     response: Response,
     principal: Worker,
-    database: DatabaseDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
+    backend: BackendDep,
 ) -> TaskChanged:
     """Close the task with its outcome; the outcome reaches the lead's timeline and journeys."""
-    result = await service.complete_task(
-        task_id,
-        body,
-        principal,
-        database=database,
-        temporal=temporal,
-        task_queue=settings.temporal_task_queue,
-    )
+    result = await service.complete_task(task_id, body, principal, backend)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result

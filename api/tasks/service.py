@@ -9,16 +9,13 @@ recorded as a lead event and delivered to the lead's journeys.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
-from temporalio.client import Client
 
+from api.deps import Backend
 from api.errors import reaching_temporal
 from api.tasks.schemas import CompletionIn, TaskChanged, TaskList, TaskView
-from core.vocabulary import TaskStatus
-from db.session import Database
 from domain import tasks
 from domain.access import Actor
 from domain.effects import Effects, QualifyOrder
@@ -27,42 +24,25 @@ from domain.events import happening
 from workflows import handles
 
 
-def list_tasks(
-    session: Session,
-    actor: Actor,
-    *,
-    statuses: Sequence[TaskStatus],
-    priority: str | None,
-    store_id: uuid.UUID | None,
-    limit: int,
-) -> TaskList:
-    rows = tasks.tasks_for(
-        session, actor, statuses=statuses, priority=priority, store_id=store_id, limit=limit
+def list_tasks(session: Session, actor: Actor, query: tasks.TaskQuery) -> TaskList:
+    return TaskList(
+        tasks=[TaskView.model_validate(row) for row in tasks.tasks_for(session, actor, query)]
     )
-    return TaskList(tasks=[TaskView.model_validate(row) for row in rows])
 
 
-async def acknowledge_task(
-    task_id: uuid.UUID, actor: Actor, *, database: Database, temporal: Client
-) -> TaskChanged:
+async def acknowledge_task(task_id: uuid.UUID, actor: Actor, backend: Backend) -> TaskChanged:
     def acknowledge(session: Session) -> TaskChanged:
         task, duplicate = tasks.acknowledge(session, task_id, actor)
         return TaskChanged(task=TaskView.model_validate(task), duplicate=duplicate)
 
-    changed = await run_in_threadpool(database.run, acknowledge)
+    changed = await run_in_threadpool(backend.database.run, acknowledge)
     async with reaching_temporal(f"task {task_id}"):
-        await handles.acknowledge_task(temporal, task_id, actor.staff_id)
+        await handles.acknowledge_task(backend.temporal, task_id, actor.staff_id)
     return changed
 
 
 async def complete_task(
-    task_id: uuid.UUID,
-    body: CompletionIn,
-    actor: Actor,
-    *,
-    database: Database,
-    temporal: Client,
-    task_queue: str,
+    task_id: uuid.UUID, body: CompletionIn, actor: Actor, backend: Backend
 ) -> TaskChanged:
     def complete(session: Session) -> tuple[TaskChanged, Effects]:
         done = tasks.complete(session, task_id, body.outcome, body.note, actor)
@@ -74,8 +54,8 @@ async def complete_task(
         )
         return changed, effects
 
-    changed, effects = await run_in_threadpool(database.run, complete)
+    changed, effects = await run_in_threadpool(backend.database.run, complete)
     async with reaching_temporal(f"task {task_id}"):
-        await handles.complete_task(temporal, task_id, actor.staff_id, body.outcome)
-        await handles.apply(temporal, task_queue, effects)
+        await handles.complete_task(backend.temporal, task_id, actor.staff_id, body.outcome)
+    await backend.tell_temporal(effects, saved=f"task {task_id}")
     return changed

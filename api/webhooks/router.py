@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.deps import BackendDep, DatabaseDep, SettingsDep
 from api.webhooks import service
 from api.webhooks.schemas import EventsReceived
 from core.settings import Settings
@@ -42,17 +42,11 @@ async def _twilio_form(
 
 @router.post("/v1/webhooks/twilio/inbound", response_class=Response, responses=_refused)
 async def twilio_inbound(
-    request: Request,
-    database: DatabaseDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    signature: TwilioSignature = None,
+    request: Request, backend: BackendDep, signature: TwilioSignature = None
 ) -> Response:
     """An SMS or WhatsApp message from a lead: STOP/START/HELP, stop requests, replies."""
-    form = await _twilio_form(request, settings, signature)
-    twiml = await service.twilio_inbound(
-        form, database=database, temporal=temporal, settings=settings
-    )
+    form = await _twilio_form(request, backend.settings, signature)
+    twiml = await service.twilio_inbound(form, backend)
     return Response(content=twiml, media_type="application/xml")
 
 
@@ -72,21 +66,12 @@ async def twilio_status(
 @router.post("/v1/webhooks/sendgrid/events", responses=_refused)
 async def sendgrid_events(
     request: Request,
-    database: DatabaseDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
+    backend: BackendDep,
     signature: Annotated[str | None, Header(alias="X-Twilio-Email-Event-Webhook-Signature")] = None,
     timestamp: Annotated[str | None, Header(alias="X-Twilio-Email-Event-Webhook-Timestamp")] = None,
 ) -> EventsReceived:
     """SendGrid's signed event batch: delivery, engagement, bounces and opt-outs."""
-    return await service.sendgrid_events(
-        await request.body(),
-        signature,
-        timestamp,
-        database=database,
-        temporal=temporal,
-        settings=settings,
-    )
+    return await service.sendgrid_events(await request.body(), signature, timestamp, backend)
 
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
@@ -107,10 +92,8 @@ async def unsubscribe_page(token: str, settings: SettingsDep) -> HTMLResponse:
 
 
 @router.post("/v1/unsubscribe/{token}", response_class=HTMLResponse)
-async def unsubscribe_one_click(
-    token: str, database: DatabaseDep, temporal: TemporalDep, settings: SettingsDep
-) -> HTMLResponse:
+async def unsubscribe_one_click(token: str, backend: BackendDep) -> HTMLResponse:
     """RFC 8058 one-click unsubscribe (mail clients POST here); idempotent."""
-    await service.unsubscribe(token, database=database, temporal=temporal, settings=settings)
+    await service.unsubscribe(token, backend)
     content = "<h1>You are unsubscribed</h1><p>You will get no more marketing emails from us.</p>"
     return HTMLResponse(_PAGE.format(title="Unsubscribed", content=content))

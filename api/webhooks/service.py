@@ -16,20 +16,18 @@ from html import escape
 from urllib.parse import parse_qsl
 
 from fastapi.concurrency import run_in_threadpool
-from temporalio.client import Client
 
-from api.errors import bad_request, forbidden, reaching_temporal
+from api.deps import Backend
+from api.errors import bad_request, forbidden
 from api.webhooks.schemas import EventsReceived
 from core.settings import Settings
 from db.session import Database
 from db.types import utcnow
 from domain import inbound
 from domain.consent import read_unsubscribe_token
-from domain.effects import Effects
 from providers.sendgrid import webhook as sendgrid_webhook
 from providers.twilio import webhook as twilio_webhook
 from sequences.vocabulary import Channel
-from workflows import handles
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
@@ -52,15 +50,13 @@ def _required(form: dict[str, str], *names: str) -> list[str]:
     return [form[name] for name in names]
 
 
-async def twilio_inbound(
-    form: dict[str, str], *, database: Database, temporal: Client, settings: Settings
-) -> str:
+async def twilio_inbound(form: dict[str, str], backend: Backend) -> str:
     """An SMS or WhatsApp message from a lead; the TwiML to answer with."""
     message_sid, sender = _required(form, "MessageSid", "From")
     channel, phone = twilio_webhook.sender(sender)
     now = utcnow()
     heard = await run_in_threadpool(
-        database.run,
+        backend.database.run,
         lambda session: inbound.record_text(
             session,
             message_id=message_sid,
@@ -70,8 +66,7 @@ async def twilio_inbound(
             now=now,
         ),
     )
-    async with reaching_temporal(f"message {message_sid}"):
-        await _apply(temporal, settings, heard.effects)
+    await backend.tell_temporal(heard.effects, saved=f"message {message_sid}")
     if not heard.help_text:
         return EMPTY_TWIML
     return (
@@ -98,15 +93,10 @@ async def twilio_status(form: dict[str, str], *, database: Database) -> None:
 
 
 async def sendgrid_events(
-    body: bytes,
-    signature: str | None,
-    timestamp: str | None,
-    *,
-    database: Database,
-    temporal: Client,
-    settings: Settings,
+    body: bytes, signature: str | None, timestamp: str | None, backend: Backend
 ) -> EventsReceived:
     """SendGrid's signed event batch: delivery, engagement, bounces and opt-outs."""
+    settings = backend.settings
     if settings.sendgrid_webhook_public_key is None:
         raise forbidden("SendGrid event webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)")
     if not sendgrid_webhook.signature_valid(
@@ -137,10 +127,9 @@ async def sendgrid_events(
     ]
     now = utcnow()
     reported = await run_in_threadpool(
-        database.run, lambda session: inbound.record_reports(session, reports, now)
+        backend.database.run, lambda session: inbound.record_reports(session, reports, now)
     )
-    async with reaching_temporal("the event batch"):
-        await _apply(temporal, settings, reported.effects)
+    await backend.tell_temporal(reported.effects, saved="the event batch")
     return EventsReceived(processed=reported.processed, duplicates=reported.duplicates)
 
 
@@ -152,18 +141,11 @@ def unsubscribe_target(settings: Settings, token: str) -> tuple[uuid.UUID, Chann
     return target
 
 
-async def unsubscribe(
-    token: str, *, database: Database, temporal: Client, settings: Settings
-) -> None:
+async def unsubscribe(token: str, backend: Backend) -> None:
     """RFC 8058 one-click unsubscribe; idempotent."""
-    lead_id, channel = unsubscribe_target(settings, token)
+    lead_id, channel = unsubscribe_target(backend.settings, token)
     now = utcnow()
     effects = await run_in_threadpool(
-        database.run, lambda session: inbound.unsubscribe(session, lead_id, channel, now)
+        backend.database.run, lambda session: inbound.unsubscribe(session, lead_id, channel, now)
     )
-    async with reaching_temporal("the unsubscribe"):
-        await _apply(temporal, settings, effects)
-
-
-async def _apply(temporal: Client, settings: Settings, effects: Effects) -> None:
-    await handles.apply(temporal, settings.temporal_task_queue, effects)
+    await backend.tell_temporal(effects, saved="the unsubscribe")

@@ -73,13 +73,14 @@ class EnrollmentRepository(Repository[Enrollment]):
 
     def finish(
         self,
-        workflow_id: str,
         *,
+        workflow_id: str,
         status: JourneyStatus,
         outcome: str | None,
         revenue_minor: int | None,
         currency: str | None,
     ) -> None:
+        """Record how a journey ended (converted, exited or completed) and its revenue."""
         self.session.execute(
             update(Enrollment)
             .where(Enrollment.workflow_id == workflow_id)

@@ -4,8 +4,8 @@ store with too few outcomes keeps the explainable score."""
 
 from __future__ import annotations
 
-from activities.learning import LearningActivities
 from activities.qualification_payloads import RefitRequest
+from activities.scoring import ScoringActivities
 from db.models import Lead
 from db.repositories import ScoringModelRepository
 from db.types import utcnow
@@ -21,7 +21,7 @@ def test_refit_promotes_a_model_that_beats_the_rules_and_rescoring_uses_it(datab
     labels = write_history(database, store.id, 800, seed=20260602)
     assert sum(labels) >= CONFIG.min_purchases
 
-    result = LearningActivities(database, Reference(), CONFIG).refit_model(
+    result = ScoringActivities(database, Reference(), CONFIG).refit_model(
         RefitRequest(store_id=store.id, now=utcnow())
     )
 
@@ -46,7 +46,7 @@ def test_refit_promotes_a_model_that_beats_the_rules_and_rescoring_uses_it(datab
 def test_refit_with_too_few_outcomes_keeps_the_explainable_score(database, store):
     labels = write_history(database, store.id, 120, seed=3)
 
-    result = LearningActivities(database, Reference(), CONFIG).refit_model(
+    result = ScoringActivities(database, Reference(), CONFIG).refit_model(
         RefitRequest(store_id=store.id, now=utcnow())
     )
 

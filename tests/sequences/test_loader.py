@@ -61,6 +61,26 @@ def test_library_loads_the_engagement_welcome_with_three_timed_steps():
         ),
         ([{"id": "x"}], "step 'x': Value error, a step needs an action"),
         ([{"id": "x", "at": {"days": -1}, "send": {"template": "engagement/welcome"}}], "at.days"),
+        (
+            [
+                {
+                    "id": "x",
+                    "at": {"festival": "diwali", "before": {"days": 7}, "after": {"days": 1}},
+                    "send": {"template": "engagement/welcome"},
+                }
+            ],
+            "step 'x', field at: Value error, give either 'before' or 'after', not both",
+        ),
+        (
+            [
+                {
+                    "id": "x",
+                    "at": {"of": "anniversary", "before": {"days": 7}, "after": {"days": 1}},
+                    "send": {"template": "engagement/welcome"},
+                }
+            ],
+            "step 'x', field at: Value error, give either 'before' or 'after', not both",
+        ),
     ],
 )
 def test_bad_sequence_is_refused_naming_file_step_and_field(steps, message):
