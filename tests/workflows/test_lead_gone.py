@@ -14,6 +14,7 @@ from db.models import Consent, Enrollment, Event, Lead, Task, Touch
 from sequences.model import Condition, Offset, SendAction, Sequence, Step
 from sequences.vocabulary import EventKind
 from tests.factories import enroll, make_lead, touches
+from tests.workflows.replay import keep_history
 from workflows.journey import NurtureJourney
 
 
@@ -42,6 +43,7 @@ async def test_a_lead_deleted_mid_journey_ends_it_once_with_the_reason(
 
         erase(database, lead_id)
         result = await handle.result()
+        await keep_history(handle, "journey_lead_deleted")
 
     assert (result.status, result.outcome) == (JourneyStatus.EXITED, "lead_deleted")
     last = result.steps[-1]
