@@ -95,11 +95,9 @@ class TaskActivities:
         now = utcnow()
         step = self._pipeline.send(
             lambda session: notices.prepare_notice(
-                session, request.task_id, request.assignment, now, self._repeatable
+                session, request.task_id, request.assignment, self._repeatable
             ),
-            lambda session, message, error: notices.notice_refused(
-                session, request.task_id, request.assignment, message, error, now
-            ),
+            notices.notice_refused,
             now,
         )
         if step is None:

@@ -21,15 +21,8 @@ from temporalio.service import RPCError
 from domain.errors import Conflict, DomainError, InvalidField, NotAllowed, NotFound
 
 
-def field_error(field: str, message: str, *, where: str = "body") -> HTTPException:
-    """422 for one field; a dotted name ("customer.phone") becomes a path, as pydantic's."""
-    return HTTPException(
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail=_field_detail(field, message, where),
-    )
-
-
 def _field_detail(field: str, message: str, where: str = "body") -> list[dict[str, object]]:
+    """One field's problem as pydantic says it; a dotted name ("customer.phone") is a path."""
     return [{"loc": [where, *field.split(".")], "msg": message, "type": "value_error"}]
 
 

@@ -48,12 +48,3 @@ class Effects:
     def deliver(self, event: Happening, workflow_ids: list[str]) -> None:
         if workflow_ids:
             self.deliveries.append(Delivery(event, workflow_ids))
-
-    def extend(self, other: Effects) -> None:
-        """Add another operation's effects to these (a webhook batch, say)."""
-        self.journeys += other.journeys
-        self.countdowns += other.countdowns
-        self.start_event = self.start_event or other.start_event
-        self.deliveries += other.deliveries
-        self.escalations += other.escalations
-        self.qualify += other.qualify

@@ -290,6 +290,14 @@ class LeadMessages:
         """Record a permanent refusal where it belongs, then gate the step again (a
         `preferred` step tries the next channel)."""
         refused[message.channel] = refusal_reason(error.reason)
+        log.info(
+            "lead %s step %s: %s refused %s (%s); gating again",
+            order.lead_id,
+            order.step_id,
+            error.provider,
+            message.channel,
+            error.reason,
+        )
         lead, _store = lead_and_store(session, order.lead_id)
         evidence = f"{error.provider} status {error.status} code {error.code}"
         if error.reason == SuppressionReason.OPTED_OUT:

@@ -55,7 +55,6 @@ def prepare_notice(
     session: Session,
     task_id: uuid.UUID,
     assignment: int,
-    now: datetime,
     repeatable: Callable[[Channel], bool],
 ) -> Step | None:
     """The notice of the task's current assignment, claimed (or found, on a retry); None when
@@ -109,14 +108,7 @@ def prepare_notice(
     return Step(touch, message)
 
 
-def notice_refused(
-    session: Session,
-    task_id: uuid.UUID,
-    assignment: int,
-    message: OutgoingMessage,
-    error: ProviderError,
-    now: datetime,
-) -> Step:
+def notice_refused(session: Session, message: OutgoingMessage, error: ProviderError) -> Step:
     """The provider refused the notice for good: it failed, with the provider's reason."""
     return Step(record_failed(session, message.touch_id, error.reason), None)
 

@@ -98,15 +98,9 @@ class Registry:
             raise ValueError(f"no provider for {', '.join(sorted(missing))}")
         self._providers = dict(providers)
 
-    def for_channel(self, channel: Channel) -> Provider:
-        return self._providers[channel]
-
     def send(self, message: OutgoingMessage) -> ProviderReceipt:
         return self._providers[message.channel].send(message)
 
     def repeatable(self, channel: Channel) -> bool:
         """Whether sending this channel's message again is harmless (the outbox: yes)."""
         return self._providers[channel].repeatable
-
-    def name_for(self, channel: Channel) -> str:
-        return self._providers[channel].name
