@@ -26,12 +26,7 @@ from db.types import utcnow
 from domain import consent
 from domain.access import Actor
 from domain.effects import Effects, QualifyOrder
-from domain.enrollment import (
-    JourneyToStart,
-    active_journeys,
-    plan_countdowns,
-    plan_journey,
-)
+from domain.enrollment import JourneyToStart, active_journeys, plan_countdowns, plan_journey
 from domain.errors import InvalidField
 from domain.events import check_same_event, happening, new_event, record_event_once
 from domain.leads import Details, Identity, find_or_create_lead, lead_for

@@ -22,10 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.settings import Settings
 from db.models import Event, Lead
-from db.repositories import (
-    QualificationReader,
-    SequenceRepository,
-)
+from db.repositories import QualificationReader, SequenceRepository
 from db.session import Database
 from db.types import utcnow
 from domain.errors import UnknownLead

@@ -29,15 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from sequences.vocabulary import (
-    Channel,
-    EventKind,
-    Festival,
-    Occasion,
-    Purpose,
-    Segment,
-    StaffRole,
-)
+from sequences.vocabulary import Channel, EventKind, Festival, Occasion, Purpose, Segment, StaffRole
 
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"

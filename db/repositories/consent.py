@@ -10,9 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from core.vocabulary import ConsentStatus
-from db.models import (
-    Consent,
-)
+from db.models import Consent
 from db.repositories.base import Repository
 from sequences.vocabulary import Channel, Purpose
 

@@ -9,10 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from core.vocabulary import JourneyStatus
-from db.models import (
-    Enrollment,
-    SequenceVersion,
-)
+from db.models import Enrollment, SequenceVersion
 from db.repositories.base import Repository
 from db.types import utcnow
 

@@ -8,9 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from db.models import (
-    Event,
-)
+from db.models import Event
 from db.repositories.base import Repository
 
 

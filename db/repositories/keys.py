@@ -6,9 +6,7 @@ import hashlib
 
 from sqlalchemy import select
 
-from db.models import (
-    ApiKey,
-)
+from db.models import ApiKey
 from db.repositories.base import Repository
 
 

@@ -7,9 +7,7 @@ from collections.abc import Sequence as Seq
 
 from sqlalchemy import or_, select
 
-from db.models import (
-    Lead,
-)
+from db.models import Lead
 from db.repositories.base import Repository
 
 

@@ -6,9 +6,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from db.models import (
-    Purchase,
-)
+from db.models import Purchase
 from db.repositories.base import Repository
 
 

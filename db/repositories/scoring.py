@@ -9,14 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, bindparam, select, update
 
 from core.vocabulary import JourneyStatus
-from db.models import (
-    Enrollment,
-    Event,
-    Lead,
-    Purchase,
-    ScoringModel,
-    Store,
-)
+from db.models import Enrollment, Event, Lead, Purchase, ScoringModel, Store
 from db.repositories.base import Repository
 
 

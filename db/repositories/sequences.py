@@ -11,9 +11,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import defer
 
-from db.models import (
-    SequenceVersion,
-)
+from db.models import SequenceVersion
 from db.repositories.base import Repository
 
 

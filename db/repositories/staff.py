@@ -7,9 +7,7 @@ from collections.abc import Sequence as Seq
 
 from sqlalchemy import select
 
-from db.models import (
-    Staff,
-)
+from db.models import Staff
 from db.repositories.base import Repository
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from db.models import (
-    Store,
-)
+from db.models import Store
 from db.repositories.base import Repository
 
 

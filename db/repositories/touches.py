@@ -9,9 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from core.vocabulary import TouchStatus
-from db.models import (
-    Touch,
-)
+from db.models import Touch
 from db.repositories.base import Repository
 from db.types import utcnow
 from sequences.vocabulary import Purpose

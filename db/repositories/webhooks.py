@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from db.models import (
-    WebhookReceipt,
-)
+from db.models import WebhookReceipt
 from db.repositories.base import Repository, insert_ignoring_conflicts
 from db.types import utcnow
 

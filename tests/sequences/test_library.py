@@ -25,15 +25,7 @@ from sequences.model import (
     WaitFor,
 )
 from sequences.templates import SAMPLE_FIELDS, load_template, render
-from sequences.vocabulary import (
-    Channel,
-    EventKind,
-    Festival,
-    Occasion,
-    Purpose,
-    Segment,
-    StaffRole,
-)
+from sequences.vocabulary import Channel, EventKind, Festival, Occasion, Purpose, Segment, StaffRole
 
 LIBRARY = load_library()
 
