@@ -163,14 +163,11 @@ def active_journeys(session: Session, lead_id: uuid.UUID) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """The enrollment row for a journey another workflow starts (or that already runs)."""
+class Prepared(JourneyToStart):
+    """A journey another workflow starts (or that already runs): its enrollment row's start
+    time, and whether the row is new."""
 
-    enrollment_id: uuid.UUID
-    sequence_version: int
-    sequence: Sequence
     enrolled_at: datetime
-    status: JourneyStatus
     created: bool
 
 
@@ -194,11 +191,13 @@ def prepare(
         lead_id, latest, workflow_id, started_at=requested_at
     )
     return Prepared(
+        workflow_id=workflow_id,
+        lead_id=lead_id,
         enrollment_id=enrollment.id,
         sequence_version=pinned.version,
         sequence=reference.sequence(pinned),
-        enrolled_at=enrollment.started_at,
         status=enrollment.status,
+        enrolled_at=enrollment.started_at,
         created=created,
     )
 
