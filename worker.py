@@ -100,6 +100,7 @@ def build_worker(
             tasks.open_task,
             tasks.reassign_task,
             tasks.notify_assignee,
+            tasks.abandon_notice,
             tasks.find_cold_leads,
             tasks.cancel_escalations,
         ],

@@ -18,6 +18,7 @@ from sequences.vocabulary import Priority, StaffRole
 QUALIFY_LEAD = "qualify_lead"
 OPEN_TASK = "open_task"
 NOTIFY_ASSIGNEE = "notify_assignee"
+ABANDON_NOTICE = "abandon_notice"
 REASSIGN_TASK = "reassign_task"
 FIND_COLD_LEADS = "find_cold_leads"
 LIST_STORES = "list_stores"

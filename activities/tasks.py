@@ -13,10 +13,12 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.failures import failing_for_good
 from activities.qualification_payloads import (
+    ABANDON_NOTICE,
     CANCEL_ESCALATIONS,
     FIND_COLD_LEADS,
     NOTIFY_ASSIGNEE,
@@ -35,7 +37,7 @@ from activities.qualification_payloads import (
 from activities.sending import SendPipeline
 from db.session import Database
 from db.types import utcnow
-from domain import notices, scoring, tasks
+from domain import messages, notices, scoring, tasks
 from providers.base import Registry
 from qualification.config import QualificationConfig
 
@@ -111,6 +113,26 @@ class TaskActivities:
             channel=touch.channel.value if touch.channel else None,
             reason=touch.reason,
         )
+
+    @activity.defn(name=ABANDON_NOTICE)
+    def abandon_notice(self, request: NotifyRequest) -> NotifyResult:
+        """The notice ran out of retries (the provider stayed down): it failed, on the task too."""
+        now = utcnow()
+
+        def abandon(session: Session) -> NotifyResult:
+            touch = messages.abandon(
+                session, notices.notice_key(request.task_id, request.assignment)
+            )
+            notices.note_on_task(session, request.task_id, request.assignment, now)
+            if touch is None:
+                return NotifyResult(touch_id=None, channel=None, reason="unassigned")
+            return NotifyResult(
+                touch_id=touch.id,
+                channel=touch.channel.value if touch.channel else None,
+                reason=touch.reason,
+            )
+
+        return self._db.run(abandon)
 
     @activity.defn(name=FIND_COLD_LEADS)
     def find_cold_leads(self, request: ColdSweepRequest) -> ColdLeads:

@@ -86,7 +86,8 @@ async def authenticate(
             headers={"WWW-Authenticate": "Bearer"},
         )
     cache: Recent[str, Actor] = request.app.state.actors
-    actor = cache.get(hash_api_key(key), lambda: None)
+    key_hash = hash_api_key(key)
+    actor = cache.get(key_hash, lambda: None)  # seen a moment ago? (the read is off the loop)
     if actor is None:
         database: Database = request.app.state.database
         row = await run_in_threadpool(
@@ -99,7 +100,7 @@ async def authenticate(
                 headers={"WWW-Authenticate": "Bearer"},
             )
         found = Actor(row.id, row.name, row.role, row.store_id, row.staff_id)
-        actor = cache.value(hash_api_key(key), lambda: found)
+        actor = cache.value(key_hash, lambda: found)
     return actor
 
 

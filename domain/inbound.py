@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -168,31 +169,21 @@ def record_reports(session: Session, reports: list[DeliveryReport], now: datetim
             continue
         if report.status is not None and advance(touch, report.status, report.reason):
             changed += 1
-        if report.status is not None and report.bounce:
+        if report.bounce:
             session.get_one(Lead, touch.lead_id).email_invalid_reason = "bounce"
         if report.opt_out:
-            lead = session.get_one(Lead, touch.lead_id)
-            consent.stop(
+            _opted_out(
                 session,
-                lead.id,
+                effects,
+                session.get_one(Lead, touch.lead_id),
                 Channel.EMAIL,
                 via=f"{report.source}:{report.name}",
                 evidence=report.receipt_id,
-                at=now,
+                key=f"{report.source}:{report.receipt_id}",
+                source=report.source,
+                payload={"event": report.name},
+                now=now,
             )
-            recorded = record_event_once(
-                session,
-                new_event(
-                    store_id=lead.store_id,
-                    lead_id=lead.id,
-                    key=f"{report.source}:{report.receipt_id}",
-                    kind=EventKind.OPTED_OUT,
-                    source=report.source,
-                    payload={"event": report.name},
-                    occurred_at=now,
-                ),
-            )
-            _heard(effects, session, recorded.event)
         session.flush()
     return Reported(processed, duplicates, changed, effects)
 
@@ -203,18 +194,47 @@ def unsubscribe(session: Session, lead_id: uuid.UUID, channel: Channel, now: dat
     lead = LeadRepository(session).get(lead_id)
     if lead is None:
         return effects
-    consent.stop(session, lead.id, channel, via="one_click_unsubscribe", evidence=None, at=now)
+    _opted_out(
+        session,
+        effects,
+        lead,
+        channel,
+        via="one_click_unsubscribe",
+        evidence=None,
+        key=f"unsubscribe:{lead.id}:{channel.value}",
+        source="unsubscribe_link",
+        payload={"channel": channel.value},
+        now=now,
+    )
+    return effects
+
+
+def _opted_out(
+    session: Session,
+    effects: Effects,
+    lead: Lead,
+    channel: Channel,
+    *,
+    via: str,
+    evidence: str | None,
+    key: str,
+    source: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The lead said stop on `channel`: the ledger says so at once, and the `opted_out` event
+    is recorded once (by `key`) and heard by their journeys."""
+    consent.stop(session, lead.id, channel, via=via, evidence=evidence, at=now)
     recorded = record_event_once(
         session,
         new_event(
             store_id=lead.store_id,
             lead_id=lead.id,
-            key=f"unsubscribe:{lead.id}:{channel.value}",
+            key=key,
             kind=EventKind.OPTED_OUT,
-            source="unsubscribe_link",
-            payload={"channel": channel.value},
+            source=source,
+            payload=payload,
             occurred_at=now,
         ),
     )
     _heard(effects, session, recorded.event)
-    return effects

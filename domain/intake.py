@@ -40,8 +40,11 @@ class Captured:
     lead_id: uuid.UUID
     created: bool
     journey: JourneyToStart | None  # the segment's journey (started, or running already)
-    countdown_workflow_ids: list[str]
     effects: Effects
+
+    @property
+    def countdown_workflow_ids(self) -> list[str]:
+        return [countdown.workflow_id for countdown in self.effects.countdowns]
 
 
 def capture(
@@ -98,7 +101,8 @@ def capture(
             at=now,
             new_lead=created,
         )
-        effects = Effects(start_event=happening(event))
+        heard = happening(event)
+        effects = Effects(start_event=heard)
         journey = None
         if version is not None:
             journey = plan_journey(session, reference, lead, version, new_lead=created)
@@ -108,14 +112,13 @@ def capture(
             c.workflow_id for c in effects.countdowns
         }
         others = [] if created else active_journeys(session, lead.id)
-        effects.deliver(happening(event), [wid for wid in others if wid not in planned])
+        effects.deliver(heard, [wid for wid in others if wid not in planned])
         if decided is not None:
             effects.qualify.append(QualifyOrder(lead.id, event.id, decided))
     return Captured(
         lead_id=lead.id,
         created=created,
         journey=journey,
-        countdown_workflow_ids=[c.workflow_id for c in effects.countdowns],
         effects=effects,
     )
 

@@ -31,16 +31,17 @@ TEMPLATE = "task/notice"
 
 
 def notice_key(task_id: uuid.UUID, assignment: int) -> str:
-    """One notice per (task, assignment): a retry finds the same touch. It reads as the
-    EscalationTask's step `notice:{assignment}`, so a notice that ran out of retries is
-    abandoned like any step."""
+    """One notice per (task, assignment): a retry finds the same touch."""
     return f"{task_workflow_id(task_id)}:notice:{assignment}"
 
 
-def _channel(staff: Staff) -> tuple[Channel, str | None]:
-    """Where this person wants notices, and their address there (None: they have none)."""
-    channel = staff.notice_channel or (Channel.SMS if staff.phone_e164 else Channel.EMAIL)
-    return channel, staff.email if channel is Channel.EMAIL else staff.phone_e164
+def _channel(staff: Staff) -> Channel:
+    """Where this person wants notices: their setting, else SMS with a phone, else email."""
+    return staff.notice_channel or (Channel.SMS if staff.phone_e164 else Channel.EMAIL)
+
+
+def _address(staff: Staff, channel: Channel) -> str | None:
+    return staff.email if channel is Channel.EMAIL else staff.phone_e164
 
 
 def due_on_store_clock(due: datetime | None, store: Store) -> str:
@@ -67,13 +68,32 @@ def prepare_notice(
     if staff is None:
         return None
     key = notice_key(task.id, assignment)
-    found = resume(session, TouchRepository(session).by_key(key), repeatable)
+    touch = TouchRepository(session).by_key(key)
+    found = resume(session, touch, repeatable)
     if found is not None:
         return found
+    if touch is None:
+        touch = _claim(session, task, staff, assignment, key)
+    channel = touch.channel
+    to = _address(staff, channel) if channel else None
+    if touch.status is not TouchStatus.CLAIMED or channel is None or to is None:
+        return Step(touch, None)
+    message = OutgoingMessage(
+        touch_id=touch.id,
+        channel=channel,
+        to=to,
+        subject=touch.subject,
+        body=touch.body or "",
+    )
+    return Step(touch, message)
+
+
+def _claim(session: Session, task: Task, staff: Staff, assignment: int, key: str) -> Touch:
+    """The notice, written in the staff member's language for their channel, and claimed;
+    suppressed (`no_contact`) when they have no address there."""
     lead = session.get_one(Lead, task.lead_id)
     store = session.get_one(Store, task.store_id)
-    channel, to = _channel(staff)
-    language = staff.languages[0] if staff.languages else store.locale
+    channel = _channel(staff)
     fields = NoticeFields(
         staff_name=staff.name,
         store_name=store.name,
@@ -83,7 +103,9 @@ def prepare_notice(
         reason=task.reason.rstrip("."),
         due=due_on_store_clock(task.sla_due_at, store),
     )
+    language = staff.languages[0] if staff.languages else store.locale
     rendered = render(TEMPLATE, channel, fields, language=language)
+    reachable = _address(staff, channel) is not None
     touch, _new = TouchRepository(session).claim(
         Touch(
             id=uuid.uuid4(),
@@ -94,18 +116,13 @@ def prepare_notice(
             purpose=Purpose.TRANSACTIONAL,
             template=TEMPLATE,
             idempotency_key=key,
-            status=TouchStatus.CLAIMED if to else TouchStatus.SUPPRESSED,
-            reason=None if to else SuppressionReason.NO_CONTACT.value,
+            status=TouchStatus.CLAIMED if reachable else TouchStatus.SUPPRESSED,
+            reason=None if reachable else SuppressionReason.NO_CONTACT.value,
             subject=rendered.subject,
             body=rendered.body,
         )
     )
-    if touch.status is not TouchStatus.CLAIMED or to is None:
-        return Step(touch, None)
-    message = OutgoingMessage(
-        touch_id=touch.id, channel=channel, to=to, subject=touch.subject, body=touch.body or ""
-    )
-    return Step(touch, message)
+    return touch
 
 
 def notice_refused(session: Session, message: OutgoingMessage, error: ProviderError) -> Step:

@@ -16,8 +16,8 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payloads import ABANDON_SEND, SendRequest, SendResult
     from activities.qualification_payloads import (
+        ABANDON_NOTICE,
         CANCEL_ESCALATIONS,
         NOTIFY_ASSIGNEE,
         OPEN_TASK,
@@ -33,14 +33,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.vocabulary import TaskOutcome, TaskStatus
     from core.workflow_ids import task_workflow_id
-    from sequences.vocabulary import Priority, Purpose, StaffRole
+    from sequences.vocabulary import Priority, StaffRole
     from workflows import policies
 
 
 # Patch id: a notice whose retries ran out is recorded as failed; the task's SLA runs on.
 NOTICE_GIVE_UP = "notice-give-up"
-# The template of a task notice (the notice's touch is `task:{id}:notice:{assignment}`).
-NOTICE_TEMPLATE = "task/notice"
 
 # The breach that hands a task to the store manager (the first goes to the next candidate).
 MANAGER_BREACH = 2
@@ -169,7 +167,6 @@ class EscalationTask:
     @workflow.init
     def __init__(self, input: EscalationInput) -> None:
         self._task_id = input.task_id
-        self._lead_id = input.lead_id
         self._status = TaskStatus.OPEN
         self._outcome: TaskOutcome | None = None
         self._breaches = 0
@@ -244,17 +241,9 @@ class EscalationTask:
             # The provider stayed down: the notice is recorded as failed, and the SLA runs on
             # (the next assignee, or the manager, is told on a breach).
             await workflow.execute_activity(
-                ABANDON_SEND,
-                SendRequest(
-                    workflow_id=workflow.info().workflow_id,
-                    step_id=f"notice:{self._breaches}",
-                    lead_id=self._lead_id,
-                    enrollment_id=None,
-                    channel="preferred",
-                    template=NOTICE_TEMPLATE,
-                    purpose=Purpose.TRANSACTIONAL,
-                ),
-                result_type=SendResult,
+                ABANDON_NOTICE,
+                NotifyRequest(task_id=task_id, assignment=self._breaches),
+                result_type=NotifyResult,
                 start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
                 retry_policy=policies.BOOKKEEPING,
             )

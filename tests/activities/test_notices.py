@@ -168,3 +168,27 @@ def test_a_provider_down_for_now_hands_the_claim_back_for_the_retry(database, st
     touch = _notice_touch(database, task_id)
     assert (touch.status, touch.provider) == (TouchStatus.SENT, "twilio")
     assert len([r for r in standin.requests if r.accepted]) == 1
+
+
+def test_a_notice_that_ran_out_of_retries_is_failed_on_the_task_too(database, store, standin):
+    task_id = _task(database, store, _staff(database, store, phone_e164=indian_mobile()))
+    standin.fail_next(Reply(503, {"code": 20500, "message": "down", "status": 503}))
+    tasks = TaskActivities(
+        database, registry.configured(settings_for(standin)), QualificationConfig()
+    )
+    with pytest.raises(ApplicationError):
+        _notify(database, registry.configured(settings_for(standin)), task_id)
+
+    result = ActivityEnvironment().run(
+        tasks.abandon_notice, NotifyRequest(task_id=task_id, assignment=0)
+    )
+
+    touch = _notice_touch(database, task_id)
+    assert (touch.status, touch.reason, result.reason) == (
+        TouchStatus.FAILED,
+        "retries_exhausted",
+        "retries_exhausted",
+    )
+    task = database.run(lambda s: s.get_one(Task, task_id))
+    assert task.notice is not None
+    assert (task.notice["status"], task.notice["reason"]) == ("failed", "retries_exhausted")
