@@ -18,7 +18,16 @@ from sequences.vocabulary import EventKind, Segment
 FORM_WEIGHT = 10.0
 TEXT_WEIGHT = 5.0
 CATEGORY_WEIGHT = 2.0
+OCCASION_WEIGHT = 5.0
 FORM_REASON = "chosen on the form"
+
+# What a coming occasion says about the lead's segment.
+OCCASION_SEGMENTS: dict[str, Segment] = {
+    "wedding": Segment.BRIDAL,
+    "proposal": Segment.ENGAGEMENT,
+    "anniversary": Segment.ANNIVERSARY,
+    "birthday": Segment.GIFTING,
+}
 
 # Word stems per segment; matched on word boundaries, case-insensitively.
 KEYWORDS: dict[Segment, tuple[str, ...]] = {
@@ -96,6 +105,16 @@ def evidence_for(facts: LeadFacts, form_segment: str | None = None) -> list[Evid
         evidence.append(
             Evidence(Segment(form_segment), FORM_WEIGHT, facts.captured_at, FORM_REASON)
         )
+    for kind, day in facts.occasions:
+        if kind in OCCASION_SEGMENTS:
+            detail = f"gave a {kind} date ({day.isoformat()})"
+            evidence.append(
+                Evidence(OCCASION_SEGMENTS[kind], OCCASION_WEIGHT, facts.captured_at, detail)
+            )
+    for said in facts.interests:
+        for segment, word in segments_in_text(said):
+            detail = f"said they like '{word}'"
+            evidence.append(Evidence(segment, TEXT_WEIGHT, facts.captured_at, detail))
     for signal in facts.signals:
         if signal.text and signal.kind in _TEXT_KINDS:
             for segment, word in segments_in_text(signal.text):
