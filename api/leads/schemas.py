@@ -264,7 +264,12 @@ class TouchEntry(BaseModel):
     status: TouchStatus
     reason: str | None = Field(
         description="Why it was not sent: quiet_hours (held), no_consent, frequency_cap, "
-        "invalid_contact, window_closed, no_contact, opted_out; or why it failed"
+        "invalid_contact, window_closed, no_contact, opted_out; or why it failed; or, with "
+        "fell_back_from, why it did not go on the lead's preferred channel"
+    )
+    fell_back_from: Channel | None = Field(
+        default=None,
+        description="Sent on another channel than the lead's preferred one, which was this",
     )
     held_until: datetime | None = Field(
         default=None,

@@ -283,6 +283,7 @@ def read_timeline(session: Session, lead_id: uuid.UUID, actor: Actor) -> Timelin
             template=touch.template,
             status=touch.status,
             reason=touch.reason,
+            fell_back_from=touch.fell_back_from,
             held_until=touch.held_until,
             subject=touch.subject,
             body=touch.body,

@@ -25,6 +25,7 @@ from db.models import Enrollment, Event, IdempotentRequest, Lead, Touch
 from domain.events import enquiry_keys, new_event, record_enquiry_once
 from sequences.vocabulary import EventKind
 from tests import conftest
+from tests.api.conftest import settled_touches
 from tests.conftest import bearer
 from tests.factories import afternoon_zone, indian_mobile
 
@@ -86,18 +87,6 @@ async def served(dev_server, database, worker_for) -> AsyncIterator[httpx.AsyncC
             await serving
 
 
-async def _welcomed(http: httpx.AsyncClient, key: str, lead_id: str) -> list[dict[str, Any]]:
-    """The lead's messages once the welcome went out (or 10 s passed)."""
-    touches: list[dict[str, Any]] = []
-    for _ in range(200):
-        timeline = (await http.get(f"/v1/leads/{lead_id}/timeline", headers=bearer(key))).json()
-        touches = [entry for entry in timeline["entries"] if entry["type"] == "touch"]
-        if touches and all(t["status"] not in ("claimed", "sending") for t in touches):
-            break
-        await asyncio.sleep(0.05)
-    return touches
-
-
 @pytest.mark.parametrize("with_key", [True, False], ids=["idempotency-key", "no-key"])
 async def test_the_same_capture_posted_20_times_at_once_is_one_lead_journey_welcome_and_enquiry(
     served, store, make_store, api_key, database, with_key
@@ -122,7 +111,7 @@ async def test_the_same_capture_posted_20_times_at_once_is_one_lead_journey_welc
     lead_uuid = uuid.UUID(lead_id)
     assert _count(database, Lead, Lead.store_id == store.id) == 1
     assert _count(database, Enrollment, Enrollment.lead_id == lead_uuid) == 1
-    touches = await _welcomed(served, admin, lead_id)
+    touches = await settled_touches(served, admin, lead_id)
     assert [(t["step_id"], t["status"]) for t in touches] == [("welcome", "sent")]
     assert _count(database, Touch, Touch.lead_id == lead_uuid) == 1
     kinds = database.read(
