@@ -134,6 +134,31 @@ async def test_the_same_capture_posted_20_times_at_once_is_one_lead_journey_welc
     }
 
 
+async def test_a_known_leads_new_enquiry_posted_20_times_at_once_is_one_enquiry(
+    served, store, api_key, database
+):
+    pos, admin = api_key(ApiRole.POS), api_key(ApiRole.ADMIN)
+    body = _body(store.id)
+    first = (await served.post("/v1/leads", json=body, headers=bearer(pos))).json()
+    asked = {**body, "message": "Could I see it in platinum on Saturday?"}
+
+    answers = await asyncio.gather(
+        *[served.post("/v1/leads", json=asked, headers=bearer(pos)) for _ in range(COPIES)]
+    )
+
+    assert {answer.status_code for answer in answers} == {200}
+    lead_id = uuid.UUID(first["lead_id"])
+    kinds = database.read(
+        lambda s: s.scalars(
+            select(Event.kind).where(Event.lead_id == lead_id).order_by(Event.occurred_at)
+        ).all()
+    )
+    assert kinds == ["captured", "enquiry"]
+    factors = (await served.get(f"/v1/leads/{lead_id}", headers=bearer(admin))).json()
+    labels = [f["label"] for f in factors["score_detail"]["positive"]]
+    assert "1× enquiry" in labels
+
+
 async def test_a_key_reused_with_another_body_is_a_409_and_changes_nothing(
     served, store, api_key, database
 ):
