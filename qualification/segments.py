@@ -1,8 +1,10 @@
 """Segments from what the lead told us and what they looked at, each decision with its reason.
 
 Evidence is weighed, not merely matched: a segment the person picked on a form outweighs words
-in a message, which outweigh browsing. The heaviest segment wins; a tie goes to the most recent
-evidence, so a lead who moves from gifting to engagement rings follows them.
+in a message or among their interests, which outweigh an occasion date they gave (a wedding
+date says bridal unless they say otherwise), which outweighs browsing. The heaviest segment
+wins; a tie goes to the most recent evidence, so a lead who moves from gifting to engagement
+rings follows them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sequences.vocabulary import EventKind, Segment
 FORM_WEIGHT = 10.0
 TEXT_WEIGHT = 5.0
 CATEGORY_WEIGHT = 2.0
-OCCASION_WEIGHT = 5.0
+OCCASION_WEIGHT = 4.0
 FORM_REASON = "chosen on the form"
 
 # What a coming occasion says about the lead's segment.

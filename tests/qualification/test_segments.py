@@ -83,3 +83,16 @@ def test_a_wedding_date_or_what_they_like_points_at_a_segment():
     decided = classify(evidence_for(likes))
     assert decided is not None and decided.segment is Segment.BRIDAL
     assert "'mangalsutra'" in decided.reason
+
+
+def test_words_outweigh_an_occasion_date():
+    """An engagement-ring enquiry from someone who also gave their birthday is engagement."""
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    facts = LeadFacts(
+        captured_at=at,
+        source="web_form",
+        occasions=(("birthday", date(2026, 8, 1)),),
+        signals=(Signal(kind="captured", at=at - timedelta(seconds=1), text="an engagement ring"),),
+    )
+    decided = classify(evidence_for(facts))
+    assert decided is not None and decided.segment is Segment.ENGAGEMENT
