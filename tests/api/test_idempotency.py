@@ -63,7 +63,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 async def served(dev_server, database, worker_for) -> AsyncIterator[httpx.AsyncClient]:
-    """The app served by uvicorn on a port of its own, a worker beside it; an HTTP client."""
+    """The app served by uvicorn on a port of its own, a worker beside it; an HTTP client.
+
+    The app is given its database and Temporal client, so its lifespan (which would make
+    them, and set up logging for the whole process) stays off.
+    """
     async with worker_for(dev_server.client) as task_queue:
         app = create_app(
             conftest.test_settings(database.url, task_queue),
@@ -72,7 +76,7 @@ async def served(dev_server, database, worker_for) -> AsyncIterator[httpx.AsyncC
         )
         port = _free_port()
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
         )
         serving = asyncio.create_task(server.serve())
         while not server.started:
