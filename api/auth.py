@@ -115,3 +115,9 @@ def require_roles(*roles: ApiRole) -> Callable[..., Awaitable[Actor]]:
         return actor
 
     return check
+
+
+def caller_key_hash(request: Request) -> str | None:
+    """The SHA-256 of the key the request presents (not yet checked), or None without one."""
+    key = _presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
+    return hash_api_key(key) if key else None

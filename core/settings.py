@@ -38,6 +38,9 @@ class Settings(BaseSettings):
 
     # Sequence a lead is enrolled in when no sequence names the lead's segment.
     fallback_sequence_key: str = "engagement_welcome"
+    # The same person's identical enquiry (same source, message and segment) within this many
+    # minutes is one enquiry: a form's retry or a double tap is not new interest.
+    enquiry_repeat_minutes: int = Field(default=30, ge=1, le=24 * 60)
 
     # How long the worker lets in-flight activities finish on shutdown.
     worker_graceful_shutdown_seconds: float = 30.0

@@ -122,8 +122,16 @@ class Lead(Base):
     score_model_version: Mapped[str | None] = mapped_column(String(64))
     scored_at: Mapped[datetime | None]
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    # What the lead told us, as they said it: a budget (an amount, or a band), occasion dates
+    # (wedding, proposal, anniversary, birthday: ISO dates by kind), what they like.
     budget_band: Mapped[str | None] = mapped_column(String(32))
+    budget_minor: Mapped[int | None] = mapped_column(MinorUnits)
+    budget_currency: Mapped[str | None] = mapped_column(String(3))
     occasion_dates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metals: Mapped[list[str]] = mapped_column(default=list)
+    stones: Mapped[list[str]] = mapped_column(default=list)
+    styles: Mapped[list[str]] = mapped_column(default=list)
+    interests: Mapped[list[str]] = mapped_column(default=list)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Set when a provider says the number or address cannot receive messages (e.g. Twilio
     # 21211, a SendGrid bounce): the gate stops using it until someone corrects it.
@@ -233,6 +241,8 @@ class Touch(Base):
     content_variables: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     # Held for quiet hours: the journey sends again at this instant (same idempotency key).
     held_until: Mapped[datetime | None]
+    # Sent on another channel than the lead's preferred one: which, and `reason` says why.
+    fell_back_from: Mapped[Channel | None]
     created_at: Mapped[datetime] = _created()
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -301,6 +311,8 @@ class Purchase(Base):
     items: Mapped[list[Any]] = mapped_column(default=list)
     associate_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     purchased_at: Mapped[datetime]
+    # The journeys this sale reached their goal in, as first recorded (a repeat answers them).
+    converted_journeys: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = _created()
 
 
@@ -333,3 +345,25 @@ class WebhookReceipt(Base):
     source: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = _created()
+
+
+class IdempotentRequest(Base):
+    """A POST made with an `Idempotency-Key`: the first answer, replayed to a retry.
+
+    `scope` is the SHA-256 of the caller's API key, so two callers never share keys;
+    `fingerprint` is of the method, path and body, so a key reused for another request is told
+    apart. A row without `status_code` is a request still being answered.
+    """
+
+    __tablename__ = "idempotent_request"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    completed_at: Mapped[datetime | None]

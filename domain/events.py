@@ -6,9 +6,10 @@ till that posts the same sale twice all find the first row and change nothing.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -59,6 +60,36 @@ def record_event_once(session: Session, event: Event) -> Recorded:
     if existing is not None:
         return Recorded(existing, new=False)
     return Recorded(events.add(event), new=True)
+
+
+def enquiry_keys(
+    lead_id: uuid.UUID,
+    *,
+    source: str,
+    segment: str | None,
+    message: str | None,
+    at: datetime,
+    window: timedelta,
+) -> tuple[str, str]:
+    """An enquiry's key in its time bucket (`window` long), and the key the same enquiry had
+    in the bucket before. The same person asking the same thing (source, segment, message with
+    case and spacing ignored) in one bucket is one event, however often the form is sent."""
+    said = " ".join((message or "").split()).casefold()
+    digest = hashlib.sha256(f"{source}\n{segment or ''}\n{said}".encode()).hexdigest()[:16]
+    bucket = int(at.timestamp() // window.total_seconds())
+    return f"enquiry:{lead_id}:{digest}:{bucket}", f"enquiry:{lead_id}:{digest}:{bucket - 1}"
+
+
+def record_enquiry_once(
+    session: Session, event: Event, *, earlier_key: str, window: timedelta
+) -> Recorded:
+    """Record a returning lead's enquiry (`event`, keyed by `enquiry_keys`) unless the same
+    enquiry was recorded less than `window` ago: in this bucket (the unique key; concurrent
+    twins collide on it) or near the end of the one before."""
+    earlier = EventRepository(session).by_key(event.store_id, earlier_key)
+    if earlier is not None and event.occurred_at - earlier.occurred_at < window:
+        return Recorded(earlier, new=False)
+    return record_event_once(session, event)
 
 
 def check_same_event(

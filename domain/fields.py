@@ -9,7 +9,7 @@ row. These bounds keep such values out at the door.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,6 +44,27 @@ def _plannable(value: datetime) -> datetime:
     return value
 
 
+# Occasion dates: a wedding or proposal is planned at most a few years ahead; an anniversary
+# or birthday is its first date (past) or its next one (within a year).
+EARLIEST_DAY = date(1900, 1, 1)
+ONE_OFF_AHEAD = timedelta(days=5 * 365 + 1)
+YEARLY_AHEAD = timedelta(days=366)
+
+
+def _day_within(ahead: timedelta) -> AfterValidator:
+    def check(value: date) -> date:
+        latest = utcnow().date() + ahead
+        if not EARLIEST_DAY <= value <= latest:
+            raise ValueError(f"must be between {EARLIEST_DAY:%Y-%m-%d} and {latest:%Y-%m-%d}")
+        return value
+
+    return AfterValidator(check)
+
+
+# A wedding's or proposal's date.
+OneOffDay = Annotated[date, _day_within(ONE_OFF_AHEAD)]
+# An anniversary's or birthday's date: the first one, or the next.
+YearlyDay = Annotated[date, _day_within(YEARLY_AHEAD)]
 # An IANA time zone name, e.g. "Asia/Kolkata".
 TimeZone = Annotated[str, AfterValidator(_known_timezone)]
 # When something already happened: a purchase, an event.

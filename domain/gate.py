@@ -42,8 +42,10 @@ class ChannelFacts:
 class GateDecision:
     channel: Channel | None  # where to send; None means suppressed
     considered: Channel | None  # the first channel looked at, for the timeline
+    # Suppressed: why. Sent on another channel than the lead's preferred one: why not that one.
     reason: BlockReason | None
     use_approved_template: bool = False  # WhatsApp outside the window: send the Content SID
+    fell_back_from: Channel | None = None  # the preferred channel that could not carry it
 
 
 def candidate_channels(
@@ -71,16 +73,31 @@ def channel_block(facts: ChannelFacts) -> BlockReason | None:
     return None
 
 
-def choose_channel(candidates: list[Channel], facts: dict[Channel, ChannelFacts]) -> GateDecision:
+def choose_channel(
+    candidates: list[Channel],
+    facts: dict[Channel, ChannelFacts],
+    *,
+    preferred: Channel | None = None,
+) -> GateDecision:
     """The first candidate that may carry the message; else the most telling reason why not.
 
     The reason reported is that of the first candidate the lead can be reached on at all
-    (a missing phone number explains less than a STOP on the preferred channel).
+    (a missing phone number explains less than a STOP on the preferred channel). A message
+    that falls back from the lead's `preferred` channel says which, and why it could not go
+    there (no approved WhatsApp template outside the 24-hour window, no consent, …).
     """
     blocks = {channel: channel_block(facts[channel]) for channel in candidates}
     for channel in candidates:
         if blocks[channel] is None:
             outside = channel is Channel.WHATSAPP and not facts[channel].window_open
+            if preferred is not None and channel is not preferred and preferred in blocks:
+                return GateDecision(
+                    channel,
+                    channel,
+                    blocks[preferred],
+                    use_approved_template=outside,
+                    fell_back_from=preferred,
+                )
             return GateDecision(channel, channel, None, use_approved_template=outside)
     telling = [c for c in candidates if blocks[c] is not SuppressionReason.NO_CONTACT]
     considered = telling[0] if telling else (candidates[0] if candidates else None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,7 +28,14 @@ from domain.access import Actor
 from domain.effects import Effects, QualifyOrder
 from domain.enrollment import JourneyToStart, active_journeys, plan_countdowns, plan_journey
 from domain.errors import InvalidField
-from domain.events import check_same_event, happening, new_event, record_event_once
+from domain.events import (
+    check_same_event,
+    enquiry_keys,
+    happening,
+    new_event,
+    record_enquiry_once,
+    record_event_once,
+)
 from domain.leads import Details, Identity, find_or_create_lead, lead_for
 from domain.reference import Reference
 from domain.scoring import qualification_config, score_event
@@ -76,22 +83,37 @@ def capture(
         # The journey follows the segment as captured; a segment the score finds later in
         # the message starts its own journey through QualifyLead.
         version = reference.newest_journey(session, lead.segment, settings.fallback_sequence_key)
-        # Every capture is a new enquiry (its key is its own): scored first, written after,
-        # so a new lead's INSERT comes before the rows that refer to it.
+        # The same person's identical enquiry within the window is one event (a retried form,
+        # a double tap, a lead-ad re-sync): scored once, whatever the number of requests.
+        window = timedelta(minutes=settings.enquiry_repeat_minutes)
+        key, earlier_key = enquiry_keys(
+            lead.id,
+            source=source,
+            segment=details.segment,
+            message=message,
+            at=now,
+            window=window,
+        )
         event = new_event(
             store_id=lead.store_id,
             lead_id=lead.id,
-            key=f"capture:{uuid.uuid4()}",
+            key=key,
             kind=EventKind.CAPTURED if created else EventKind.ENQUIRY,
             source=source,
             payload={"message": message} if message else {},
             occurred_at=now,
         )
+        decided = None
         if created:
+            # Scored first, written after, so a new lead's INSERT comes before the rows that
+            # refer to it.
             decided = score_event(session, reference, config, lead, event, new_lead=True)
-        EventRepository(session).add(event, flush=not created)
-        if not created:
-            decided = score_event(session, reference, config, lead, event)
+            EventRepository(session).add(event, flush=False)
+        else:
+            recorded = record_enquiry_once(session, event, earlier_key=earlier_key, window=window)
+            event = recorded.event
+            if recorded.new:
+                decided = score_event(session, reference, config, lead, event)
         consent.grant_marketing(
             session,
             lead.id,

@@ -69,6 +69,20 @@ class Details:
     timezone: str | None = None
     language: str | None = None
     occasion_dates: dict[str, str] = field(default_factory=dict)
+    budget: Budget | None = None
+    metals: list[str] = field(default_factory=list)
+    stones: list[str] = field(default_factory=list)
+    styles: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An amount in minor units (`currency` None: the store's), or a band, or both."""
+
+    amount_minor: int | None = None
+    currency: str | None = None
+    band: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +105,7 @@ def find_or_create_lead(
     lead = leads.by_pos_customer(store.id, who.pos_customer_id) if who.pos_customer_id else None
     lead = lead or leads.find_by_identity(store.id, phone_e164=phone, email=who.email)
     if lead is not None:
-        _learn(leads, lead, who, phone, details)
+        _learn(leads, lead, who, phone, details, store)
         return FoundLead(lead, created=False)
     now = utcnow()
     lead = Lead(
@@ -108,15 +122,39 @@ def find_or_create_lead(
         source=source,
         segment=details.segment,
         occasion_dates=dict(details.occasion_dates),
+        metals=list(details.metals),
+        stones=list(details.stones),
+        styles=list(details.styles),
+        interests=list(details.interests),
         created_at=now,
         updated_at=now,
     )
+    _set_budget(lead, details.budget, store)
     leads.add(lead, flush=False)
     return FoundLead(lead, created=True)
 
 
+def _set_budget(lead: Lead, budget: Budget | None, store: StoreProfile) -> None:
+    """A budget given now replaces the one given before (people revise what they spend)."""
+    if budget is None:
+        return
+    lead.budget_band = budget.band
+    lead.budget_minor = budget.amount_minor
+    lead.budget_currency = (budget.currency or store.currency) if budget.amount_minor else None
+
+
+def _together(known: list[str], told: list[str]) -> list[str]:
+    """What the lead liked before, and what they add now, each once, in the order told."""
+    return known + [value for value in told if value not in known]
+
+
 def _learn(
-    leads: LeadRepository, lead: Lead, who: Identity, phone: str | None, details: Details
+    leads: LeadRepository,
+    lead: Lead,
+    who: Identity,
+    phone: str | None,
+    details: Details,
+    store: StoreProfile,
 ) -> None:
     """Add what a returning person told us this time, without taking another lead's keys."""
     if who.pos_customer_id and not lead.pos_customer_id:
@@ -139,6 +177,11 @@ def _learn(
     lead.segment = lead.segment or details.segment
     if details.occasion_dates:
         lead.occasion_dates = {**lead.occasion_dates, **details.occasion_dates}
+    _set_budget(lead, details.budget, store)
+    for name in ("metals", "stones", "styles", "interests"):
+        told: list[str] = getattr(details, name)
+        if told:
+            setattr(lead, name, _together(list(getattr(lead, name) or []), told))
 
 
 def lead_for(session: Session, lead_id: uuid.UUID, actor: Actor) -> Lead:

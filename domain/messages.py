@@ -395,7 +395,10 @@ class LeadMessages:
             )
             for channel in candidates
         }
-        return choose_channel(candidates, facts)
+        asked_preferred = order.channel == "preferred"
+        return choose_channel(
+            candidates, facts, preferred=lead.preferred_channel if asked_preferred else None
+        )
 
     def _capped(
         self, session: Session, lead: Lead, store: Store, order: MessageOrder, now: datetime
@@ -430,6 +433,7 @@ class LeadMessages:
             "channel": decision.channel or decision.considered,
             "status": status,
             "reason": decision.reason.value if decision.reason else None,
+            "fell_back_from": decision.fell_back_from,
             "subject": rendered.subject if rendered else None,
             "body": rendered.body if rendered else None,
             # A step held for quiet hours keeps when it was held until, once it goes out too,

@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 from core.vocabulary import LeadSource, Stage
 from db.models import Lead, Purchase
-from db.repositories import EventRepository, PurchaseRepository, StaffRepository
+from db.repositories import (
+    EnrollmentRepository,
+    EventRepository,
+    PurchaseRepository,
+    SequenceRepository,
+    StaffRepository,
+)
 from db.types import utcnow
 from domain.access import Actor
 from domain.effects import Effects, QualifyOrder
@@ -71,6 +77,7 @@ class SaleRecorded:
     lead_id: uuid.UUID
     created_lead: bool
     duplicate: bool
+    converted_journeys: list[str]  # the journeys whose goal this sale reached
     post_purchase_workflow_id: str | None
     countdown_workflow_id: str | None
     effects: Effects
@@ -94,6 +101,7 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
             kind, day = sale.occasion
             details = replace(details, occasion_dates={kind.value: day.isoformat()})
         lead, created_lead = _buyer(session, store, sale.buyer, details)
+        converted = [] if created_lead else _converted_by_purchase(session, reference, lead.id)
         purchase = purchases.add(
             Purchase(
                 store_id=store.id,
@@ -104,6 +112,7 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
                 items=sale.items,
                 associate_id=sale.associate_id,
                 purchased_at=sale.purchased_at or utcnow(),
+                converted_journeys=converted,
             )
         )
         record_event_once(
@@ -141,10 +150,26 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
         lead_id=lead.id,
         created_lead=created_lead,
         duplicate=duplicate,
+        converted_journeys=list(purchase.converted_journeys or []),
         post_purchase_workflow_id=next((j.workflow_id for j in effects.journeys), None),
         countdown_workflow_id=next((c.workflow_id for c in effects.countdowns), None),
         effects=effects,
     )
+
+
+def _converted_by_purchase(session: Session, reference: Reference, lead_id: uuid.UUID) -> list[str]:
+    """The lead's running journeys whose goal is a purchase: this sale converts them (a
+    countdown's goal ends its year, not the countdown)."""
+    sequences = SequenceRepository(session)
+    converted = []
+    for enrollment in EnrollmentRepository(session).active_for_lead(lead_id):
+        version = sequences.get(enrollment.sequence_version_id)
+        if version is None:
+            continue
+        sequence = reference.sequence(version)
+        if sequence.occasion is None and sequence.goal == EventKind.PURCHASE:
+            converted.append(enrollment.workflow_id)
+    return sorted(converted)
 
 
 def _sale_key(pos_transaction_id: str) -> str:

@@ -35,7 +35,8 @@ from qualification.learning import LearnedModel, score_lead
 from qualification.outcomes import ColdLead, EscalationNeed, Qualification
 from qualification.scoring import Score, ScoringConfig, idle_days, role_for_text
 from qualification.segments import FORM_REASON, classify, evidence_for
-from sequences.vocabulary import EventKind, Priority
+from sequences.timing import next_month_day
+from sequences.vocabulary import ONE_OFF_OCCASIONS, EventKind, Priority
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +62,20 @@ def signal_from(kind: str, at: datetime, payload: dict[str, Any]) -> Signal:
     )
 
 
-def _next_occasion(dates: dict[str, Any], today: date) -> date | None:
-    upcoming = []
-    for value in dates.values():
+def coming_occasions(dates: dict[str, Any], today: date) -> list[tuple[str, date]]:
+    """Each occasion's next date, nearest first: a wedding or proposal on its date (if still
+    to come), an anniversary or birthday the next time it comes round."""
+    coming = []
+    for kind, value in dates.items():
         try:
             day = date.fromisoformat(str(value))
         except ValueError:
             continue
+        if kind not in ONE_OFF_OCCASIONS and day < today:
+            day = next_month_day(day.month, day.day, today)
         if day >= today:
-            upcoming.append(day)
-    return min(upcoming) if upcoming else None
+            coming.append((kind, day))
+    return sorted(coming, key=lambda item: (item[1], item[0]))
 
 
 def facts_from(
@@ -88,11 +93,18 @@ def facts_from(
         if at <= as_of and kind != EventKind.PURCHASE.value
     )
     repeat = bool(attributes.get("repeat_customer")) or any(p < lead.created_at for p in purchases)
+    occasions = coming_occasions(lead.occasion_dates or {}, as_of.date())
+    nearest = occasions[0] if occasions else (None, None)
     return LeadFacts(
         captured_at=lead.created_at,
         source=lead.source,
         budget_band=lead.budget_band or attributes.get("budget_band"),
-        occasion_date=_next_occasion(lead.occasion_dates or {}, as_of.date()),
+        budget_minor=lead.budget_minor,
+        budget_currency=lead.budget_currency,
+        occasion_date=nearest[1],
+        occasion_kind=nearest[0],
+        occasions=tuple(occasions),
+        interests=tuple([*(lead.styles or []), *(lead.interests or [])]),
         repeat_customer=repeat,
         segment=lead.segment,
         language=lead.language,

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.vocabulary import JourneyStatus
 from db.models import SequenceVersion
-from db.repositories import SequenceRepository
+from db.repositories import EnrollmentRepository, SequenceRepository, TouchRepository
 from domain.access import Actor
 from domain.enrollment import lead_occasions, lead_timezone
 from domain.errors import Conflict, InvalidField, NotFound
@@ -74,6 +75,49 @@ class Preview:
     timezone: str
     enrolled_at: datetime
     steps: list[PlannedStep]
+    journey_workflow_id: str | None = None  # the lead's running journey it follows
+
+
+@dataclass(frozen=True)
+class JourneyPosition:
+    """Where a lead's running journey in a sequence is: its start, its version, and what
+    became of each step it has sent (step id → e.g. "sent by email")."""
+
+    workflow_id: str
+    enrolled_at: datetime
+    version: int
+    done: dict[str, str]
+
+
+def journey_position(session: Session, lead_id: uuid.UUID, key: str) -> JourneyPosition | None:
+    """The lead's running journey in sequence `key`, if it has one."""
+    running = [
+        enrollment
+        for enrollment in EnrollmentRepository(session).active_for_lead(lead_id)
+        if enrollment.sequence_key == key and enrollment.status is JourneyStatus.ACTIVE
+    ]
+    if not running:
+        return None
+    enrollment = running[0]
+    version = session.get_one(SequenceVersion, enrollment.sequence_version_id)
+    done = {
+        touch.step_id: f"{touch.status.value} by {touch.channel.value}"
+        if touch.channel
+        else touch.status.value
+        for touch in TouchRepository(session).for_lead(lead_id)
+        if touch.enrollment_id == enrollment.id and touch.staff_id is None
+    }
+    return JourneyPosition(enrollment.workflow_id, enrollment.started_at, version.version, done)
+
+
+def from_position(steps: list[PlannedStep], position: JourneyPosition) -> list[PlannedStep]:
+    """The plan with what the journey already did marked `done` (never shown as to come)."""
+    return [
+        PlannedStep(step.step_id, step.at, "done", f"{position.done[step.step_id]}: {step.detail}")
+        if step.step_id in position.done and step.action == "send"
+        else step
+        for step in steps
+    ]
 
 
 def sample_of_lead(session: Session, lead_id: uuid.UUID, actor: Actor) -> LeadSample:

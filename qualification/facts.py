@@ -33,7 +33,14 @@ class LeadFacts:
     captured_at: datetime
     source: str
     budget_band: str | None = None
-    occasion_date: date | None = None
+    budget_minor: int | None = None  # an amount the lead named, in `budget_currency`
+    budget_currency: str | None = None
+    occasion_date: date | None = None  # the nearest coming occasion, and which it is
+    occasion_kind: str | None = None
+    # Every coming occasion the lead gave (`Occasion` values), with its next date.
+    occasions: tuple[tuple[str, date], ...] = ()
+    # What the lead said they like or browsed, in their words (styles and interests).
+    interests: tuple[str, ...] = ()
     repeat_customer: bool = False
     segment: str | None = None
     language: str | None = None

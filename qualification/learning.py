@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -31,6 +31,7 @@ from qualification.scoring import (
     TriggerHit,
     explainable_score,
     feature_values,
+    one_off_soon,
     triggers_in,
 )
 
@@ -217,4 +218,7 @@ def score_lead(
     if model is None:
         return explainable_score(facts, now, config, trigger_signal=trigger_signal)
     hits = tuple(triggers_in(trigger_signal, facts, config)) if trigger_signal else ()
-    return learned_score(model, feature_values(facts, now, config), config, triggers=hits)
+    score = learned_score(model, feature_values(facts, now, config), config, triggers=hits)
+    if score.tier is not Tier.HOT and one_off_soon(facts, now, config):
+        score = replace(score, tier=Tier.HOT)  # a wedding this near is hot, whatever the model
+    return score

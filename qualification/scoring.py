@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from qualification.facts import LeadFacts, Signal
-from sequences.vocabulary import EventKind, Priority, Segment, StaffRole
+from sequences.vocabulary import ONE_OFF_OCCASIONS, EventKind, Priority, Segment, StaffRole
 
 RULES_VERSION = "rules-v1"
 
@@ -33,6 +33,10 @@ class Trigger(StrEnum):
 
 
 BUDGET_POINTS = {"entry": 0.0, "mid": 5.0, "high": 10.0, "luxury": 15.0}
+# An amount's band, as a share of the store's high-value line (`ScoringConfig.high_value_minor`).
+BUDGET_BAND_FROM = (("luxury", 2.5), ("high", 1.0), ("mid", 0.25))
+# Currencies whose minor unit is not a hundredth (ISO 4217 exponents).
+MINOR_EXPONENT = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "KWD": 3, "BHD": 3, "OMR": 3}
 
 # Engagement points per event kind, before decay. Negative kinds pull the score down.
 ENGAGEMENT_POINTS: dict[str, float] = {
@@ -89,6 +93,8 @@ class ScoringConfig(BaseModel):
     warm_probability: float = Field(default=0.2, gt=0, le=1)
     high_value_minor: int = Field(default=20_000_000, ge=0)  # e.g. ₹2 lakh in paise
     occasion_horizon_days: int = 120
+    # A wedding or proposal this near makes the lead hot: the jewellery is bought before it.
+    one_off_horizon_days: int = 183
     fit_cap: float = 50.0
     engagement_cap: float = 50.0
 
@@ -155,24 +161,59 @@ def signal_points(signal: Signal) -> float:
     return points
 
 
+def budget_band(facts: LeadFacts, config: ScoringConfig) -> str | None:
+    """The band the lead named, or the band of the amount they named."""
+    if facts.budget_band or facts.budget_minor is None:
+        return facts.budget_band
+    for band, share in BUDGET_BAND_FROM:
+        if facts.budget_minor >= share * config.high_value_minor:
+            return band
+    return "entry"
+
+
+def spoken_money(amount_minor: int, currency: str | None) -> str:
+    """An amount the way a person reads it: "INR 300,000.00"."""
+    exponent = MINOR_EXPONENT.get(currency or "", 2)
+    major = amount_minor / 10**exponent
+    return f"{currency or ''} {major:,.{exponent}f}".strip()
+
+
 def occasion_points(facts: LeadFacts, now: datetime, config: ScoringConfig) -> tuple[float, int]:
     """Points for a coming occasion (more the nearer it is) and the days to it."""
     if facts.occasion_date is None:
         return 0.0, -1
     days = (facts.occasion_date - now.date()).days
-    if days < 0 or days > config.occasion_horizon_days:
+    horizon = config.occasion_horizon_days
+    if facts.occasion_kind in ONE_OFF_OCCASIONS:
+        horizon = max(horizon, config.one_off_horizon_days)
+    if days < 0 or days > horizon:
         return 0.0, days
     return (15.0 if days <= 45 else 10.0), days
 
 
+def one_off_soon(facts: LeadFacts, now: datetime, config: ScoringConfig) -> bool:
+    """A wedding or proposal within `one_off_horizon_days`: the lead is hot."""
+    today = now.date()
+    return any(
+        kind in ONE_OFF_OCCASIONS and 0 <= (day - today).days <= config.one_off_horizon_days
+        for kind, day in facts.occasions
+    )
+
+
 def fit_factors(facts: LeadFacts, now: datetime, config: ScoringConfig) -> list[Factor]:
     factors = []
-    budget = BUDGET_POINTS.get(facts.budget_band or "", 0.0)
+    band = budget_band(facts, config)
+    budget = BUDGET_POINTS.get(band or "", 0.0)
     if budget:
-        factors.append(Factor("budget", f"budget band {facts.budget_band}", budget))
+        label = f"budget band {band}"
+        if facts.budget_minor is not None and not facts.budget_band:
+            label = f"budget {spoken_money(facts.budget_minor, facts.budget_currency)} ({band})"
+        factors.append(Factor("budget", label, budget))
     occasion, days = occasion_points(facts, now, config)
-    if occasion:
-        factors.append(Factor("occasion", f"occasion in {days} days", occasion))
+    if occasion and facts.occasion_date is not None:
+        what = (facts.occasion_kind or "occasion").replace("_", " ")
+        label = f"{what} on {facts.occasion_date.isoformat()}, in {days} days"
+        factors.append(Factor("occasion", label, occasion))
     if facts.source == "referral":
         factors.append(Factor("referral", "referred by someone", 8.0))
     if facts.repeat_customer:
@@ -223,7 +264,7 @@ def role_for_text(text: str | None, segment: str | None) -> StaffRole:
 def _high_value(signal: Signal, facts: LeadFacts, config: ScoringConfig) -> bool:
     if signal.value_minor is not None:
         return signal.value_minor >= config.high_value_minor
-    if facts.budget_band in {"high", "luxury"}:
+    if budget_band(facts, config) in {"high", "luxury"}:
         return True
     carat = _LARGE_CARAT.search(signal.text or "")
     return carat is not None and float(carat.group(1)) >= 1.0
@@ -291,7 +332,7 @@ def explainable_score(
     factors = fit + engagement
     return Score(
         value=value,
-        tier=tier_for(value, config, triggered=bool(hits)),
+        tier=tier_for(value, config, triggered=bool(hits) or one_off_soon(facts, now, config)),
         model_version=RULES_VERSION,
         positive=_top(factors, positive=True),
         negative=_top(factors, positive=False),
@@ -303,7 +344,7 @@ def feature_values(facts: LeadFacts, now: datetime, config: ScoringConfig) -> di
     """The learned model's inputs: the same facts as the rules, unweighted (log of decayed sums)."""
     occasion, _ = occasion_points(facts, now, config)
     values = {
-        "budget": BUDGET_POINTS.get(facts.budget_band or "", 0.0) / 15.0,
+        "budget": BUDGET_POINTS.get(budget_band(facts, config) or "", 0.0) / 15.0,
         "occasion": occasion / 15.0,
         "referral": 1.0 if facts.source == "referral" else 0.0,
         "repeat_customer": 1.0 if facts.repeat_customer else 0.0,

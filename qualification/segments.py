@@ -1,8 +1,10 @@
 """Segments from what the lead told us and what they looked at, each decision with its reason.
 
 Evidence is weighed, not merely matched: a segment the person picked on a form outweighs words
-in a message, which outweigh browsing. The heaviest segment wins; a tie goes to the most recent
-evidence, so a lead who moves from gifting to engagement rings follows them.
+in a message or among their interests, which outweigh an occasion date they gave (a wedding
+date says bridal unless they say otherwise), which outweighs browsing. The heaviest segment
+wins; a tie goes to the most recent evidence, so a lead who moves from gifting to engagement
+rings follows them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from sequences.vocabulary import EventKind, Segment
 FORM_WEIGHT = 10.0
 TEXT_WEIGHT = 5.0
 CATEGORY_WEIGHT = 2.0
+OCCASION_WEIGHT = 4.0
 FORM_REASON = "chosen on the form"
+
+# What a coming occasion says about the lead's segment.
+OCCASION_SEGMENTS: dict[str, Segment] = {
+    "wedding": Segment.BRIDAL,
+    "proposal": Segment.ENGAGEMENT,
+    "anniversary": Segment.ANNIVERSARY,
+    "birthday": Segment.GIFTING,
+}
 
 # Word stems per segment; matched on word boundaries, case-insensitively.
 KEYWORDS: dict[Segment, tuple[str, ...]] = {
@@ -96,6 +107,16 @@ def evidence_for(facts: LeadFacts, form_segment: str | None = None) -> list[Evid
         evidence.append(
             Evidence(Segment(form_segment), FORM_WEIGHT, facts.captured_at, FORM_REASON)
         )
+    for kind, day in facts.occasions:
+        if kind in OCCASION_SEGMENTS:
+            detail = f"gave a {kind} date ({day.isoformat()})"
+            evidence.append(
+                Evidence(OCCASION_SEGMENTS[kind], OCCASION_WEIGHT, facts.captured_at, detail)
+            )
+    for said in facts.interests:
+        for segment, word in segments_in_text(said):
+            detail = f"said they like '{word}'"
+            evidence.append(Evidence(segment, TEXT_WEIGHT, facts.captured_at, detail))
     for signal in facts.signals:
         if signal.text and signal.kind in _TEXT_KINDS:
             for segment, word in segments_in_text(signal.text):

@@ -44,6 +44,42 @@ class Occasion(StrEnum):
     PROPOSAL = "proposal"
 
 
+# Occasions that happen once and send the lead shopping before them (a ring, a bridal set);
+# the others come round every year.
+ONE_OFF_OCCASIONS = frozenset({Occasion.WEDDING, Occasion.PROPOSAL})
+
+
+class BudgetBand(StrEnum):
+    """What a lead means to spend, when they name a band rather than an amount."""
+
+    ENTRY = "entry"
+    MID = "mid"
+    HIGH = "high"
+    LUXURY = "luxury"
+
+
+class Metal(StrEnum):
+    YELLOW_GOLD = "yellow_gold"
+    WHITE_GOLD = "white_gold"
+    ROSE_GOLD = "rose_gold"
+    PLATINUM = "platinum"
+    SILVER = "silver"
+    TWO_TONE = "two_tone"
+
+
+class Stone(StrEnum):
+    DIAMOND = "diamond"
+    LAB_GROWN_DIAMOND = "lab_grown_diamond"
+    RUBY = "ruby"
+    SAPPHIRE = "sapphire"
+    EMERALD = "emerald"
+    PEARL = "pearl"
+    MOISSANITE = "moissanite"
+    POLKI = "polki"
+    KUNDAN = "kundan"
+    NONE = "none"
+
+
 class Festival(StrEnum):
     """Festivals and gifting days with a date table in sequences/festivals.yaml."""
 

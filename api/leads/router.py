@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require_roles
 from api.deps import BackendDep, DatabaseDep
+from api.idempotency import IdempotentRoute
 from api.leads import service
 from api.leads.schemas import (
     CaptureResult,
@@ -23,7 +24,7 @@ from api.leads.schemas import (
 from core.vocabulary import ApiRole
 from domain.access import Actor
 
-router = APIRouter(prefix="/v1/leads", tags=["leads"])
+router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=IdempotentRoute)
 
 Capturer = Annotated[Actor, Depends(require_roles(ApiRole.ASSOCIATE, ApiRole.POS))]
 Reader = Annotated[Actor, Depends(require_roles(ApiRole.ASSOCIATE))]

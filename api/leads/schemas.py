@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.vocabulary import ConsentStatus, JourneyStatus, LeadSource, Stage, TouchStatus
 from db.types import MAX_MINOR_UNITS
-from domain.fields import Happened, TimeZone
+from domain.fields import Happened, OneOffDay, TimeZone, YearlyDay
 from domain.leads import normalise_email
-from sequences.vocabulary import Channel, EventKind, Occasion, Purpose, Segment
+from sequences.vocabulary import BudgetBand, Channel, EventKind, Metal, Purpose, Segment, Stone
 
 
 class _In(BaseModel):
@@ -36,6 +36,41 @@ class ConsentGiven(_In):
         return [channel for channel, yes in given.items() if yes]
 
 
+class Budget(_In):
+    """What the lead means to spend: an amount in minor units (paise, cents) or a band."""
+
+    amount_minor: int | None = Field(default=None, gt=0, le=MAX_MINOR_UNITS)
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217; default: the store's"
+    )
+    band: BudgetBand | None = None
+
+    @model_validator(mode="after")
+    def _amount_or_band(self) -> Budget:
+        if self.amount_minor is None and self.band is None:
+            raise ValueError("give amount_minor (with currency) or band")
+        if self.currency is not None and self.amount_minor is None:
+            raise ValueError("currency goes with amount_minor")
+        return self
+
+
+class Occasions(_In):
+    """Dates that matter to the lead. A wedding or proposal is at most five years ahead; an
+    anniversary or birthday is its first date or its next (journeys count down every year)."""
+
+    wedding: OneOffDay | None = None
+    proposal: OneOffDay | None = None
+    anniversary: YearlyDay | None = None
+    birthday: YearlyDay | None = None
+
+    def items(self) -> list[tuple[str, date]]:
+        return [(kind, day) for kind, day in self.model_dump().items() if day is not None]
+
+
+Style = Annotated[str, Field(min_length=1, max_length=40)]
+Interest = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class LeadCapture(_In):
     store_id: uuid.UUID
     source: LeadSource
@@ -51,14 +86,25 @@ class LeadCapture(_In):
     timezone: TimeZone | None = Field(default=None, max_length=64, description="IANA name")
     message: str | None = Field(default=None, max_length=4000, description="The enquiry text")
     pos_customer_id: str | None = Field(default=None, max_length=100)
-    occasions: dict[Occasion, date] = Field(
-        default_factory=dict,
-        description='Dates to count down to every year, e.g. {"anniversary": "2016-06-14"}',
+    occasions: Occasions = Field(
+        default_factory=Occasions,
+        description='Dates that matter, e.g. {"wedding": "2027-02-14"}',
+    )
+    budget: Budget | None = None
+    metals: list[Metal] = Field(default_factory=list, max_length=6)
+    stones: list[Stone] = Field(default_factory=list, max_length=10)
+    styles: list[Style] = Field(
+        default_factory=list, max_length=10, description='e.g. "halo", "temple", "minimal"'
+    )
+    interests: list[Interest] = Field(
+        default_factory=list,
+        max_length=20,
+        description='What they said or browsed, in their words, e.g. "bridal sets under 3 lakh"',
     )
     consent: ConsentGiven = ConsentGiven()
 
     def occasion_dates(self) -> dict[str, str]:
-        return {kind.value: day.isoformat() for kind, day in self.occasions.items()}
+        return {kind: day.isoformat() for kind, day in self.occasions.items()}
 
     @field_validator("email")
     @classmethod
@@ -142,6 +188,12 @@ class LeadTask(BaseModel):
     sla_due_at: datetime | None
 
 
+class BudgetView(BaseModel):
+    amount_minor: int | None
+    currency: str | None
+    band: str | None
+
+
 class LeadView(BaseModel):
     id: uuid.UUID
     store_id: uuid.UUID
@@ -157,6 +209,12 @@ class LeadView(BaseModel):
     timezone: str | None
     score: int | None
     created_at: datetime
+    budget: BudgetView | None = None
+    occasions: dict[str, date] = Field(default_factory=dict)
+    metals: list[str] = Field(default_factory=list)
+    stones: list[str] = Field(default_factory=list)
+    styles: list[str] = Field(default_factory=list)
+    interests: list[str] = Field(default_factory=list)
     consents: list[ConsentView]
     journeys: list[JourneySummary]
     segment_reason: str | None = None
@@ -206,7 +264,12 @@ class TouchEntry(BaseModel):
     status: TouchStatus
     reason: str | None = Field(
         description="Why it was not sent: quiet_hours (held), no_consent, frequency_cap, "
-        "invalid_contact, window_closed, no_contact, opted_out; or why it failed"
+        "invalid_contact, window_closed, no_contact, opted_out; or why it failed; or, with "
+        "fell_back_from, why it did not go on the lead's preferred channel"
+    )
+    fell_back_from: Channel | None = Field(
+        default=None,
+        description="Sent on another channel than the lead's preferred one, which was this",
     )
     held_until: datetime | None = Field(
         default=None,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Backend
 from api.leads.schemas import (
+    BudgetView,
     CaptureResult,
     ConsentView,
     EventEntry,
@@ -49,7 +50,7 @@ from db.repositories import (
 from domain.access import Actor
 from domain.enrollment import lead_timezone
 from domain.intake import capture, record_lead_event
-from domain.leads import Details, Identity, lead_for
+from domain.leads import Budget, Details, Identity, lead_for
 from workflows import handles
 
 
@@ -77,6 +78,17 @@ async def capture_lead(request: LeadCapture, actor: Actor, backend: Backend) -> 
                 timezone=request.timezone,
                 language=request.language,
                 occasion_dates=request.occasion_dates(),
+                budget=Budget(
+                    amount_minor=request.budget.amount_minor,
+                    currency=request.budget.currency,
+                    band=request.budget.band.value if request.budget.band else None,
+                )
+                if request.budget
+                else None,
+                metals=[metal.value for metal in request.metals],
+                stones=[stone.value for stone in request.stones],
+                styles=request.styles,
+                interests=request.interests,
             ),
             message=request.message,
             consented=request.consent.channels(),
@@ -200,10 +212,28 @@ def read_lead(session: Session, lead_id: uuid.UUID, actor: Actor) -> LeadView:
         timezone=lead.timezone,
         score=lead.score,
         created_at=lead.created_at,
+        **_what_they_told_us(lead),
         consents=consents,
         journeys=_journeys(session, lead.id),
         **_qualification_view(session, lead),
     )
+
+
+def _what_they_told_us(lead: Lead) -> dict[str, Any]:
+    """Budget, occasion dates and what they like, as the lead told us (for a lead card)."""
+    told = lead.budget_minor is not None or lead.budget_band is not None
+    return {
+        "budget": BudgetView(
+            amount_minor=lead.budget_minor, currency=lead.budget_currency, band=lead.budget_band
+        )
+        if told
+        else None,
+        "occasions": dict(lead.occasion_dates or {}),
+        "metals": lead.metals or [],
+        "stones": lead.stones or [],
+        "styles": lead.styles or [],
+        "interests": lead.interests or [],
+    }
 
 
 def _qualification_view(session: Session, lead: Lead) -> dict[str, Any]:
@@ -253,6 +283,7 @@ def read_timeline(session: Session, lead_id: uuid.UUID, actor: Actor) -> Timelin
             template=touch.template,
             status=touch.status,
             reason=touch.reason,
+            fell_back_from=touch.fell_back_from,
             held_until=touch.held_until,
             subject=touch.subject,
             body=touch.body,

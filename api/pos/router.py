@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Response, status
 
 from api.auth import require_roles
 from api.deps import BackendDep
+from api.idempotency import IdempotentRoute
 from api.pos import service
 from api.pos.schemas import JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
 from core.vocabulary import ApiRole
 from domain.access import Actor
 
-router = APIRouter(prefix="/v1/pos", tags=["pos"])
+router = APIRouter(prefix="/v1/pos", tags=["pos"], route_class=IdempotentRoute)
 
 Till = Annotated[Actor, Depends(require_roles(ApiRole.POS))]
 

@@ -45,15 +45,13 @@ async def record_purchase(body: PurchaseIn, actor: Actor, backend: Backend) -> P
         backend.database,
         lambda session: purchases.record_sale(session, backend.reference, actor, sale),
     )
-    applied = await backend.tell_temporal(
-        recorded.effects, saved=f"purchase {body.pos_transaction_id}"
-    )
+    await backend.tell_temporal(recorded.effects, saved=f"purchase {body.pos_transaction_id}")
     return PurchaseRecorded(
         purchase_id=recorded.purchase_id,
         lead_id=recorded.lead_id,
         created_lead=recorded.created_lead,
         duplicate=recorded.duplicate,
-        converted_journeys=[wid for wid in applied.delivered if wid.startswith("journey:")],
+        converted_journeys=recorded.converted_journeys,
         post_purchase_workflow_id=recorded.post_purchase_workflow_id,
         countdown_workflow_id=recorded.countdown_workflow_id,
     )

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends
 
 from api.auth import require_roles
 from api.deps import BackendDep, DatabaseDep
+from api.idempotency import IdempotentRoute
 from api.scoring import service
 from api.scoring.schemas import ModelView, RefitIn
 from domain.access import Actor
 from workflows.qualification import NightlyResult
 
-router = APIRouter(prefix="/v1/admin/scoring", tags=["scoring"])
+router = APIRouter(prefix="/v1/admin/scoring", tags=["scoring"], route_class=IdempotentRoute)
 
 Admin = Annotated[Actor, Depends(require_roles())]
 

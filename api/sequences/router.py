@@ -12,13 +12,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require_roles
 from api.deps import BackendDep, DatabaseDep
+from api.idempotency import IdempotentRoute
 from api.sequences import service
 from api.sequences.schemas import Preview, PreviewIn, Published, VersionDetail, VersionSummary
 from core.vocabulary import ApiRole
 from db.types import MAX_INTEGER
 from domain.access import Actor
 
-router = APIRouter(prefix="/v1/sequences", tags=["sequences"])
+router = APIRouter(prefix="/v1/sequences", tags=["sequences"], route_class=IdempotentRoute)
 
 Marketer = Annotated[Actor, Depends(require_roles(ApiRole.MARKETING))]
 

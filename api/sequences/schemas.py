@@ -57,7 +57,10 @@ class PreviewIn(BaseModel):
 class PlannedStepView(BaseModel):
     step_id: str
     at: datetime = Field(description="Local time in the lead's time zone, with its offset")
-    action: str
+    action: str = Field(
+        description="send, task, wait, goto, exit, enroll, skipped, missed; "
+        "done: the lead's journey already did it (detail says what became of it)"
+    )
     detail: str
 
 
@@ -66,4 +69,9 @@ class Preview(BaseModel):
     version: int
     timezone: str
     enrolled_at: datetime
+    journey_workflow_id: str | None = Field(
+        default=None,
+        description="For a lead already in this journey (and no start_at or version given): "
+        "the journey followed; the plan starts at its enrollment, steps it sent are `done`",
+    )
     steps: list[PlannedStepView]

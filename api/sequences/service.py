@@ -65,8 +65,12 @@ async def publish(body: dict[str, object], actor: Actor, backend: Backend) -> Pu
 def preview(
     session: Session, reference: Reference, key: str, body: PreviewIn, actor: Actor
 ) -> Preview:
+    """The plan for a sample lead from `start_at` (or now); for a real lead already in the
+    journey, from the journey's own start and version, with the steps it sent marked done."""
+    position = None
     if body.lead_id is not None:
         sample = sequences.sample_of_lead(session, body.lead_id, actor)
+        position = sequences.journey_position(session, body.lead_id, key)
     else:
         given = body.sample or SampleLead()
         sample = LeadSample(
@@ -76,21 +80,26 @@ def preview(
             attributes=given.attributes,
             occasions=dict(given.occasions),
         )
+    follows = position is not None and body.start_at is None and body.version is None
     planned = sequences.preview(
         session,
         reference,
         key,
-        number=body.version,
+        number=position.version if follows and position else body.version,
         sample=sample,
-        enrolled_at=body.start_at or utcnow(),
+        enrolled_at=position.enrolled_at if follows and position else body.start_at or utcnow(),
     )
+    steps = planned.steps
+    if follows and position is not None:
+        steps = sequences.from_position(steps, position)
     return Preview(
         key=planned.version.key,
         version=planned.version.version,
         timezone=planned.timezone,
         enrolled_at=planned.enrolled_at,
+        journey_workflow_id=position.workflow_id if follows and position else None,
         steps=[
             PlannedStepView(step_id=s.step_id, at=s.at, action=s.action, detail=s.detail)
-            for s in planned.steps
+            for s in steps
         ],
     )

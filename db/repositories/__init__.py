@@ -10,6 +10,7 @@ from db.repositories.events import EventRepository
 from db.repositories.keys import ApiKeyRepository, hash_api_key
 from db.repositories.leads import LeadRepository
 from db.repositories.purchases import PurchaseRepository
+from db.repositories.requests import IdempotentRequestRepository
 from db.repositories.scoring import QualificationReader, ScoringModelRepository
 from db.repositories.sequences import SequenceRepository, content_hash
 from db.repositories.staff import StaffRepository
@@ -24,6 +25,7 @@ __all__ = [
     "ConsentRepository",
     "EnrollmentRepository",
     "EventRepository",
+    "IdempotentRequestRepository",
     "LeadRepository",
     "PurchaseRepository",
     "QualificationReader",

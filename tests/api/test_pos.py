@@ -244,3 +244,17 @@ async def test_a_job_status_reusing_another_events_id_is_a_conflict(http, store,
     assert (first.status_code, other_status.status_code) == (201, 409)
     lead_id = uuid.UUID(lead["lead_id"])
     assert _count(database, Event, Event.lead_id == lead_id, Event.kind == "job_status") == 1
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+async def test_an_absurd_occasion_date_on_a_sale_is_a_422_naming_it(
+    http, store, api_key, database, day
+):
+    sale = _sale(store.id, occasion={"kind": "anniversary", "date": day})
+    answer = await http.post("/v1/pos/purchases", json=sale, headers=_auth(api_key(ApiRole.POS)))
+
+    assert answer.status_code == 422, answer.text
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["body", "occasion", "date"]
+    assert "between 1900-01-01" in problem["msg"]
+    assert _count(database, Purchase, Purchase.store_id == store.id) == 0

@@ -49,3 +49,26 @@ def test_nothing_consented_is_suppressed_for_consent_on_the_first_reachable_chan
 def test_no_way_to_reach_the_lead_is_suppressed_for_contact():
     decision = choose_channel([Channel.SMS], {Channel.SMS: NO_CONTACT})
     assert (decision.channel, decision.reason) == (None, SuppressionReason.NO_CONTACT)
+
+
+def test_a_fallback_from_the_preferred_channel_says_which_and_why():
+    closed = ChannelFacts(
+        has_contact=True, consented=True, template_has_variant=True, window_open=False
+    )
+    candidates = candidate_channels("preferred", Channel.WHATSAPP)
+    facts = {Channel.WHATSAPP: closed, Channel.EMAIL: OPEN, Channel.SMS: OPEN}
+
+    decision = choose_channel(candidates, facts, preferred=Channel.WHATSAPP)
+
+    assert (decision.channel, decision.fell_back_from, decision.reason) == (
+        Channel.EMAIL,
+        Channel.WHATSAPP,
+        SuppressionReason.WINDOW_CLOSED,
+    )
+    facts[Channel.WHATSAPP] = OPEN
+    on_preferred = choose_channel(candidates, facts, preferred=Channel.WHATSAPP)
+    assert (on_preferred.channel, on_preferred.fell_back_from, on_preferred.reason) == (
+        Channel.WHATSAPP,
+        None,
+        None,
+    )

@@ -11,6 +11,7 @@ from qualification.scoring import (
     ScoringConfig,
     Tier,
     Trigger,
+    budget_band,
     decay,
     explainable_score,
     role_for_text,
@@ -179,3 +180,45 @@ def test_a_hard_trigger_makes_a_cold_lead_hot_at_once():
 )
 def test_role_needed_follows_the_question(text, segment, role):
     assert role_for_text(text, segment) is role
+
+
+@pytest.mark.parametrize(
+    ("days", "hot"),
+    [(10, True), (88, True), (180, True), (200, False), (-3, False)],
+)
+def test_a_wedding_within_six_months_is_hot_and_named(days, hot):
+    day = NOW.date() + timedelta(days=days)
+    facts = _facts(occasion_date=day, occasion_kind="wedding", occasions=(("wedding", day),))
+    result = explainable_score(facts, NOW, CONFIG)
+
+    assert (result.tier is Tier.HOT) is hot
+    labels = [f.label for f in result.positive]
+    if hot:
+        assert f"wedding on {day.isoformat()}, in {days} days" in labels
+
+
+def test_an_anniversary_soon_counts_but_does_not_make_the_lead_hot():
+    day = NOW.date() + timedelta(days=20)
+    facts = _facts(
+        occasion_date=day, occasion_kind="anniversary", occasions=(("anniversary", day),)
+    )
+    result = explainable_score(facts, NOW, CONFIG)
+    assert result.tier is Tier.COLD
+    assert [f.label for f in result.positive] == [f"anniversary on {day.isoformat()}, in 20 days"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "band", "label"),
+    [
+        (60_000_000, "INR", "luxury", "budget INR 600,000.00 (luxury)"),
+        (30_000_000, "INR", "high", "budget INR 300,000.00 (high)"),
+        (5_000_000, "INR", "mid", "budget INR 50,000.00 (mid)"),
+        (1_000_000, "INR", "entry", None),  # an entry budget earns nothing, so is not named
+        (25_000_000, "JPY", "high", "budget JPY 25,000,000 (high)"),
+    ],
+)
+def test_a_named_amount_counts_as_its_band(amount, currency, band, label):
+    facts = _facts(budget_minor=amount, budget_currency=currency)
+    assert budget_band(facts, CONFIG) == band
+    labels = [f.label for f in explainable_score(facts, NOW, CONFIG).positive]
+    assert labels == ([label] if label else [])

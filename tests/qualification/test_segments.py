@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -66,3 +66,33 @@ def test_new_evidence_can_change_the_segment():
     later = _said("Actually I want to propose, show me engagement rings", days=5, kind="question")
     assert _decide(first).segment is Segment.GIFTING
     assert _decide(first, later).segment is Segment.ENGAGEMENT
+
+
+def test_a_wedding_date_or_what_they_like_points_at_a_segment():
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    wedding = LeadFacts(
+        captured_at=at, source="web_form", occasions=(("wedding", date(2026, 9, 1)),)
+    )
+    decided = classify(evidence_for(wedding))
+    assert decided is not None
+    assert (decided.segment, decided.reason) == (Segment.BRIDAL, "gave a wedding date (2026-09-01)")
+
+    likes = LeadFacts(
+        captured_at=at, source="web_form", interests=("temple jewellery", "mangalsutra")
+    )
+    decided = classify(evidence_for(likes))
+    assert decided is not None and decided.segment is Segment.BRIDAL
+    assert "'mangalsutra'" in decided.reason
+
+
+def test_words_outweigh_an_occasion_date():
+    """An engagement-ring enquiry from someone who also gave their birthday is engagement."""
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    facts = LeadFacts(
+        captured_at=at,
+        source="web_form",
+        occasions=(("birthday", date(2026, 8, 1)),),
+        signals=(Signal(kind="captured", at=at - timedelta(seconds=1), text="an engagement ring"),),
+    )
+    decided = classify(evidence_for(facts))
+    assert decided is not None and decided.segment is Segment.ENGAGEMENT
