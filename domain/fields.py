@@ -9,7 +9,7 @@ row. These bounds keep such values out at the door.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,6 +20,7 @@ from db.types import utcnow
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(days=1)  # a till or phone whose clock runs a little ahead
 PLANNING_HORIZON = timedelta(days=365 * 100)
+CALENDAR_AHEAD = timedelta(days=365 * 10)  # a wedding or a due date a person gives, ahead
 
 
 def _known_timezone(value: str) -> str:
@@ -38,6 +39,13 @@ def _happened(value: datetime) -> datetime:
     return value
 
 
+def _calendar_date(value: date) -> date:
+    latest = utcnow().date() + CALENDAR_AHEAD
+    if not EARLIEST.date() <= value <= latest:
+        raise ValueError(f"must be between {EARLIEST:%Y-%m-%d} and {latest:%Y-%m-%d}")
+    return value
+
+
 def _plannable(value: datetime) -> datetime:
     if abs(value - utcnow()) > PLANNING_HORIZON:
         raise ValueError("must be within 100 years of today")
@@ -48,5 +56,7 @@ def _plannable(value: datetime) -> datetime:
 TimeZone = Annotated[str, AfterValidator(_known_timezone)]
 # When something already happened: a purchase, an event.
 Happened = Annotated[AwareDatetime, AfterValidator(_happened)]
+# A day in a person's life (a birthday, an anniversary, a wedding): 1900 to ten years ahead.
+CalendarDate = Annotated[date, AfterValidator(_calendar_date)]
 # A moment to plan from (a preview's enrollment time), past or future.
 Plannable = Annotated[AwareDatetime, AfterValidator(_plannable)]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from db.types import MAX_MINOR_UNITS
-from domain.fields import Happened
+from domain.fields import CalendarDate, Happened
 from domain.leads import normalise_email
 from sequences.vocabulary import Occasion
 
@@ -49,7 +48,7 @@ class OccasionGiven(_In):
     """A date the purchase was for, e.g. an anniversary: Facet counts down to it each year."""
 
     kind: Occasion
-    date: date
+    date: CalendarDate
 
 
 class PurchaseIn(_In):
