@@ -121,11 +121,25 @@ def check_signed_json(body: bytes) -> None:
 
 
 def check_text(pairs: list[tuple[str, str]], where: str) -> None:
-    """Refuse a NUL in decoded query or form fields (their decoding never yields surrogates)."""
+    """Refuse a NUL in decoded query fields (their decoding never yields surrogates)."""
     for name, value in pairs:
         for text in (name, value):
             if "\x00" in text:
                 raise _invalid([where, _printable(name)], *_nul())
+
+
+def check_form(body: bytes) -> None:
+    """Refuse a form field that is not UTF-8 (the nearest a form comes to a lone surrogate)
+    or that holds a NUL."""
+    raw = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+    for name, value in raw:
+        try:
+            decoded = [text.encode("latin-1").decode("utf-8") for text in (name, value)]
+        except UnicodeDecodeError as error:
+            shown = name.encode("latin-1").decode("utf-8", "backslashreplace")
+            raise _invalid(["body", shown], "must be UTF-8 text", "string_unicode") from error
+        if any("\x00" in text for text in decoded):
+            raise _invalid(["body", _printable(decoded[0])], *_nul())
 
 
 def _nul() -> tuple[str, str]:
@@ -193,8 +207,7 @@ class InputGuard:
             if body.strip():
                 check_document(_parse_json(body), ["body"])
         elif content_type == b"application/x-www-form-urlencoded":
-            text = body.decode("utf-8", errors="replace")
-            check_text(parse_qsl(text, keep_blank_values=True), "body")
+            check_form(body)
         return body
 
 

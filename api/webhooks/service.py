@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Backend
 from api.errors import bad_request, forbidden
-from api.inputs import check_signed_json, check_text
+from api.inputs import check_form, check_signed_json
 from api.webhooks.schemas import EventsReceived
 from core.settings import Settings
 from db.session import Database
@@ -41,7 +41,7 @@ def twilio_form(settings: Settings, url: str, body: bytes, signature: str | None
     token = settings.twilio_auth_token.get_secret_value()
     if not twilio_webhook.signature_valid(token, url, params, signature):
         raise forbidden("invalid X-Twilio-Signature")
-    check_text(params, "body")
+    check_form(body)
     return dict(params)
 
 
