@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from api import errors
 from api.auth import actor_cache
-from api.docs import document_answers
+from api.docs import document_answers, install_docs
 from api.health.router import router as health_router
 from api.inputs import InputGuard, Refusal, answer_refusal
 from api.leads.router import router as leads_router
@@ -52,13 +51,13 @@ def create_app(
         if owned is not None:
             owned.dispose()
 
-    # /docs and /redoc from files installed with the project: they render with no internet.
-    app = FastAPIOffline(
+    app = FastAPI(
         title="Facet",
         version="0.1.0",
         summary="Lead capture, qualification and nurturing for jewelry stores.",
         lifespan=lifespan,
-        swagger_ui_parameters={"validatorUrl": None},
+        docs_url=None,  # install_docs serves them from installed files: no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -67,6 +66,7 @@ def create_app(
     app.state.reference = Reference()
     app.state.actors = actor_cache()
     errors.install(app)
+    install_docs(app)
     for router in (
         health_router,
         leads_router,

@@ -1,29 +1,91 @@
-"""The API's own documentation: every answer a route can give, and pages that work offline.
+"""The API's own documentation: pages that work offline, and every answer a route can give.
 
-`/docs` (Swagger UI) and `/redoc` (ReDoc) are served from the files the `fastapi-offline`
-package installs (swagger-ui-dist and ReDoc's standalone bundle), so they render on a machine
-with no internet and ask nothing of a CDN.
+`/docs` (Swagger UI) and `/redoc` (ReDoc) load their scripts from the files the
+`fastapi-offline` package installs (swagger-ui-dist 5 and ReDoc's standalone bundle), served
+here under `/docs-assets/`, so they render on a machine with no internet. ReDoc's bundle
+shows Redocly's logo from their CDN; it is served with that one address pointed at the local
+favicon, so nothing at all is fetched from elsewhere.
 
 `document_answers` adds to each route the answers that follow from its shape, so a new
 route is documented without anyone remembering to: a body can be unreadable (400), too large
 (413) or invalid (422); a key can be missing (401) or not enough (403); a path id can name
 nothing (404); a route that tells Temporal can find it unreachable (503, safe to retry).
-What only a route knows (a 409, a 404 of a body field) it declares in its decorator, and its
-own words there win.
+What only a route knows (a 409) it declares in its decorator, and its own words there win.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from api.auth import authenticate
 from api.deps import BackendDep, TemporalDep
+
+ASSETS = "/docs-assets"
+_ASSET_TYPES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "redoc.standalone.js": "text/javascript",
+    "favicon.png": "image/png",
+}
+_REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+@cache
+def _asset(name: str) -> bytes:
+    content = (files("fastapi_offline") / "static" / name).read_bytes()
+    if name == "redoc.standalone.js":
+        content = content.replace(_REDOC_LOGO, f"{ASSETS}/favicon.png".encode())
+    return content
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve /docs, /redoc and their assets (create the app with docs_url=redoc_url=None)."""
+    title = app.title
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{title} — API",
+            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{title} — API",
+            redoc_js_url=f"{root}{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    @app.get(ASSETS + "/{name}", include_in_schema=False)
+    async def asset(name: str) -> Response:
+        if name not in _ASSET_TYPES:
+            raise HTTPException(status_code=404, detail=f"no documentation asset {name!r}")
+        return Response(
+            _asset(name),
+            media_type=_ASSET_TYPES[name],
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
 
 Responses = dict[int | str, dict[str, Any]]
 
