@@ -50,9 +50,16 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
+NUL = ("must not contain a NUL character (\\u0000)", "string_nul")
+
+
+def _too_deep(loc: Location) -> Refusal:
+    return _invalid(loc, f"nested deeper than {MAX_DEPTH} levels", "too_deep")
+
+
 def _string_problem(text: str) -> tuple[str, str] | None:
     if "\x00" in text:
-        return "must not contain a NUL character (\\u0000)", "string_nul"
+        return NUL
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -83,7 +90,7 @@ def check_document(document: object, root: Location) -> None:
             raise _invalid(loc, "must be a finite number", "finite_number")
         elif isinstance(value, dict | list):
             if len(loc) - len(root) >= MAX_DEPTH:
-                raise _invalid(loc, f"nested deeper than {MAX_DEPTH} levels", "too_deep")
+                raise _too_deep(loc)
             stack.extend(_children(value, loc))
 
 
@@ -91,7 +98,7 @@ def _parse_json(body: bytes) -> object:
     try:
         return json.loads(body)
     except RecursionError as error:
-        raise _invalid(["body"], f"nested deeper than {MAX_DEPTH} levels", "too_deep") from error
+        raise _too_deep(["body"]) from error
     except ValueError as error:  # JSONDecodeError, bad UTF-8, a number of 5,000 digits
         position = error.pos if isinstance(error, json.JSONDecodeError) else 0
         raise Refusal(
@@ -114,7 +121,7 @@ def check_signed_json(body: bytes) -> None:
     try:
         document = json.loads(body)
     except RecursionError as error:
-        raise _invalid(["body"], f"nested deeper than {MAX_DEPTH} levels", "too_deep") from error
+        raise _too_deep(["body"]) from error
     except ValueError:
         return
     check_document(document, ["body"])
@@ -125,7 +132,7 @@ def check_text(pairs: list[tuple[str, str]], where: str) -> None:
     for name, value in pairs:
         for text in (name, value):
             if "\x00" in text:
-                raise _invalid([where, _printable(name)], *_nul())
+                raise _invalid([where, _printable(name)], *NUL)
 
 
 def check_form(body: bytes) -> None:
@@ -139,11 +146,7 @@ def check_form(body: bytes) -> None:
             shown = name.encode("latin-1").decode("utf-8", "backslashreplace")
             raise _invalid(["body", shown], "must be UTF-8 text", "string_unicode") from error
         if any("\x00" in text for text in decoded):
-            raise _invalid(["body", _printable(decoded[0])], *_nul())
-
-
-def _nul() -> tuple[str, str]:
-    return "must not contain a NUL character (\\u0000)", "string_nul"
+            raise _invalid(["body", _printable(decoded[0])], *NUL)
 
 
 class InputGuard:
@@ -180,14 +183,11 @@ class InputGuard:
         except Refusal as refusal:
             await _answer(send, refusal)
             return
-        if body is None:
-            await self.app(scope, receive, send)
-            return
         await self.app(scope, _replay(body, receive), send)
 
-    async def _checked(self, scope: Scope, receive: Receive) -> bytes | None:
+    async def _checked(self, scope: Scope, receive: Receive) -> bytes:
         if "\x00" in scope["path"]:
-            raise _invalid(["path"], *_nul())
+            raise _invalid(["path"], *NUL)
         query = scope.get("query_string", b"")
         if query:
             check_text(parse_qsl(query.decode("latin-1"), keep_blank_values=True), "query")
