@@ -13,8 +13,11 @@ from temporalio.client import Client
 
 from api import errors
 from api.auth import actor_cache
+from api.docs import document_answers, install_docs
 from api.health.router import router as health_router
+from api.inputs import InputGuard, Refusal, answer_refusal
 from api.leads.router import router as leads_router
+from api.methods import AllowedMethods
 from api.pos.router import router as pos_router
 from api.scoring.router import router as scoring_router
 from api.sequences.router import router as sequences_router
@@ -53,6 +56,8 @@ def create_app(
         version="0.1.0",
         summary="Lead capture, qualification and nurturing for jewelry stores.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves them from installed files: no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -61,11 +66,25 @@ def create_app(
     app.state.reference = Reference()
     app.state.actors = actor_cache()
     errors.install(app)
-    app.include_router(health_router)
-    app.include_router(leads_router)
-    app.include_router(pos_router)
-    app.include_router(sequences_router)
-    app.include_router(webhooks_router)
-    app.include_router(tasks_router)
-    app.include_router(scoring_router)
+    install_docs(app)
+    for router in (
+        health_router,
+        leads_router,
+        pos_router,
+        sequences_router,
+        webhooks_router,
+        tasks_router,
+        scoring_router,
+    ):
+        document_answers(router.routes)
+        app.include_router(router)
+    app.add_middleware(AllowedMethods, routes=app.routes)
+    # Outermost: what no route should parse is refused before any route (or middleware) reads.
+    app.add_middleware(
+        InputGuard,
+        default_limit=settings.max_body_bytes,
+        limits=(("/v1/webhooks/", settings.max_webhook_body_bytes),),
+        signed_prefixes=("/v1/webhooks/",),
+    )
+    app.add_exception_handler(Refusal, answer_refusal)
     return app

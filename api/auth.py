@@ -11,8 +11,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import forbidden
 from core.recent import Recent
@@ -64,21 +65,28 @@ def actor_cache() -> Recent[str, Actor]:
     return Recent(PRINCIPAL_SECONDS, limit=10_000)
 
 
-def _presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
-    if x_api_key:
-        return x_api_key.strip()
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
+# Declared as OpenAPI security schemes, not header parameters: documentation and clients
+# (and fuzzers) then know them for credentials, never for fields to fill with data.
+bearer_key = HTTPBearer(
+    scheme_name="bearerKey",
+    description="An API key: `Authorization: Bearer fct_…` (`python -m api.keys create`)",
+    auto_error=False,
+)
+header_key = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="headerKey",
+    description="The same API key in an `X-API-Key` header, for clients that cannot set Bearer",
+    auto_error=False,
+)
 
 
 async def authenticate(
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_key)],
+    x_api_key: Annotated[str | None, Depends(header_key)],
 ) -> Actor:
-    """The caller's key, from `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
-    key = _presented_key(authorization, x_api_key)
+    """The caller's key, from `Authorization: Bearer <key>` or else `X-API-Key: <key>`."""
+    key = _presented_key(bearer.credentials if bearer else None, x_api_key)
     if not key:
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
@@ -117,7 +125,14 @@ def require_roles(*roles: ApiRole) -> Callable[..., Awaitable[Actor]]:
     return check
 
 
+def _presented_key(bearer: str | None, x_api_key: str | None) -> str:
+    """The key a request presents: the Bearer one when both are sent."""
+    return (bearer or "").strip() or (x_api_key or "").strip()
+
+
 def caller_key_hash(request: Request) -> str | None:
     """The SHA-256 of the key the request presents (not yet checked), or None without one."""
-    key = _presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    bearer = credentials if scheme.lower() == "bearer" else None
+    key = _presented_key(bearer, request.headers.get("x-api-key"))
     return hash_api_key(key) if key else None

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     # Signed webhook bodies older (or newer) than this are refused as replays.
     webhook_max_age_seconds: int = 600
 
+    # The largest request body the API reads (413 beyond it, before parsing). Webhooks get
+    # more: SendGrid batches events up to 768 KB.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     # Marketing frequency caps across all of a lead's journeys (a store may set its own).
     max_marketing_per_day: int = 1
     max_marketing_per_week: int = 3

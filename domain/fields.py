@@ -20,6 +20,7 @@ from db.types import utcnow
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(days=1)  # a till or phone whose clock runs a little ahead
 PLANNING_HORIZON = timedelta(days=365 * 100)
+CALENDAR_AHEAD = timedelta(days=365 * 10)  # a wedding or a due date a person gives, ahead
 
 
 def _known_timezone(value: str) -> str:
@@ -65,6 +66,9 @@ def _day_within(ahead: timedelta) -> AfterValidator:
 OneOffDay = Annotated[date, _day_within(ONE_OFF_AHEAD)]
 # An anniversary's or birthday's date: the first one, or the next.
 YearlyDay = Annotated[date, _day_within(YEARLY_AHEAD)]
+# A day in a person's life given without a kind (a sample lead's occasion): 1900 to ten years
+# ahead.
+CalendarDate = Annotated[date, _day_within(CALENDAR_AHEAD)]
 # An IANA time zone name, e.g. "Asia/Kolkata".
 TimeZone = Annotated[str, AfterValidator(_known_timezone)]
 # When something already happened: a purchase, an event.

@@ -42,7 +42,10 @@ async def post_purchase(
 @router.post(
     "/job-status",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "This status was recorded before", "model": JobStatusRecorded}},
+    responses={
+        200: {"description": "This status was recorded before", "model": JobStatusRecorded},
+        409: {"description": "The event_id was used for another job or status"},
+    },
 )
 async def post_job_status(
     body: JobStatusIn,

@@ -56,6 +56,7 @@ async def get_version(
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "Same as the latest version; nothing new", "model": Published},
+        409: {"description": "The key is published as the other kind (journey or countdown)"},
         422: {"description": "The sequence is invalid: the message names the step and field"},
     },
 )

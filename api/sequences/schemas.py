@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from db.types import MAX_INTEGER
-from domain.fields import Plannable, TimeZone
+from domain.fields import CalendarDate, Plannable, TimeZone
 from sequences.vocabulary import Occasion
 
 
@@ -41,7 +41,7 @@ class SampleLead(BaseModel):
     segment: str | None = None
     score: int | None = Field(default=None, ge=0, le=100)
     attributes: dict[str, str] = Field(default_factory=dict)
-    occasions: dict[Occasion, date] = Field(default_factory=dict)
+    occasions: dict[Occasion, CalendarDate] = Field(default_factory=dict)
 
 
 class PreviewIn(BaseModel):

@@ -78,7 +78,10 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</titl
 <body style="font-family:sans-serif;max-width:32em;margin:3em auto">{content}</body></html>"""
 
 
-@router.get("/v1/unsubscribe/{token}", response_class=HTMLResponse)
+_bad_link: dict[int | str, dict[str, str]] = {403: {"description": "A forged or broken link"}}
+
+
+@router.get("/v1/unsubscribe/{token}", response_class=HTMLResponse, responses=_bad_link)
 async def unsubscribe_page(token: str, settings: SettingsDep) -> HTMLResponse:
     """The page an unsubscribe link opens: one button, no login."""
     service.unsubscribe_target(settings, token)
@@ -91,7 +94,7 @@ async def unsubscribe_page(token: str, settings: SettingsDep) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title="Unsubscribe", content=content))
 
 
-@router.post("/v1/unsubscribe/{token}", response_class=HTMLResponse)
+@router.post("/v1/unsubscribe/{token}", response_class=HTMLResponse, responses=_bad_link)
 async def unsubscribe_one_click(token: str, backend: BackendDep) -> HTMLResponse:
     """RFC 8058 one-click unsubscribe (mail clients POST here); idempotent."""
     await service.unsubscribe(token, backend)

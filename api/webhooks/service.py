@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Backend
 from api.errors import bad_request, forbidden
+from api.inputs import check_form, check_signed_json
 from api.webhooks.schemas import EventsReceived
 from core.settings import Settings
 from db.session import Database
@@ -40,6 +41,7 @@ def twilio_form(settings: Settings, url: str, body: bytes, signature: str | None
     token = settings.twilio_auth_token.get_secret_value()
     if not twilio_webhook.signature_valid(token, url, params, signature):
         raise forbidden("invalid X-Twilio-Signature")
+    check_form(body)
     return dict(params)
 
 
@@ -107,6 +109,7 @@ async def sendgrid_events(
         max_age_seconds=settings.webhook_max_age_seconds,
     ):
         raise forbidden("invalid or stale SendGrid event webhook signature")
+    check_signed_json(body)
     try:
         events = sendgrid_webhook.parse_events(body)
     except ValueError as error:

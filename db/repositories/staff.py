@@ -18,3 +18,6 @@ class StaffRepository(Repository[Staff]):
         return self.session.scalars(
             select(Staff).where(Staff.store_id == store_id).order_by(Staff.name)
         ).all()
+
+    def every(self) -> Seq[Staff]:
+        return self.session.scalars(select(Staff).order_by(Staff.store_id, Staff.name)).all()
