@@ -1,7 +1,9 @@
 """`make run`: the embedded stack — Temporal dev server, worker and API — in one terminal.
 
-Data lives under .data/ (facet.db for Facet, temporal.db for Temporal), so stopping with
-Ctrl-C and running again resumes the same leads and the same sleeping journeys.
+Data lives under .data/ (facet.db for Facet, temporal.db for Temporal; PostgreSQL mode has a
+Temporal file of its own, see scripts/stack.temporal_db_file), so stopping with Ctrl-C and
+running again resumes the same leads and the same sleeping journeys. A worker, API or
+Temporal server that exits on its own is started again, with backoff, while the rest runs.
 Set TEMPORAL_ADDRESS to use a Temporal server you run yourself instead of the embedded one.
 """
 
@@ -24,9 +26,11 @@ from scripts.stack import (  # noqa: E402
     WORKER_COMMAND,
     Stack,
     StackFailed,
+    Supervisor,
     api_command,
     port_taken,
     temporal_command,
+    temporal_db_file,
 )
 
 # Ports and the folder for Temporal's file can be moved, e.g. to run a second copy beside
@@ -77,7 +81,9 @@ def main() -> int:
             stack.start(
                 "Temporal dev server",
                 temporal_command(
-                    db_file=STATE_DIR / "temporal.db", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT
+                    db_file=temporal_db_file(STATE_DIR, settings.database_url),
+                    port=TEMPORAL_PORT,
+                    ui_port=TEMPORAL_UI_PORT,
                 ),
                 log=STATE_DIR / "temporal.log",
             )
@@ -88,13 +94,13 @@ def main() -> int:
         stack.wait_for_health(f"http://127.0.0.1:{API_PORT}", 60)
         _banner(demo.store_id, demo.admin_key, embedded)
 
-        while not stack.stopped():
+        # From here on a process that exits is started again (the others keep running):
+        # captures answered while the worker is away wait on the Temporal server's task
+        # queue, and their journeys start when it is back.
+        supervisor = Supervisor(stack)
+        while True:
+            supervisor.tick()
             time.sleep(0.5)
-        print(
-            f"Facet: {', '.join(stack.stopped())} stopped unexpectedly; stopping the rest.",
-            flush=True,
-        )
-        return 1
     except StackFailed as failure:
         print(f"Facet: {failure}; stopping the rest.", flush=True)
         return 1

@@ -1,0 +1,79 @@
+"""`make run` keeps the stack up: a worker or API that dies is started again by itself."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+import urllib.request
+
+from tests.factories import indian_mobile
+from tests.scripts.test_run import Stack, _stop
+
+
+def _pid(log: str, name: str) -> int:
+    """The pid of the newest `name` process the launcher announced."""
+    pids = re.findall(rf"{name} (?:started|restarted) \(pid (\d+)\)", log)
+    assert pids, log
+    return int(pids[-1])
+
+
+def test_a_killed_worker_comes_back_and_captures_made_meanwhile_get_one_welcome(tmp_path):
+    stack = Stack(tmp_path)
+    launcher = stack.start()
+    try:
+        log, key = stack.first_banner(launcher)
+        worker = _pid(log, "worker")
+
+        os.kill(worker, signal.SIGKILL)
+        # The API keeps answering while no worker runs: the journeys wait on Temporal's queue.
+        leads = [
+            stack.capture(
+                log,
+                key,
+                phone=indian_mobile(),
+                email=f"down-{n}@example.com",
+                consent={"email": True, "evidence": "test"},
+            )["lead_id"]
+            for n in range(5)
+        ]
+        log = stack.wait_for("worker restarted", launcher, seconds=60)
+        assert "worker exited (code -9); restarting it in 1 s" in log
+        assert _pid(log, "worker") != worker
+
+        welcomes: dict[str, list[str]] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for lead in leads:
+                _, timeline = stack.call("GET", f"/v1/leads/{lead}/timeline", key)
+                welcomes[lead] = [
+                    entry["status"]
+                    for entry in timeline["entries"]
+                    if entry["type"] == "touch" and entry["step_id"] == "welcome"
+                ]
+            if all(statuses == ["sent"] for statuses in welcomes.values()):
+                break
+            time.sleep(0.3)
+        assert welcomes == {lead: ["sent"] for lead in leads}
+
+        # The API too: killed, it is started again and answers as before.
+        api = _pid(log, "API")
+        os.kill(api, signal.SIGKILL)
+        log = stack.wait_for("API restarted", launcher, seconds=60)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{stack.api}/healthz", timeout=3
+                ) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        stack.capture(
+            log, key, email="after-api@example.com", consent={"email": True, "evidence": "t"}
+        )
+        assert launcher.poll() is None  # the launcher never gave up
+    finally:
+        assert _stop(launcher) == 0
