@@ -77,3 +77,35 @@ def test_a_killed_worker_comes_back_and_captures_made_meanwhile_get_one_welcome(
         assert launcher.poll() is None  # the launcher never gave up
     finally:
         assert _stop(launcher) == 0
+
+
+def test_a_killed_temporal_server_comes_back_with_its_journeys(tmp_path):
+    """The dev server keeps its state in its file: restarted, it still runs the journeys it
+    had, and a capture made while it was down waits for it instead of failing."""
+    stack = Stack(tmp_path)
+    launcher = stack.start()
+    try:
+        log, key = stack.first_banner(launcher)
+        before = stack.capture(log, key, email="before@example.com")
+        os.kill(_pid(log, "Temporal dev server"), signal.SIGKILL)
+        during = stack.capture(
+            log, key, email="during@example.com", consent={"email": True, "evidence": "test"}
+        )
+        log = stack.wait_for("Temporal dev server restarted", launcher, seconds=60)
+        assert "Temporal dev server exited (code -9); restarting it in 1 s" in log
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            _, timeline = stack.call("GET", f"/v1/leads/{during['lead_id']}/timeline", key)
+            sent = [e["status"] for e in timeline["entries"] if e["type"] == "touch"]
+            if sent:
+                break
+            time.sleep(0.3)
+        assert sent == ["sent"]  # the worker reconnected by itself
+        # The journey from before answers from the restarted server: asleep until its next step.
+        _, journeys = stack.call("GET", f"/v1/leads/{before['lead_id']}/journeys", key)
+        [journey] = journeys
+        assert journey["status"] == "active" and journey["progress"]["steps_done"] >= 1
+        assert launcher.poll() is None
+    finally:
+        assert _stop(launcher) == 0
