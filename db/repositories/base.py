@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Insert, and_, or_, select, true
+from sqlalchemy import ColumnElement, Insert, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -38,7 +38,8 @@ class After:
             return at >= self.at  # type: ignore[no-any-return]
         if self.tie is False:
             return at > self.at  # type: ignore[no-any-return]
-        return or_(at > self.at, and_(at == self.at, row_id > self.tie))
+        # A row-value comparison: SQLite and PostgreSQL both seek an index on (…, at, id) to it.
+        return tuple_(at, row_id) > tuple_(self.at, self.tie)
 
 
 def after(position: After | None, at: Any, row_id: Any) -> ColumnElement[bool]:
