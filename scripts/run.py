@@ -76,12 +76,13 @@ def main() -> int:
     database.dispose()
 
     stack = Stack(say=lambda text: print(f"  {text}", flush=True))
+    temporal_data = temporal_db_file(STATE_DIR, settings.database_url) if embedded else None
     try:
-        if embedded:
+        if temporal_data is not None:
             stack.start(
                 "Temporal dev server",
                 temporal_command(
-                    db_file=temporal_db_file(STATE_DIR, settings.database_url),
+                    db_file=temporal_data,
                     port=TEMPORAL_PORT,
                     ui_port=TEMPORAL_UI_PORT,
                 ),
@@ -92,7 +93,7 @@ def main() -> int:
         stack.start("worker", WORKER_COMMAND)
         stack.start("API", api_command(API_PORT))
         stack.wait_for_health(f"http://127.0.0.1:{API_PORT}", 60)
-        _banner(demo.store_id, demo.admin_key, embedded)
+        _banner(demo.store_id, demo.admin_key, temporal_data)
 
         # From here on a process that exits is started again (the others keep running):
         # captures answered while the worker is away wait on the Temporal server's task
@@ -112,7 +113,7 @@ def main() -> int:
         print("Facet: stopped. `make run` again resumes where you left off.", flush=True)
 
 
-def _banner(store_id: object, admin_key: str | None, embedded: bool) -> None:
+def _banner(store_id: object, admin_key: str | None, temporal_data: Path | None) -> None:
     base = f"http://127.0.0.1:{API_PORT}"
     key_line = (
         f"  Admin API key (shown once, keep it): {admin_key}"
@@ -120,7 +121,11 @@ def _banner(store_id: object, admin_key: str | None, embedded: bool) -> None:
         else "  Admin API key: printed the first time; make another with\n"
         "      .venv/bin/python -m api.keys create --role admin --name me"
     )
-    ui = f"http://127.0.0.1:{TEMPORAL_UI_PORT}" if embedded else "(your Temporal's own UI)"
+    ui = (
+        f"http://127.0.0.1:{TEMPORAL_UI_PORT}        (its data: {temporal_data})"
+        if temporal_data is not None
+        else "(your Temporal's own UI)"
+    )
     print(
         f"""
 Facet is running.

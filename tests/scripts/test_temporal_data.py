@@ -51,6 +51,7 @@ def test_postgres_mode_does_not_see_the_journeys_of_sqlite_mode(tmp_path):
         launcher = postgres.start()
         try:
             log, key = postgres.first_banner(launcher)
+            assert f"(its data: {temporal_db_file(tmp_path, url)})" in log
             postgres_journey = postgres.capture(log, key, email="postgres-mode@example.com")
             listed = _journey_ids(postgres)
             assert postgres_journey["journey_workflow_id"] in listed
