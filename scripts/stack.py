@@ -239,8 +239,8 @@ class Supervisor:
     first_delay: float = 1.0
     max_delay: float = 30.0
     healthy_after: float = 60.0
-    _due: dict[str, float] = field(default_factory=dict)
-    _delay: dict[str, float] = field(default_factory=dict)
+    _due: dict[str, float] = field(default_factory=dict, init=False)
+    _delay: dict[str, float] = field(default_factory=dict, init=False)
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -249,7 +249,7 @@ class Supervisor:
                 code = self.stack.process(name).returncode
                 delay = self._next_delay(name)
                 self.stack.say(
-                    f"{name} exited (code {code}); restarting it in {delay:.0f} s "
+                    f"{name} exited (code {code}); restarting it in {delay:g} s "
                     "(the rest keeps running)"
                 )
                 self._due[name] = now + delay

@@ -102,9 +102,15 @@ def test_a_killed_temporal_server_comes_back_with_its_journeys(tmp_path):
                 break
             time.sleep(0.3)
         assert sent == ["sent"]  # the worker reconnected by itself
-        # The journey from before answers from the restarted server: asleep until its next step.
-        _, journeys = stack.call("GET", f"/v1/leads/{before['lead_id']}/journeys", key)
-        [journey] = journeys
+        # The journey from before answers from the restarted server (its query waits for the
+        # worker to pick it up again): asleep until its next step.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            _, journeys = stack.call("GET", f"/v1/leads/{before['lead_id']}/journeys", key)
+            [journey] = journeys
+            if journey["progress"] is not None:
+                break
+            time.sleep(0.5)
         assert journey["status"] == "active" and journey["progress"]["steps_done"] >= 1
         assert launcher.poll() is None
     finally:
