@@ -18,7 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import ResourceBasedSlotConfig, Worker, WorkerTuner
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import (
+    FixedSizeSlotSupplier,
+    ResourceBasedSlotConfig,
+    ResourceBasedSlotSupplier,
+    ResourceBasedTunerConfig,
+    Worker,
+    WorkerTuner,
+)
 
 from activities.journey import JourneyActivities
 from activities.messaging import MessagingActivities
@@ -53,6 +61,23 @@ WORKFLOWS = [
 ACTIVITY_THREADS = 16
 # What the worker always takes on, however busy the machine is (see worker_tuner).
 FLOOR_SLOTS = 1
+# Workflow tasks and local activities never wait on the machine's CPU (see worker_tuner).
+# A journey's first workflow task holds its slot while its local activity (the lead's facts)
+# runs, so there are as many local activity slots as workflow task slots.
+WORKFLOW_TASK_SLOTS = 8
+LOCAL_ACTIVITY_SLOTS = WORKFLOW_TASK_SLOTS
+# Activities and local activities run on one thread pool: room for both at once.
+EXECUTOR_THREADS = ACTIVITY_THREADS + LOCAL_ACTIVITY_SLOTS
+# The SDK's workflow task latencies, in seconds: its default buckets stop at one second,
+# the very figure a workflow task must stay well within.
+LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 8, 10, 20, 60]
+LATENCY_METRICS = (
+    "workflow_task_execution_latency",
+    "workflow_task_schedule_to_start_latency",
+    "activity_schedule_to_start_latency",
+    "activity_execution_latency",
+    "local_activity_total_execution_latency",
+)
 # The SDK's advice: leave a fifth of the memory, since a workflow's needs are not known ahead.
 TARGET_MEMORY = 0.8
 # First-party packages the worker imports (compile_bytecode).
@@ -72,6 +97,7 @@ def build_worker(
     settings: Settings | None = None,
     qualification: QualificationConfig | None = None,
     tuner: WorkerTuner | None = None,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     """The Worker with every Facet workflow and activity registered; tests use it too.
 
@@ -106,30 +132,50 @@ def build_worker(
         ],
         activity_executor=executor,
         graceful_shutdown_timeout=graceful_shutdown,
+        max_cached_workflows=max_cached_workflows,
         **({"tuner": tuner} if tuner else {"max_concurrent_activities": ACTIVITY_THREADS}),
     )
 
 
 def worker_tuner(target_cpu: float) -> WorkerTuner:
-    """Intake first: a worker that yields the machine to the API while captures pour in.
+    """Intake first, without starving a journey's workflow tasks.
 
     On the embedded stack the API, the Temporal server and the worker share the CPUs, and a
     burst of captures starts a journey per lead. Left alone, the worker takes the CPU and
-    the server's attention those captures need, and intake slows down. With this tuner the
-    worker always runs FLOOR_SLOTS workflow tasks, activities and local activities, and takes
-    on more only while the machine's CPU is under `target_cpu` (and memory under
-    TARGET_MEMORY). At a steady pace nothing changes; in a burst the welcome messages wait
-    until the burst is over, then go out. Activities stay within the thread pool's size.
+    the server's attention those captures need, and intake slows down. So activities (the
+    sends and the bookkeeping, most of the worker's I/O) hold back: the worker always runs
+    FLOOR_SLOTS of them, and more only while the machine's CPU is under `target_cpu` (and
+    memory under TARGET_MEMORY), within the thread pool's size.
+
+    Workflow tasks and local activities have fixed slots instead. The resource-based
+    supplier reads the whole machine's CPU, which on 2 cores the API and the server keep
+    above any target, so it handed workflow tasks their minimum: a burst's workflow tasks
+    queued behind each other for seconds, passed the 10 s workflow task timeout and were
+    done again. A workflow task is short, holds no thread while it waits, and must finish
+    well within a second; what it starts (an activity) is what waits its turn.
     """
-    floor = ResourceBasedSlotConfig(minimum_slots=FLOOR_SLOTS)
-    threads = ResourceBasedSlotConfig(minimum_slots=FLOOR_SLOTS, maximum_slots=ACTIVITY_THREADS)
-    return WorkerTuner.create_resource_based(
-        target_memory_usage=TARGET_MEMORY,
-        target_cpu_usage=target_cpu,
-        workflow_config=floor,
-        activity_config=threads,
-        local_activity_config=threads,
+    resources = ResourceBasedTunerConfig(
+        target_memory_usage=TARGET_MEMORY, target_cpu_usage=target_cpu
     )
+    threads = ResourceBasedSlotConfig(minimum_slots=FLOOR_SLOTS, maximum_slots=ACTIVITY_THREADS)
+    return WorkerTuner.create_composite(
+        workflow_supplier=FixedSizeSlotSupplier(WORKFLOW_TASK_SLOTS),
+        activity_supplier=ResourceBasedSlotSupplier(threads, resources),
+        local_activity_supplier=FixedSizeSlotSupplier(LOCAL_ACTIVITY_SLOTS),
+        nexus_supplier=FixedSizeSlotSupplier(FLOOR_SLOTS),
+    )
+
+
+def install_metrics(bind_address: str) -> None:
+    """Serve the SDK's own metrics (Prometheus text at http://<bind_address>/metrics):
+    workflow task and activity latencies, sticky cache misses, slots in use. `make bench`
+    reads workflow task durations there."""
+    prometheus = PrometheusConfig(
+        bind_address=bind_address,
+        durations_as_seconds=True,
+        histogram_bucket_overrides={name: LATENCY_BUCKETS for name in LATENCY_METRICS},
+    )
+    Runtime.set_default(Runtime(telemetry=TelemetryConfig(metrics=prometheus)))
 
 
 def compile_bytecode() -> None:
@@ -149,6 +195,8 @@ async def main() -> None:
     configure_logging()
     compile_bytecode()
     settings = get_settings()
+    if settings.worker_metrics_address:
+        install_metrics(settings.worker_metrics_address)  # before the client: it uses it
     database = Database(settings.database_url)
     client = await connect_temporal(settings)
     stop = asyncio.Event()
@@ -156,7 +204,7 @@ async def main() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+    with ThreadPoolExecutor(max_workers=EXECUTOR_THREADS) as executor:
         worker = build_worker(
             client,
             task_queue=settings.temporal_task_queue,
@@ -167,6 +215,7 @@ async def main() -> None:
             graceful_shutdown=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
             qualification=qualification_config(settings),
             tuner=worker_tuner(settings.worker_target_cpu) if settings.worker_target_cpu else None,
+            max_cached_workflows=settings.worker_max_cached_workflows,
         )
         if settings.create_schedules:
             await ensure_schedules(client, settings.temporal_task_queue)

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     # machine's CPU is below this share, so a burst of captures is not slowed by the journeys
     # it starts (they catch up when it is over). 0 turns it off: fixed-size slots.
     worker_target_cpu: float = Field(default=0.7, ge=0, le=1)
+    # Journeys the worker keeps in memory between their workflow tasks (~200 KB each, measured),
+    # least recently used dropped first. One that was dropped replays its history on its next
+    # task: keep it above the journeys a burst has in flight (the SDK's default is 1000).
+    worker_max_cached_workflows: int = Field(default=2000, ge=0)
+    # Where the worker serves the Temporal SDK's metrics (Prometheus text at /metrics),
+    # e.g. 127.0.0.1:9464; unset: not served.
+    worker_metrics_address: str | None = None
 
     # Qualification: the score's decay and tiers, and when a store's own model may be fitted.
     score_half_life_days: float = 14.0

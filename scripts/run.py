@@ -1,7 +1,9 @@
 """`make run`: the embedded stack — Temporal dev server, worker and API — in one terminal.
 
-Data lives under .data/ (facet.db for Facet, temporal.db for Temporal), so stopping with
-Ctrl-C and running again resumes the same leads and the same sleeping journeys.
+Data lives under .data/ (facet.db for Facet, temporal.db for Temporal; PostgreSQL mode has a
+Temporal file of its own, see scripts/stack.temporal_db_file), so stopping with Ctrl-C and
+running again resumes the same leads and the same sleeping journeys. A worker, API or
+Temporal server that exits on its own is started again, with backoff, while the rest runs.
 Set TEMPORAL_ADDRESS to use a Temporal server you run yourself instead of the embedded one.
 """
 
@@ -24,9 +26,11 @@ from scripts.stack import (  # noqa: E402
     WORKER_COMMAND,
     Stack,
     StackFailed,
+    Supervisor,
     api_command,
     port_taken,
     temporal_command,
+    temporal_db_file,
 )
 
 # Ports and the folder for Temporal's file can be moved, e.g. to run a second copy beside
@@ -72,12 +76,15 @@ def main() -> int:
     database.dispose()
 
     stack = Stack(say=lambda text: print(f"  {text}", flush=True))
+    temporal_data = temporal_db_file(STATE_DIR, settings.database_url) if embedded else None
     try:
-        if embedded:
+        if temporal_data is not None:
             stack.start(
                 "Temporal dev server",
                 temporal_command(
-                    db_file=STATE_DIR / "temporal.db", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT
+                    db_file=temporal_data,
+                    port=TEMPORAL_PORT,
+                    ui_port=TEMPORAL_UI_PORT,
                 ),
                 log=STATE_DIR / "temporal.log",
             )
@@ -86,15 +93,15 @@ def main() -> int:
         stack.start("worker", WORKER_COMMAND)
         stack.start("API", api_command(API_PORT))
         stack.wait_for_health(f"http://127.0.0.1:{API_PORT}", 60)
-        _banner(demo.store_id, demo.admin_key, embedded)
+        _banner(demo.store_id, demo.admin_key, temporal_data)
 
-        while not stack.stopped():
+        # From here on a process that exits is started again (the others keep running):
+        # captures answered while the worker is away wait on the Temporal server's task
+        # queue, and their journeys start when it is back.
+        supervisor = Supervisor(stack)
+        while True:
+            supervisor.tick()
             time.sleep(0.5)
-        print(
-            f"Facet: {', '.join(stack.stopped())} stopped unexpectedly; stopping the rest.",
-            flush=True,
-        )
-        return 1
     except StackFailed as failure:
         print(f"Facet: {failure}; stopping the rest.", flush=True)
         return 1
@@ -106,7 +113,7 @@ def main() -> int:
         print("Facet: stopped. `make run` again resumes where you left off.", flush=True)
 
 
-def _banner(store_id: object, admin_key: str | None, embedded: bool) -> None:
+def _banner(store_id: object, admin_key: str | None, temporal_data: Path | None) -> None:
     base = f"http://127.0.0.1:{API_PORT}"
     key_line = (
         f"  Admin API key (shown once, keep it): {admin_key}"
@@ -114,7 +121,11 @@ def _banner(store_id: object, admin_key: str | None, embedded: bool) -> None:
         else "  Admin API key: printed the first time; make another with\n"
         "      .venv/bin/python -m api.keys create --role admin --name me"
     )
-    ui = f"http://127.0.0.1:{TEMPORAL_UI_PORT}" if embedded else "(your Temporal's own UI)"
+    ui = (
+        f"http://127.0.0.1:{TEMPORAL_UI_PORT}        (its data: {temporal_data})"
+        if temporal_data is not None
+        else "(your Temporal's own UI)"
+    )
     print(
         f"""
 Facet is running.

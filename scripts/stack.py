@@ -4,14 +4,16 @@ the same way for `make run` (scripts/run.py) and `make bench` (bench/bench.py).
 Each process gets its own session (a Ctrl-C reaches only the launcher, which stops the rest
 in order) and, on Linux, dies with its launcher even when the launcher is killed. Stopping
 sends SIGTERM newest first and waits (the worker lets in-flight sends finish), then kills
-whatever is still there.
+whatever is still there. `Supervisor` restarts a process that exits on its own, with backoff.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +25,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from core.temporal import EMBEDDED_SERVER_SQLITE
 
@@ -47,6 +51,25 @@ def temporal_command(
         "--log-level", log_level,
         *EMBEDDED_SERVER_SQLITE,
     ]  # fmt: skip
+
+
+def temporal_db_file(state_dir: Path, database_url: str) -> Path:
+    """Where the embedded Temporal server keeps the journeys of the database at `database_url`.
+
+    SQLite mode keeps `temporal.db`. Any other database (PostgreSQL mode) gets a file of its
+    own, named after its backend, database name and a hash of its user, host, port and name,
+    e.g. `temporal-postgresql-facet-1a2b3c4d.db`: journeys of one database never share a
+    Temporal server (or its UI) with another's, and switching DATABASE_URL back and forth
+    resumes each one's own journeys.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return state_dir / "temporal.db"
+    backend = url.get_backend_name()  # the driver (psycopg or another) does not matter
+    identity = f"{backend}://{url.username}@{url.host}:{url.port}/{url.database}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", url.database or "default")
+    return state_dir / f"temporal-{backend}-{name}-{digest}.db"
 
 
 WORKER_COMMAND = [sys.executable, "worker.py"]
@@ -76,12 +99,23 @@ class StackFailed(RuntimeError):
     """A process of the stack exited, or did not come up in time."""
 
 
+@dataclass(frozen=True)
+class _Launch:
+    """How a process was started, so that it can be started again the same way."""
+
+    command: list[str]
+    log: Path | None
+    env: dict[str, str] | None
+
+
 @dataclass
 class Stack:
     """The processes started so far, oldest first; `say` tells the user what happens."""
 
     say: Callable[[str], None] = print
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    _launches: dict[str, _Launch] = field(default_factory=dict)
+    _started_at: dict[str, float] = field(default_factory=dict)
 
     def start(
         self,
@@ -92,6 +126,32 @@ class Stack:
         env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start a process (its output to `log`, else the launcher's terminal)."""
+        process = self._spawn(command, log, env)
+        self.say(f"{name} started (pid {process.pid})")
+        self._launches[name] = _Launch(command, log, env)
+        self._started_at[name] = time.monotonic()
+        self.processes.append((name, process))
+        return process
+
+    def restart(self, name: str) -> subprocess.Popen[bytes]:
+        """Start `name` again as it was first started, in its place in the stopping order."""
+        launch = self._launches[name]
+        process = self._spawn(launch.command, launch.log, launch.env)
+        self._started_at[name] = time.monotonic()
+        self.processes = [(each, process if each == name else old) for each, old in self.processes]
+        return process
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        return next(process for each, process in self.processes if each == name)
+
+    def seconds_up(self, name: str) -> float:
+        """How long the current process of `name` has been (or had been) running."""
+        return time.monotonic() - self._started_at[name]
+
+    @staticmethod
+    def _spawn(
+        command: list[str], log: Path | None, env: dict[str, str] | None
+    ) -> subprocess.Popen[bytes]:
         output = log.open("ab") if log else None
         try:
             process = subprocess.Popen(
@@ -106,7 +166,6 @@ class Stack:
         finally:
             if output is not None:
                 output.close()  # the child holds its own copy
-        self.processes.append((name, process))
         return process
 
     def stopped(self) -> list[str]:
@@ -164,3 +223,46 @@ class Stack:
             fields = stat.rsplit(")", 1)[1].split()  # after "(comm)": state is fields[0]
             used[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return used
+
+
+@dataclass
+class Supervisor:
+    """Starts again whatever process of the stack exits on its own, with backoff.
+
+    A process that dies is started again after `first_delay` seconds; one that dies again
+    soon after waits twice as long each time, up to `max_delay`; one that had run for
+    `healthy_after` seconds starts over at `first_delay`. Each exit and restart is said.
+    Call `tick()` often (the launcher does, twice a second).
+    """
+
+    stack: Stack
+    first_delay: float = 1.0
+    max_delay: float = 30.0
+    healthy_after: float = 60.0
+    _due: dict[str, float] = field(default_factory=dict, init=False)
+    _delay: dict[str, float] = field(default_factory=dict, init=False)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for name in self.stack.stopped():
+            if name not in self._due:
+                code = self.stack.process(name).returncode
+                delay = self._next_delay(name)
+                self.stack.say(
+                    f"{name} exited (code {code}); restarting it in {delay:g} s "
+                    "(the rest keeps running)"
+                )
+                self._due[name] = now + delay
+            elif now >= self._due[name]:
+                del self._due[name]
+                process = self.stack.restart(name)
+                self.stack.say(f"{name} restarted (pid {process.pid})")
+
+    def _next_delay(self, name: str) -> float:
+        previous = self._delay.get(name)
+        if previous is None or self.stack.seconds_up(name) >= self.healthy_after:
+            delay = self.first_delay
+        else:
+            delay = min(previous * 2, self.max_delay)
+        self._delay[name] = delay
+        return delay

@@ -136,3 +136,13 @@ def test_api_environment_is_valid_production_settings() -> None:
     assert settings.environment == "production"
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.secret_key.get_secret_value() == shell["SECRET_KEY"]
+
+
+def test_every_long_running_service_restarts_by_itself_and_one_shot_jobs_only_on_failure():
+    """Compose is the supervisor there: a crashed API, worker or Temporal comes back."""
+    for name, service in SERVICES.items():
+        policy = service.get("restart", "no")
+        if name in ONE_SHOT_JOBS:
+            assert policy.startswith("on-failure"), (name, policy)
+        else:
+            assert policy in {"unless-stopped", "always"}, (name, policy)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 
 from api.auth import require_roles
 from api.deps import BackendDep, DatabaseDep
@@ -66,10 +67,26 @@ async def get_lead(lead_id: uuid.UUID, principal: Reader, database: DatabaseDep)
 
 
 @router.get("/{lead_id}/timeline", responses={404: {"description": "No such lead"}, **_problems})
-async def get_timeline(lead_id: uuid.UUID, principal: Reader, database: DatabaseDep) -> Timeline:
-    """Everything that happened to the lead: events and messages, sent or suppressed."""
+async def get_timeline(
+    lead_id: uuid.UUID,
+    principal: Reader,
+    database: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=service.TIMELINE_MAX_LIMIT)] = service.TIMELINE_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Timeline:
+    """Everything that happened to the lead, oldest first: events and messages, sent or
+    suppressed; `limit` entries a page, and `next_cursor` (pass it as `cursor`) for more."""
+    try:
+        start = service.TimelineCursor.decode(cursor) if cursor is not None else None
+    except service.BadCursor as error:
+        raise RequestValidationError(
+            [{"loc": ("query", "cursor"), "msg": str(error), "type": "value_error"}]
+        ) from error
     return await run_in_threadpool(
-        database.read, lambda session: service.read_timeline(session, lead_id, principal)
+        database.read,
+        lambda session: service.read_timeline(
+            session, lead_id, principal, limit=limit, cursor=start
+        ),
     )
 
 

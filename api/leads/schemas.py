@@ -288,6 +288,10 @@ class Timeline(BaseModel):
     lead_id: uuid.UUID
     entries: list[TimelineEntry]
     journeys: list[JourneySummary]
+    next_cursor: str | None = Field(
+        default=None,
+        description="More entries follow: pass this as `cursor` for the next page",
+    )
 
 
 class EventIn(_In):

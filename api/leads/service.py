@@ -8,7 +8,11 @@ and event id.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,11 +46,11 @@ from db.repositories import (
     ConsentRepository,
     EnrollmentRepository,
     EventRepository,
-    SequenceRepository,
     StaffRepository,
     TaskRepository,
     TouchRepository,
 )
+from db.repositories.base import After
 from domain.access import Actor
 from domain.enrollment import lead_timezone
 from domain.intake import capture, record_lead_event
@@ -139,15 +143,13 @@ async def record_event(
 
 
 def _journeys(session: Session, lead_id: uuid.UUID) -> list[JourneySummary]:
-    sequences = SequenceRepository(session)
     summaries = []
-    for enrollment in EnrollmentRepository(session).for_lead(lead_id):
-        version = sequences.get(enrollment.sequence_version_id)
+    for enrollment, version in EnrollmentRepository(session).for_lead_with_versions(lead_id):
         summaries.append(
             JourneySummary(
                 workflow_id=enrollment.workflow_id,
                 sequence_key=enrollment.sequence_key,
-                sequence_version=version.version if version else 0,
+                sequence_version=version,
                 status=enrollment.status,
                 outcome=enrollment.outcome,
                 revenue_minor=enrollment.revenue_minor,
@@ -261,8 +263,79 @@ def _qualification_view(session: Session, lead: Lead) -> dict[str, Any]:
     }
 
 
-def read_timeline(session: Session, lead_id: uuid.UUID, actor: Actor) -> Timeline:
+# A timeline answers at most this many entries unless asked for fewer or more (up to the max);
+# `next_cursor` fetches the rest.
+TIMELINE_LIMIT = 100
+TIMELINE_MAX_LIMIT = 500
+_EVENT, _TOUCH = 0, 1  # at the same moment, an event comes before a message
+
+
+class BadCursor(ValueError):
+    """A `cursor` this API did not hand out."""
+
+    def __init__(self) -> None:
+        super().__init__("not a cursor this API gave out; use a timeline's next_cursor")
+
+
+@dataclass(frozen=True)
+class TimelineCursor:
+    """Where the next page of a timeline starts: just past this entry (opaque to clients)."""
+
+    at: datetime
+    kind: int
+    entry_id: uuid.UUID
+
+    @classmethod
+    def of(cls, entry: TimelineEntry) -> TimelineCursor:
+        if isinstance(entry, EventEntry):
+            return cls(entry.at, _EVENT, entry.event_id)
+        return cls(entry.at, _TOUCH, entry.touch_id)
+
+    def encode(self) -> str:
+        text = f"{self.at.isoformat()}|{self.kind}|{self.entry_id}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> TimelineCursor:
+        try:
+            text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            at, kind, entry_id = text.split("|")
+            cursor = cls(datetime.fromisoformat(at), int(kind), uuid.UUID(entry_id))
+        except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+            raise BadCursor from error
+        if cursor.kind not in (_EVENT, _TOUCH) or cursor.at.tzinfo is None:
+            raise BadCursor
+        return cursor
+
+    def events_after(self) -> After:
+        return After(self.at, self.entry_id if self.kind == _EVENT else False)
+
+    def touches_after(self) -> After:
+        return After(self.at, True if self.kind == _EVENT else self.entry_id)
+
+
+def _order(entry: TimelineEntry) -> tuple[datetime, int, uuid.UUID]:
+    cursor = TimelineCursor.of(entry)
+    return cursor.at, cursor.kind, cursor.entry_id
+
+
+def read_timeline(
+    session: Session,
+    lead_id: uuid.UUID,
+    actor: Actor,
+    *,
+    limit: int = TIMELINE_LIMIT,
+    cursor: TimelineCursor | None = None,
+) -> Timeline:
+    """One page of the lead's timeline, oldest first: two indexed queries of at most
+    `limit + 1` rows each (events, messages), merged; `next_cursor` when more follow."""
     lead = lead_for(session, lead_id, actor)
+    events = EventRepository(session).page_for_lead(
+        lead.id, cursor.events_after() if cursor else None, limit + 1
+    )
+    touches = TouchRepository(session).page_for_lead(
+        lead.id, cursor.touches_after() if cursor else None, limit + 1
+    )
     entries: list[TimelineEntry] = [
         EventEntry(
             at=event.occurred_at,
@@ -271,7 +344,7 @@ def read_timeline(session: Session, lead_id: uuid.UUID, actor: Actor) -> Timelin
             source=event.source,
             payload=event.payload,
         )
-        for event in EventRepository(session).for_lead(lead.id)
+        for event in events
     ]
     entries += [
         TouchEntry(
@@ -289,7 +362,13 @@ def read_timeline(session: Session, lead_id: uuid.UUID, actor: Actor) -> Timelin
             body=touch.body,
             provider=touch.provider,
         )
-        for touch in TouchRepository(session).for_lead(lead.id)
+        for touch in touches
     ]
-    entries.sort(key=lambda entry: entry.at)
-    return Timeline(lead_id=lead.id, entries=entries, journeys=_journeys(session, lead.id))
+    entries.sort(key=_order)
+    page = entries[:limit]
+    return Timeline(
+        lead_id=lead.id,
+        entries=page,
+        journeys=_journeys(session, lead.id),
+        next_cursor=TimelineCursor.of(page[-1]).encode() if len(entries) > limit else None,
+    )

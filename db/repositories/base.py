@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Insert, select
+from sqlalchemy import ColumnElement, Insert, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -20,6 +22,29 @@ def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, An
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).values(**values).on_conflict_do_nothing()
+
+
+@dataclass(frozen=True)
+class After:
+    """Where a page of a time-ordered listing starts: rows later than `at`, and of the rows
+    at `at` itself, those with an id above `tie` (a UUID), all of them (True) or none (False).
+    """
+
+    at: datetime
+    tie: uuid.UUID | bool
+
+    def clause(self, at: Any, row_id: Any) -> ColumnElement[bool]:
+        if self.tie is True:
+            return at >= self.at  # type: ignore[no-any-return]
+        if self.tie is False:
+            return at > self.at  # type: ignore[no-any-return]
+        # A row-value comparison: SQLite and PostgreSQL both seek an index on (…, at, id) to it.
+        return tuple_(at, row_id) > tuple_(self.at, self.tie)
+
+
+def after(position: After | None, at: Any, row_id: Any) -> ColumnElement[bool]:
+    """The WHERE clause for rows past `position` (every row when there is none)."""
+    return position.clause(at, row_id) if position is not None else true()
 
 
 class Repository(Generic[M]):

@@ -61,6 +61,17 @@ class EnrollmentRepository(Repository[Enrollment]):
             select(Enrollment).where(Enrollment.lead_id == lead_id).order_by(Enrollment.started_at)
         ).all()
 
+    def for_lead_with_versions(self, lead_id: uuid.UUID) -> list[tuple[Enrollment, int]]:
+        """The lead's enrollments and each one's sequence version number, in one query
+        (never the versions' bodies, which a lead's view does not show)."""
+        rows = self.session.execute(
+            select(Enrollment, SequenceVersion.version)
+            .join(SequenceVersion, SequenceVersion.id == Enrollment.sequence_version_id)
+            .where(Enrollment.lead_id == lead_id)
+            .order_by(Enrollment.started_at)
+        ).all()
+        return [(enrollment, version) for enrollment, version in rows]
+
     def active_for_lead(self, lead_id: uuid.UUID) -> Seq[Enrollment]:
         return self.session.scalars(
             select(Enrollment).where(

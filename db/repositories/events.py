@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from db.models import Event
-from db.repositories.base import Repository
+from db.repositories.base import After, Repository, after
 
 
 class EventRepository(Repository[Event]):
@@ -25,6 +25,15 @@ class EventRepository(Repository[Event]):
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Event]:
         return self.session.scalars(
             select(Event).where(Event.lead_id == lead_id).order_by(Event.occurred_at, Event.id)
+        ).all()
+
+    def page_for_lead(self, lead_id: uuid.UUID, start: After | None, limit: int) -> Seq[Event]:
+        """Up to `limit` of the lead's events past `start`, oldest first (one indexed query)."""
+        return self.session.scalars(
+            select(Event)
+            .where(Event.lead_id == lead_id, after(start, Event.occurred_at, Event.id))
+            .order_by(Event.occurred_at, Event.id)
+            .limit(limit)
         ).all()
 
     def last_inbound(self, lead_id: uuid.UUID, source: str) -> datetime | None:

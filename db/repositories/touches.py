@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Sequence as Seq
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.vocabulary import TouchStatus
 from db.models import Touch
-from db.repositories.base import Repository
+from db.repositories.base import After, Repository, after
 from db.types import utcnow
 from sequences.vocabulary import Purpose
 
@@ -36,6 +36,17 @@ class TouchRepository(Repository[Touch]):
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Touch]:
         return self.session.scalars(
             select(Touch).where(Touch.lead_id == lead_id).order_by(Touch.created_at, Touch.id)
+        ).all()
+
+    def page_for_lead(self, lead_id: uuid.UUID, start: After | None, limit: int) -> Seq[Touch]:
+        """Up to `limit` of the lead's touches past `start`, by when they were sent (or,
+        unsent, created), oldest first."""
+        at = func.coalesce(Touch.sent_at, Touch.created_at)
+        return self.session.scalars(
+            select(Touch)
+            .where(Touch.lead_id == lead_id, after(start, at, Touch.id))
+            .order_by(at, Touch.id)
+            .limit(limit)
         ).all()
 
     def by_key(self, idempotency_key: str) -> Touch | None:

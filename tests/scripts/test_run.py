@@ -28,15 +28,16 @@ def _free_port() -> int:
 class Stack:
     """scripts/run.py in its own folder and ports, read line by line like a terminal."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, database_url: str | None = None) -> None:
         self.api, self.temporal, self.ui = _free_port(), _free_port(), _free_port()
         self.data = data
+        self.database_url = database_url or f"sqlite:///{data / 'facet.db'}"
         self.output = data / "run.log"
 
     def start(self) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if k not in {"TEMPORAL_ADDRESS", "DATABASE_URL"}}
         env |= {
-            "DATABASE_URL": f"sqlite:///{self.data / 'facet.db'}",
+            "DATABASE_URL": self.database_url,
             "FACET_DATA_DIR": str(self.data),
             "FACET_API_PORT": str(self.api),
             "FACET_TEMPORAL_PORT": str(self.temporal),
@@ -61,6 +62,13 @@ class Stack:
                 raise AssertionError(f"launcher exited {process.returncode}:\n{log}")
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared:\n{self.output.read_text()}")
+
+    def first_banner(self, process: subprocess.Popen[bytes]) -> tuple[str, str]:
+        """The launcher's output once it is up, and the admin key a first run prints."""
+        log = self.wait_for("Press Ctrl-C to stop.", process)
+        key = re.search(r"Admin API key \(shown once, keep it\): (\S+)", log)
+        assert key, log
+        return log, key[1]
 
     def call(self, method: str, path: str, key: str, body: Any = None) -> tuple[int, Any]:
         request = urllib.request.Request(
@@ -91,19 +99,17 @@ def test_run_starts_everything_and_a_second_run_resumes_the_same_journeys(tmp_pa
     stack = Stack(tmp_path)
     first = stack.start()
     try:
-        log = stack.wait_for("Press Ctrl-C to stop.", first)
-        key = re.search(r"Admin API key \(shown once, keep it\): (\S+)", log)
-        assert key, log
+        log, key = stack.first_banner(first)
         assert f"http://127.0.0.1:{stack.api}/docs" in log
         assert f"http://127.0.0.1:{stack.ui}" in log
 
         created = stack.capture(
-            log, key[1], phone=indian_mobile(), consent={"whatsapp": True, "evidence": "test"}
+            log, key, phone=indian_mobile(), consent={"whatsapp": True, "evidence": "test"}
         )
         lead = created["lead_id"]
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            _, timeline = stack.call("GET", f"/v1/leads/{lead}/timeline", key[1])
+            _, timeline = stack.call("GET", f"/v1/leads/{lead}/timeline", key)
             if any(e["type"] == "touch" for e in timeline["entries"]):
                 break
             time.sleep(0.1)
@@ -121,7 +127,7 @@ def test_run_starts_everything_and_a_second_run_resumes_the_same_journeys(tmp_pa
     try:
         log = stack.wait_for("Press Ctrl-C to stop.", second)
         assert "Admin API key: printed the first time" in log
-        _, view = stack.call("GET", f"/v1/leads/{lead}", key[1])
+        _, view = stack.call("GET", f"/v1/leads/{lead}", key)
         assert [j["status"] for j in view["journeys"]] == ["active"]
         described = subprocess.run(
             [
@@ -142,11 +148,9 @@ def test_a_killed_launcher_takes_its_children_with_it_and_the_next_run_starts(tm
     """SIGKILL leaves the launcher no chance to stop anything: Linux stops the children."""
     stack = Stack(tmp_path)
     first = stack.start()
-    log = stack.wait_for("Press Ctrl-C to stop.", first)
-    key = re.search(r"Admin API key \(shown once, keep it\): (\S+)", log)
-    assert key, log
+    log, key = stack.first_banner(first)
     created = stack.capture(
-        log, key[1], email="asha.kill@example.com", consent={"email": True, "evidence": "test"}
+        log, key, email="asha.kill@example.com", consent={"email": True, "evidence": "test"}
     )
     first.kill()
     first.wait(timeout=10)
@@ -160,7 +164,7 @@ def test_a_killed_launcher_takes_its_children_with_it_and_the_next_run_starts(tm
         stack.wait_for("Press Ctrl-C to stop.", second)
         deadline = time.monotonic() + 30  # the journey resumes, or had already sent it
         while time.monotonic() < deadline:
-            _, timeline = stack.call("GET", f"/v1/leads/{created['lead_id']}/timeline", key[1])
+            _, timeline = stack.call("GET", f"/v1/leads/{created['lead_id']}/timeline", key)
             touches = [e for e in timeline["entries"] if e["type"] == "touch"]
             if touches and touches[0]["status"] == "sent":
                 break
