@@ -18,7 +18,7 @@ from db.models import Lead
 from db.repositories import LeadRepository
 from db.types import utcnow
 from domain.access import Actor
-from domain.errors import InvalidField, NotAllowed, UnknownLead
+from domain.errors import InvalidField, OutsideBranch, UnknownLead
 from domain.reference import StoreProfile
 from sequences.vocabulary import Channel
 
@@ -147,5 +147,5 @@ def lead_for(session: Session, lead_id: uuid.UUID, actor: Actor) -> Lead:
     if lead is None:
         raise UnknownLead(lead_id)
     if not actor.may_access_store(lead.store_id):
-        raise NotAllowed("this lead belongs to a store your key cannot see")
+        raise OutsideBranch("this lead belongs to a store your key cannot see")
     return lead

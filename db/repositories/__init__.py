@@ -3,6 +3,7 @@
 Repositories never commit: the caller owns the unit of work (`Database.run` / `read`).
 """
 
+from db.repositories.accounts import StaffAccountRepository
 from db.repositories.base import Repository
 from db.repositories.consent import ConsentRepository
 from db.repositories.enrollments import EnrollmentRepository
@@ -30,6 +31,7 @@ __all__ = [
     "Repository",
     "ScoringModelRepository",
     "SequenceRepository",
+    "StaffAccountRepository",
     "StaffRepository",
     "StoreRepository",
     "TaskRepository",
