@@ -25,6 +25,7 @@ from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
 from db.session import Database
 from domain.reference import Reference
+from web import console
 
 
 def create_app(
@@ -68,4 +69,5 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(tasks_router)
     app.include_router(scoring_router)
+    console.install(app)  # the staff console (web/), in the same app
     return app
