@@ -49,7 +49,7 @@ class InvalidInvite(DomainError):
 
 def _email(value: str) -> str:
     try:
-        email = normalise_email(value)
+        email = normalise_email(value.strip())
     except ValueError as error:
         raise InvalidField("email", str(error)) from error
     if email is None:

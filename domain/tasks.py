@@ -390,16 +390,29 @@ def _still_open(task: Task) -> None:
         raise Conflict(f"task {task.id} is already {task.status.value}")
 
 
-def _handed(task: Task, to: uuid.UUID | None, reason: str, event: dict[str, Any]) -> TaskAssigned:
+_HANDOVERS = ("handed back", "reassigned by a manager")
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """The task's new assignee, and which hand-over this is (1, 2, …): the EscalationTask
+    notifies them once per hand-over."""
+
+    assignee_id: uuid.UUID
+    handover: int
+
+
+def _handed(task: Task, to: uuid.UUID, reason: str, event: dict[str, Any]) -> HandedOver:
     task.assignee_id = to
     task.routing_reason = reason
     task.status = TaskStatus.OPEN
     task.acknowledged_at = None
-    note(task, {**event, "assignee_id": str(to) if to else None, "reason": reason})
-    return _assigned(task)
+    note(task, {**event, "assignee_id": str(to), "reason": reason})
+    handovers = sum(1 for entry in task.history if entry.get("event") in _HANDOVERS)
+    return HandedOver(to, handovers)
 
 
-def hand_back(session: Session, task_id: uuid.UUID, actor: Actor) -> TaskAssigned:
+def hand_back(session: Session, task_id: uuid.UUID, actor: Actor) -> HandedOver:
     """The assignee cannot take it: routing picks someone else of the role (never anyone who
     had it before), else the store's manager. The SLA keeps its due time."""
     task = task_for(session, task_id, actor)
@@ -430,7 +443,7 @@ def hand_back(session: Session, task_id: uuid.UUID, actor: Actor) -> TaskAssigne
 
 def reassign_to(
     session: Session, task_id: uuid.UUID, staff_id: uuid.UUID, actor: Actor
-) -> TaskAssigned:
+) -> HandedOver:
     """A manager (or an admin) gives the task to a person of the task's store."""
     me = worker(session, actor)
     if not me.sees_whole_store:

@@ -87,6 +87,14 @@ async def _tell(request: Request, call: Callable[[Client], Awaitable[Any]]) -> N
         ) from error
 
 
+async def _tell_hand_over(request: Request, task_id: uuid.UUID, handed: tasks.HandedOver) -> None:
+    """The task's EscalationTask tells the new assignee."""
+    await _tell(
+        request,
+        lambda client: handles.hand_over_task(client, task_id, handed.assignee_id, handed.handover),
+    )
+
+
 @router.get("")
 async def home(request: Request) -> Response:
     """Where a person lands: their inbox, or what their role has in the console."""
@@ -195,7 +203,10 @@ async def complete(request: Request, task_id: uuid.UUID) -> Response:
 async def hand_back(request: Request, task_id: uuid.UUID) -> Response:
     """I cannot take it: routing gives it to someone else (or the manager)."""
     fields, me = await _task_form(request)
-    await _write(request, lambda db: tasks.hand_back(db, task_id, me.actor))
+    handed: tasks.HandedOver = await _write(
+        request, lambda db: tasks.hand_back(db, task_id, me.actor)
+    )
+    await _tell_hand_over(request, task_id, handed)
     if is_htmx(request) and not me.manages:
         return render(request, "_notice.html", {"message": "Handed back.", "tone": "good"})
     return await _after(request, task_id, me, fields)
@@ -211,5 +222,8 @@ async def reassign(request: Request, task_id: uuid.UUID) -> Response:
         staff_id = uuid.UUID(fields.get("staff_id", ""))
     except ValueError as error:
         raise Refused(422, "Choose who should take the task.") from error
-    await _write(request, lambda db: tasks.reassign_to(db, task_id, staff_id, me.actor))
+    handed: tasks.HandedOver = await _write(
+        request, lambda db: tasks.reassign_to(db, task_id, staff_id, me.actor)
+    )
+    await _tell_hand_over(request, task_id, handed)
     return await _after(request, task_id, me, fields)
