@@ -79,17 +79,35 @@ def allow(permitted: bool, what: str) -> None:
         raise Refused(403, f"Your role does not allow you to {what}.")
 
 
+def sentence(text: str) -> str:
+    """A domain message as a sentence on a page: a capital first letter and a full stop."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
+
+
 def refusal(error: DomainError) -> Refused:
     """A domain refusal as the console answers it. Another branch's thing is not found."""
     if isinstance(error, NotFound | OutsideBranch):
         return Refused(404, "There is nothing here, or it belongs to another branch.")
     if isinstance(error, NotAllowed):
-        return Refused(403, str(error).capitalize() + ".")
+        return Refused(403, sentence(str(error)))
     if isinstance(error, InvalidField):
-        return Refused(422, error.message.capitalize() + ".")
+        return Refused(422, sentence(error.message))
     if isinstance(error, Conflict):
-        return Refused(409, str(error).capitalize() + ".")
+        return Refused(409, sentence(str(error)))
     return Refused(400, str(error))
+
+
+# Pages load only what this app serves (the browser refuses anything else), are never framed,
+# and send no Referer elsewhere: a notice link's token stays in this app.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def render(
@@ -97,7 +115,11 @@ def render(
 ) -> Response:
     current = session.visit(request)
     response = templates.TemplateResponse(
-        request, name, {"csrf": current.csrf, **(context or {})}, status_code=status
+        request,
+        name,
+        {"csrf": current.csrf, **(context or {})},
+        status_code=status,
+        headers=PAGE_HEADERS,
     )
     return session.keep(request, response)
 

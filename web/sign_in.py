@@ -12,7 +12,7 @@ from db.models import StaffAccount
 from domain import accounts
 from domain.errors import DomainError, InvalidField
 from web import session
-from web.pages import back_to, database, person, problem, render
+from web.pages import back_to, database, person, problem, render, sentence
 from web.throttle import SignInThrottle
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -86,7 +86,7 @@ async def invite_page(request: Request, token: str) -> Response:
             database(request).read, lambda db: accounts.invited(db, secret, token, now)
         )
     except accounts.InvalidInvite as error:
-        return problem(request, 410, str(error).capitalize() + ".")
+        return problem(request, 410, sentence(str(error)))
     return render(request, "invite.html", {"token": token, "email": account.email})
 
 
@@ -105,13 +105,13 @@ async def set_first_password(request: Request, token: str) -> Response:
     try:
         account = await run_in_threadpool(database(request).run, use)
     except accounts.InvalidInvite as error:
-        return problem(request, 410, str(error).capitalize() + ".")
+        return problem(request, 410, sentence(str(error)))
     except DomainError as error:
         message = error.message if isinstance(error, InvalidField) else str(error)
         email = await run_in_threadpool(
             database(request).read, lambda db: accounts.invited(db, secret, token, now).email
         )
-        context = {"token": token, "email": email, "error": message.capitalize() + "."}
+        context = {"token": token, "email": email, "error": sentence(message)}
         return render(request, "invite.html", context, 422)
     session.signed_in(request, account.id)
     return back_to(request, "/console")

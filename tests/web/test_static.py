@@ -79,3 +79,12 @@ async def test_every_page_served_loads_only_from_the_app(console, database, stor
             '<script src="/console/static/vendor/htmx.min.js"' in page.text or "hx-get" in page.text
         )
     assert _outside(css.text) == []
+
+
+async def test_pages_tell_the_browser_to_load_nothing_from_elsewhere(console):
+    async with console() as http:
+        page = await http.get("/console/sign-in")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["referrer-policy"] == "same-origin"
