@@ -36,6 +36,15 @@ def normalise_phone(raw: str, country: str, *, field: str = "phone") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def spoken_phone(e164: str) -> str:
+    """A stored number the way people read it: "+91 98450 12345"."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def normalise_email(value: str | None) -> str | None:
     """Lower-cased and checked; raises ValueError (for pydantic validators) when invalid."""
     if not value:

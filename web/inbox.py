@@ -63,7 +63,8 @@ async def _task_form(request: Request) -> tuple[dict[str, str], Person]:
     return fields, me
 
 
-async def _read(request: Request, work: Callable[[Session], Any]) -> Any:
+async def read(request: Request, work: Callable[[Session], Any]) -> Any:
+    """Read in the database's thread pool; a domain refusal becomes the console's."""
     try:
         return await run_in_threadpool(database(request).read, work)
     except DomainError as error:
@@ -107,7 +108,7 @@ async def home(request: Request) -> Response:
 async def _inbox(request: Request, template: str) -> Response:
     me = await person(request)
     _inbox_allowed(me)
-    cards = await _read(request, lambda db: inbox.inbox(db, me.actor))
+    cards = await read(request, lambda db: inbox.inbox(db, me.actor))
     return render(request, template, {"person": me, "cards": cards, "outcomes": OUTCOMES})
 
 
@@ -134,7 +135,7 @@ async def task_page(request: Request, task_id: uuid.UUID) -> Response:
     """One task and its lead (where a notice's link lands)."""
     me = await person(request)
     _inbox_allowed(me)
-    context = await _read(request, lambda db: _task_page_context(db, task_id, me))
+    context = await read(request, lambda db: _task_page_context(db, task_id, me))
     return render(request, "task.html", context)
 
 
@@ -156,7 +157,7 @@ async def _after(
 ) -> Response:
     """The changed card for htmx; otherwise back to the page the form was on."""
     if is_htmx(request):
-        card = await _read(request, lambda db: inbox.task_card(db, task_id, me.actor))
+        card = await read(request, lambda db: inbox.task_card(db, task_id, me.actor))
         return render(
             request, "_task_card.html", {"person": me, "card": card, "outcomes": OUTCOMES}
         )

@@ -16,6 +16,7 @@ from db.session import Database
 from domain import accounts
 from domain.accounts import Person
 from domain.errors import Conflict, DomainError, InvalidField, NotAllowed, NotFound, OutsideBranch
+from domain.leads import spoken_phone
 from web import session
 
 HERE = Path(__file__).resolve().parent
@@ -40,6 +41,7 @@ def _relative(when: datetime | None, now: datetime | None = None) -> str:
 
 
 templates.env.filters["relative"] = _relative
+templates.env.filters["spoken_phone"] = spoken_phone
 
 
 class SignInNeeded(Exception):

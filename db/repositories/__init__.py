@@ -9,6 +9,7 @@ from db.repositories.consent import ConsentRepository
 from db.repositories.enrollments import EnrollmentRepository
 from db.repositories.events import EventRepository
 from db.repositories.keys import ApiKeyRepository, hash_api_key
+from db.repositories.lead_directory import LeadDirectory, LeadFilter
 from db.repositories.leads import LeadRepository
 from db.repositories.purchases import PurchaseRepository
 from db.repositories.scoring import QualificationReader, ScoringModelRepository
@@ -25,6 +26,8 @@ __all__ = [
     "ConsentRepository",
     "EnrollmentRepository",
     "EventRepository",
+    "LeadDirectory",
+    "LeadFilter",
     "LeadRepository",
     "PurchaseRepository",
     "QualificationReader",

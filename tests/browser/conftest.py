@@ -200,15 +200,16 @@ def live_stack(live_database: Database) -> Iterator[Stack]:
 
 @pytest.fixture
 def shoot() -> Any:
-    """`shoot(page, "inbox")` saves docs/screenshots/inbox-desktop.png and inbox-phone.png."""
+    """`shoot(page, "inbox")` saves docs/screenshots/inbox-desktop.png and inbox-phone.png
+    (the viewport; `full_page=True` for the whole page at that width)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page: Page, name: str) -> None:
+    def take(page: Page, name: str, *, full_page: bool = False) -> None:
         original = page.viewport_size
         for size, (width, height) in SIZES.items():
             page.set_viewport_size({"width": width, "height": height})
             page.wait_for_timeout(150)  # let the layout settle at the new width
-            page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"))
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"), full_page=full_page)
         if original:
             page.set_viewport_size(original)
 

@@ -309,3 +309,30 @@ def test_invite_link_and_other_pages_screenshots(live_stack, offline_page, shoot
     page.goto(f"{live_stack.url}/console/invite/{invitation.token}")
     expect(page.get_by_text("this invite link is not valid any more", exact=False)).to_be_visible()
     seen.answered(410)
+
+
+def test_a_lead_found_by_a_phone_typed_with_spaces(live_stack, offline_page, shoot):
+    page, _seen = offline_page
+    page.set_viewport_size(PHONE)
+    email, task, _priya = _a_task_for(
+        live_stack, StaffRole.ASSOCIATE, "Riya", "Can I bring my mother on Sunday to see bangles?"
+    )
+    phone = live_stack.database.read(lambda s: s.get_one(Lead, task.lead_id).phone_e164)
+    typed = f"{phone[3:8]} {phone[8:]}"  # "98450 12345": no country code, a space
+    page.goto(f"{live_stack.url}/console/sign-in?next=/console/leads")
+    _sign_in(page, email)
+    expect(page.get_by_role("heading", name="Find a lead")).to_be_visible()
+    page.get_by_label("Search").fill(typed)
+    result = page.locator(f"a.row[href='/console/leads/{task.lead_id}']")
+    expect(result).to_be_visible()
+    expect(page.locator("a.row")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shoot(page, "leads")
+
+    result.click()
+    expect(page.get_by_role("heading", name="Riya Sharma")).to_be_visible()
+    expect(page.get_by_text("web form v3 checkbox").first).to_be_visible()  # consent evidence
+    expect(page.locator(".timeline")).to_contain_text("appointment requested")
+    expect(page.locator(".timeline")).to_contain_text("to them")  # the welcome
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shoot(page, "lead", full_page=True)

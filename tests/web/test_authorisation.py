@@ -32,6 +32,9 @@ async def _matrix_for(role: str, console, database, store) -> dict[str, str]:
             seen[f"GET {page}"] = _verdict((await http.get(page)).status_code)
         task = open_task(database, store)
         seen["GET task"] = _verdict((await http.get(f"/console/tasks/{task}")).status_code)
+        seen["GET leads"] = _verdict((await http.get("/console/leads?q=Asha")).status_code)
+        lead = task_row(database, task).lead_id
+        seen["GET lead"] = _verdict((await http.get(f"/console/leads/{lead}")).status_code)
         for action in ("acknowledge", "complete", "hand-back"):
             task = open_task(database, store)
             answer = await me.post(
@@ -54,6 +57,8 @@ async def test_every_page_and_action_for_every_role(role, console, database, mak
         "GET /console/inbox": "allowed" if role in WORKERS else "403",
         "GET /console/inbox/tasks": "allowed" if role in WORKERS else "403",
         "GET task": "allowed" if role in ON_HER_TASK else "403",
+        "GET leads": "allowed" if role in WORKERS else "403",
+        "GET lead": "allowed" if role in WORKERS else "403",
         "POST acknowledge": "allowed" if role in ON_HER_TASK else "403",
         "POST complete": "allowed" if role in ON_HER_TASK else "403",
         "POST hand-back": "allowed" if role in ON_HER_TASK else "403",
@@ -79,13 +84,16 @@ async def test_nobody_signed_in_is_sent_to_sign_in_and_cannot_act(console, datab
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "associate"])
-async def test_another_branchs_task_is_not_found(role, console, database, make_store):
+async def test_another_branchs_task_and_lead_are_not_found(role, console, database, make_store):
     mine, theirs = make_store(), make_store()
     email = make_account(database, mine, role)
     task = open_task(database, theirs)
     async with console() as http:
         me = await signed_in(http, email)
         assert (await http.get(f"/console/tasks/{task}")).status_code == 404
+        lead = task_row(database, task).lead_id
+        assert (await http.get(f"/console/leads/{lead}")).status_code == 404
+        assert str(lead) not in (await http.get("/console/leads?q=Asha")).text
         for action in ("acknowledge", "complete", "hand-back"):
             answer = await me.post(f"/console/tasks/{task}/{action}", {"outcome": "contacted"})
             assert answer.status_code == 404, action

@@ -1,0 +1,51 @@
+"""Finding a lead by what a person has to hand, and the lead's page."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_lead
+from tests.web.people import make_account, signed_in
+
+PHONE = "+919845012345"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["98450 12345", "+91 98450-12345", "098450 12345", "(98450) 12345", "919845012345"],
+)
+async def test_a_phone_typed_any_way_finds_the_lead(typed, console, database, make_store):
+    store = make_store()
+    lead = make_lead(database, store, phone=PHONE)
+    make_lead(database, store)  # someone else
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get("/console/leads", params={"q": typed})).text
+    assert page.count('class="row"') == 1 and f"/console/leads/{lead}" in page
+
+
+async def test_a_name_or_an_email_finds_the_lead_and_filters_narrow(console, database, store):
+    lead = make_lead(database, store, email="asha.k@example.com")
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "manager"))
+        for typed in ("asha", "ASHA.K@example.com"):
+            page = (await http.get("/console/leads", params={"q": typed})).text
+            assert f"/console/leads/{lead}" in page, typed
+        page = (await http.get("/console/leads", params={"q": "asha", "stage": "purchase"})).text
+        assert f"/console/leads/{lead}" not in page and "No lead matches" in page
+        partial = await http.get(
+            "/console/leads",
+            params={"q": "asha"},
+            headers={"HX-Request": "true", "HX-Target": "results"},
+        )
+        assert partial.text.lstrip().startswith('<section id="results"')
+
+
+async def test_the_leads_page_shows_consent_and_the_timeline(console, database, store):
+    lead = make_lead(database, store, phone=PHONE)
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get(f"/console/leads/{lead}")).text
+    assert "Asha" in page and "+91 98450 12345" in page
+    assert page.count("· marketing ·") == 2  # email and WhatsApp consent, from the factory
+    assert "Timeline" in page
