@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -78,7 +79,16 @@ async def _write(request: Request, work: Callable[[Session], Any]) -> Any:
         raise refusal(error) from error
 
 
-async def _tell(request: Request, call: Callable[[Client], Awaitable[Any]]) -> None:
+async def write_once(request: Request, work: Callable[[Session], Any]) -> Any:
+    """A write keyed by a unique id: if a concurrent twin (a double submit) committed first,
+    running it again finds that row."""
+    try:
+        return await _write(request, work)
+    except IntegrityError:
+        return await _write(request, work)
+
+
+async def tell(request: Request, call: Callable[[Client], Awaitable[Any]]) -> None:
     """Tell Temporal after the commit; if it cannot be reached, say that a retry is safe."""
     try:
         await call(request.app.state.temporal)
@@ -90,7 +100,7 @@ async def _tell(request: Request, call: Callable[[Client], Awaitable[Any]]) -> N
 
 async def _tell_hand_over(request: Request, task_id: uuid.UUID, handed: tasks.HandedOver) -> None:
     """The task's EscalationTask tells the new assignee."""
-    await _tell(
+    await tell(
         request,
         lambda client: handles.hand_over_task(client, task_id, handed.assignee_id, handed.handover),
     )
@@ -170,9 +180,7 @@ async def acknowledge(request: Request, task_id: uuid.UUID) -> Response:
     """Take the task: its SLA stops escalating it."""
     fields, me = await _task_form(request)
     await _write(request, lambda db: tasks.acknowledge(db, task_id, me.actor))
-    await _tell(
-        request, lambda client: handles.acknowledge_task(client, task_id, me.actor.staff_id)
-    )
+    await tell(request, lambda client: handles.acknowledge_task(client, task_id, me.actor.staff_id))
     return await _after(request, task_id, me, fields)
 
 
@@ -192,11 +200,11 @@ async def complete(request: Request, task_id: uuid.UUID) -> Response:
     effects: Effects = await _write(request, close)
     settings: Settings = request.app.state.settings
 
-    async def tell(client: Client) -> None:
+    async def completed(client: Client) -> None:
         await handles.complete_task(client, task_id, me.actor.staff_id, outcome)
         await handles.apply(client, settings.temporal_task_queue, effects)
 
-    await _tell(request, tell)
+    await tell(request, completed)
     return await _after(request, task_id, me, fields)
 
 

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Container
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from core.settings import Settings
 from core.vocabulary import Stage
-from domain import lookup
+from db.types import utcnow
+from domain import inbound, intake, lookup
 from domain.accounts import Person
-from sequences.vocabulary import Priority, Segment
-from web.inbox import read
-from web.pages import allow, is_htmx, person, render
+from domain.effects import Effects
+from domain.reference import Reference
+from sequences.vocabulary import Channel, EventKind, Priority, Segment
+from web import session
+from web.inbox import read, tell, write_once
+from web.pages import Refused, allow, back_to, is_htmx, person, render
+from workflows import handles
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -84,4 +92,99 @@ async def lead_page(request: Request, lead_id: uuid.UUID) -> Response:
     me = await person(request)
     _readers(me)
     page = await read(request, lambda db: lookup.lead_page(db, lead_id, me.actor))
-    return render(request, "lead.html", {"person": me, "lead": page})
+    context = {
+        "person": me,
+        "lead": page,
+        "lead_id": lead_id,
+        "recordable": [(kind.value, label) for kind, label in RECORDABLE.items()],
+        "channels": [channel.value for channel in CHANNELS],
+        "form_id": uuid.uuid4(),
+    }
+    return render(request, "lead.html", context)
+
+
+# --- what a person records about a lead -------------------------------------------------------
+
+RECORDABLE = {
+    EventKind.STORE_VISIT: "Store visit",
+    EventKind.NOTE: "Note",
+    EventKind.APPOINTMENT_BOOKED: "Appointment booked",
+}
+CHANNELS = [Channel.SMS, Channel.WHATSAPP, Channel.EMAIL]
+
+
+def _form_key(fields: dict[str, str], what: str) -> str:
+    """The form's own id (made when the page was drawn) and what it records: a double
+    submit records once."""
+    form_id = _uuid(fields.get("form_id"))
+    if form_id is None:
+        raise Refused(422, "This form is missing its id. Reload the page and try again.")
+    return f"console:{what}:{form_id}"
+
+
+E = TypeVar("E", EventKind, Channel)
+
+
+async def _lead_form(
+    request: Request, kind: type[E], field: str, allowed: Container[E], refusal: str
+) -> tuple[dict[str, str], Person, E]:
+    """A lead action's form (CSRF first), the person, and the one choice it must make."""
+    fields = await session.form(request)
+    me = await person(request)
+    _readers(me)
+    try:
+        chosen = kind(fields.get(field, ""))
+    except ValueError:
+        raise Refused(422, refusal) from None
+    if chosen not in allowed:
+        raise Refused(422, refusal)
+    return fields, me, chosen
+
+
+async def _apply(request: Request, effects: Effects) -> None:
+    settings: Settings = request.app.state.settings
+    await tell(request, lambda client: handles.apply(client, settings.temporal_task_queue, effects))
+
+
+@router.post("/leads/{lead_id}/events")
+async def record(request: Request, lead_id: uuid.UUID) -> Response:
+    """Record a visit, a note or an appointment: the lead's journeys and score hear of it."""
+    fields, me, kind = await _lead_form(
+        request, EventKind, "kind", RECORDABLE, "Choose a visit, a note or an appointment."
+    )
+    text = fields.get("text", "").strip()[:2000]
+    key = _form_key(fields, "record")
+    settings: Settings = request.app.state.settings
+    reference: Reference = request.app.state.reference
+
+    def write(db: Session) -> Effects:
+        return intake.record_lead_event(
+            db,
+            reference,
+            settings,
+            me.actor,
+            lead_id,
+            key=key,
+            kind=kind,
+            source="console",
+            payload={"by_account": str(me.account_id), **({"text": text} if text else {})},
+            occurred_at=None,
+        ).effects
+
+    await _apply(request, await write_once(request, write))
+    return back_to(request, f"/console/leads/{lead_id}")
+
+
+@router.post("/leads/{lead_id}/opt-out")
+async def opt_out(request: Request, lead_id: uuid.UUID) -> Response:
+    """The lead said stop to me: that channel is off at once, recorded as heard by me."""
+    fields, me, channel = await _lead_form(
+        request, Channel, "channel", CHANNELS, "Choose the channel they asked you to stop."
+    )
+    key = _form_key(fields, "opt-out")
+    now = utcnow()
+    effects = await write_once(
+        request, lambda db: inbound.spoken_opt_out(db, me.actor, lead_id, channel, key=key, now=now)
+    )
+    await _apply(request, effects)
+    return back_to(request, f"/console/leads/{lead_id}")

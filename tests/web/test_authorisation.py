@@ -3,6 +3,8 @@ every role, another branch's task, forms without their CSRF token, and wrong pas
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from core.vocabulary import TaskStatus
@@ -35,6 +37,15 @@ async def _matrix_for(role: str, console, database, store) -> dict[str, str]:
         seen["GET leads"] = _verdict((await http.get("/console/leads?q=Asha")).status_code)
         lead = task_row(database, task).lead_id
         seen["GET lead"] = _verdict((await http.get(f"/console/leads/{lead}")).status_code)
+        answer = await me.post(
+            f"/console/leads/{lead}/events",
+            {"kind": "note", "text": "Prefers evenings", "form_id": str(uuid.uuid4())},
+        )
+        seen["POST lead event"] = _verdict(answer.status_code)
+        answer = await me.post(
+            f"/console/leads/{lead}/opt-out", {"channel": "sms", "form_id": str(uuid.uuid4())}
+        )
+        seen["POST lead opt-out"] = _verdict(answer.status_code)
         for action in ("acknowledge", "complete", "hand-back"):
             task = open_task(database, store)
             answer = await me.post(
@@ -59,6 +70,8 @@ async def test_every_page_and_action_for_every_role(role, console, database, mak
         "GET task": "allowed" if role in ON_HER_TASK else "403",
         "GET leads": "allowed" if role in WORKERS else "403",
         "GET lead": "allowed" if role in WORKERS else "403",
+        "POST lead event": "allowed" if role in WORKERS else "403",
+        "POST lead opt-out": "allowed" if role in WORKERS else "403",
         "POST acknowledge": "allowed" if role in ON_HER_TASK else "403",
         "POST complete": "allowed" if role in ON_HER_TASK else "403",
         "POST hand-back": "allowed" if role in ON_HER_TASK else "403",
@@ -94,6 +107,11 @@ async def test_another_branchs_task_and_lead_are_not_found(role, console, databa
         lead = task_row(database, task).lead_id
         assert (await http.get(f"/console/leads/{lead}")).status_code == 404
         assert str(lead) not in (await http.get("/console/leads?q=Asha")).text
+        for action, data in (("events", {"kind": "note"}), ("opt-out", {"channel": "email"})):
+            answer = await me.post(
+                f"/console/leads/{lead}/{action}", {**data, "form_id": str(uuid.uuid4())}
+            )
+            assert answer.status_code == 404, action
         for action in ("acknowledge", "complete", "hand-back"):
             answer = await me.post(f"/console/tasks/{task}/{action}", {"outcome": "contacted"})
             assert answer.status_code == 404, action

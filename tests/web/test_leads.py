@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
+import pytest
+from sqlalchemy import select
+
+from core.vocabulary import ConsentStatus
+from db.models import Consent, Event
+from sequences.vocabulary import Channel
 from tests.factories import make_lead
 from tests.web.people import make_account, signed_in
 
@@ -49,3 +55,41 @@ async def test_the_leads_page_shows_consent_and_the_timeline(console, database, 
     assert "Asha" in page and "+91 98450 12345" in page
     assert page.count("· marketing ·") == 2  # email and WhatsApp consent, from the factory
     assert "Timeline" in page
+
+
+async def test_a_note_is_recorded_once_and_a_spoken_opt_out_stops_the_channel(
+    console, database, store
+):
+    lead = make_lead(database, store, phone=PHONE)
+    form_id = str(uuid.uuid4())
+    async with console() as http:
+        me = await signed_in(http, make_account(database, store, "associate"))
+        for _ in range(2):  # a double submit
+            answer = await me.post(
+                f"/console/leads/{lead}/events",
+                {"kind": "note", "text": "Prefers evenings", "form_id": form_id},
+            )
+            assert answer.status_code == 303
+        refused = await me.post(
+            f"/console/leads/{lead}/events", {"kind": "purchase", "form_id": str(uuid.uuid4())}
+        )
+        assert refused.status_code == 422
+        stop = await me.post(
+            f"/console/leads/{lead}/opt-out", {"channel": "whatsapp", "form_id": form_id}
+        )
+        assert stop.status_code == 303
+        page = (await http.get(f"/console/leads/{lead}")).text
+    events = database.read(lambda s: s.scalars(select(Event).where(Event.lead_id == lead)).all())
+    assert sorted(e.kind for e in events) == ["note", "opted_out"]
+    note = next(e for e in events if e.kind == "note")
+    assert note.payload["text"] == "Prefers evenings" and note.source == "console"
+    whatsapp = database.read(
+        lambda s: s.scalars(
+            select(Consent).where(Consent.lead_id == lead, Consent.channel == Channel.WHATSAPP)
+        ).one()
+    )
+    assert whatsapp.status is ConsentStatus.REVOKED
+    assert whatsapp.revoked_via.startswith("said to ")
+    stop_event = next(e for e in events if e.kind == "opted_out")
+    assert stop_event.payload["captured_by"] and stop_event.source == "console"
+    assert "Prefers evenings" in page and "revoked" in page and "(said to " in page
