@@ -31,6 +31,8 @@ from db.repositories.purchases import item_names
 from domain.access import Actor
 from domain.inbox import LeadCard, lead_card
 from domain.leads import lead_for, normalise_email
+from domain.scoring import cold_leads
+from qualification.config import QualificationConfig
 
 _DIGITS = re.compile(r"\d")
 _LETTERS = re.compile(r"[^\W\d_]")
@@ -44,6 +46,7 @@ class LeadQuery:
     tier: str | None = None
     owner_id: uuid.UUID | None = None
     store_id: uuid.UUID | None = None
+    going_cold: bool = False
     limit: int = 50
 
 
@@ -62,7 +65,9 @@ class LeadRow:
     updated_at: datetime
 
 
-def _filter(query: LeadQuery, stores: list[uuid.UUID] | None) -> LeadFilter:
+def _filter(
+    query: LeadQuery, stores: list[uuid.UUID] | None, only: list[uuid.UUID] | None = None
+) -> LeadFilter:
     """What the words typed mean: an email, a phone number (its last digits, however it was
     written: spaces, dashes, a trunk 0 or the country code), or parts of a name."""
     text = query.text.strip()
@@ -86,6 +91,7 @@ def _filter(query: LeadQuery, stores: list[uuid.UUID] | None) -> LeadFilter:
         stage=query.stage,
         tier=query.tier,
         owner_id=query.owner_id,
+        lead_ids=only,
         limit=query.limit,
     )
 
@@ -101,9 +107,25 @@ def _name(lead: Lead) -> str:
     return " ".join(part for part in (lead.first_name, lead.last_name) if part) or "(no name)"
 
 
-def find_leads(session: Session, actor: Actor, query: LeadQuery) -> list[LeadRow]:
-    """Leads matching what was typed and the filters, in the branches the actor may see."""
-    leads = LeadDirectory(session).search(_filter(query, _stores(actor, query.store_id)))
+def find_leads(
+    session: Session,
+    actor: Actor,
+    query: LeadQuery,
+    config: QualificationConfig | None = None,
+    now: datetime | None = None,
+) -> list[LeadRow]:
+    """Leads matching what was typed and the filters, in the branches the actor may see.
+    Going cold: in an active journey and silent for their segment's days (the same rule as
+    the nightly going-cold sweep; needs the qualification `config`)."""
+    stores = _stores(actor, query.store_id)
+    only = None
+    if query.going_cold and config is not None and now is not None:
+        only = [
+            cold.lead_id
+            for store_id in (list[uuid.UUID | None](stores) if stores else [None])
+            for cold in cold_leads(session, config, now, store_id)
+        ]
+    leads = LeadDirectory(session).search(_filter(query, stores, only))
     staff = StaffRepository(session)
     owners = {
         owner_id: row.name

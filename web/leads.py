@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Container
 from typing import TypeVar
@@ -17,6 +18,7 @@ from domain import inbound, intake, lookup
 from domain.accounts import Person
 from domain.effects import Effects
 from domain.reference import Reference
+from domain.scoring import qualification_config
 from sequences.vocabulary import Channel, EventKind, Priority, Segment
 from web import session
 from web.inbox import read, tell, write_once
@@ -53,6 +55,7 @@ async def leads_page(
     stage: str | None = None,
     tier: str | None = None,
     owner: str | None = None,
+    cold: str | None = None,
 ) -> Response:
     """Search by name, phone (any format) or email, with filters; results update as you type."""
     me = await person(request)
@@ -63,11 +66,15 @@ async def leads_page(
         stage=_choice(stage, STAGES),
         tier=_choice(tier, TIERS),
         owner_id=_uuid(owner),
+        going_cold=cold == "1",
     )
-    searched = bool(query.text.strip() or segment or stage or tier or owner)
+    searched = bool(query.text.strip() or segment or stage or tier or owner or query.going_cold)
+    config = qualification_config(request.app.state.settings)
+    now = utcnow()
 
     def find(db: Session) -> tuple[list[lookup.LeadRow], list[tuple[uuid.UUID, str]]]:
-        return lookup.find_leads(db, me.actor, query), lookup.people(db, me.actor)
+        rows = lookup.find_leads(db, me.actor, query, config, now)
+        return rows, lookup.people(db, me.actor)
 
     rows, owners = await read(request, find)
     context = {
@@ -91,10 +98,16 @@ async def lead_page(request: Request, lead_id: uuid.UUID) -> Response:
     """The lead: profile, consent, timeline, journeys, tasks and purchases."""
     me = await person(request)
     _readers(me)
-    page = await read(request, lambda db: lookup.lead_page(db, lead_id, me.actor))
+    page: lookup.LeadPage = await read(request, lambda db: lookup.lead_page(db, lead_id, me.actor))
+    # Where each running journey is, in its own words (a journey that does not answer in a
+    # few seconds shows without its next step).
+    running = [journey.workflow_id for journey in page.journeys if journey.status == "active"]
+    client = request.app.state.temporal
+    views = await asyncio.gather(*(handles.journey_status(client, wid) for wid in running))
     context = {
         "person": me,
         "lead": page,
+        "journey_views": dict(zip(running, views, strict=True)),
         "lead_id": lead_id,
         "recordable": [(kind.value, label) for kind, label in RECORDABLE.items()],
         "channels": [channel.value for channel in CHANNELS],

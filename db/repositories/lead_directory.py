@@ -25,6 +25,7 @@ class LeadFilter:
     stage: str | None = None
     tier: str | None = None
     owner_id: uuid.UUID | None = None
+    lead_ids: Seq[uuid.UUID] | None = None  # only these (e.g. the leads going cold)
     limit: int = 50
 
 
@@ -36,6 +37,8 @@ class LeadDirectory(Repository[Lead]):
         query = select(Lead)
         if wanted.store_ids is not None:
             query = query.where(Lead.store_id.in_(wanted.store_ids))
+        if wanted.lead_ids is not None:
+            query = query.where(Lead.id.in_(wanted.lead_ids))
         for word in wanted.name_words:
             pattern = f"%{word.lower()}%"
             query = query.where(

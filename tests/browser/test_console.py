@@ -335,5 +335,7 @@ def test_a_lead_found_by_a_phone_typed_with_spaces(live_stack, offline_page, sho
     expect(page.get_by_text("web form v3 checkbox").first).to_be_visible()  # consent evidence
     expect(page.locator(".timeline")).to_contain_text("appointment requested")
     expect(page.locator(".timeline")).to_contain_text("to them")  # the welcome
+    # The running journey says what comes next, and when.
+    expect(page.get_by_text(re.compile(r"Next: .+, in "))).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shoot(page, "lead", full_page=True)

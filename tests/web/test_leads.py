@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from core.vocabulary import ConsentStatus
 from db.models import Consent, Event
+from db.types import utcnow
 from sequences.vocabulary import Channel
-from tests.factories import make_lead
+from tests.factories import add_event, enroll, make_lead
 from tests.web.people import make_account, signed_in
 
 PHONE = "+919845012345"
@@ -93,3 +95,15 @@ async def test_a_note_is_recorded_once_and_a_spoken_opt_out_stops_the_channel(
     stop_event = next(e for e in events if e.kind == "opted_out")
     assert stop_event.payload["captured_by"] and stop_event.source == "console"
     assert "Prefers evenings" in page and "revoked" in page and "(said to " in page
+
+
+async def test_going_cold_lists_the_silent_leads_in_a_journey(console, database, store):
+    long_ago = utcnow() - timedelta(days=60)
+    silent, lively = make_lead(database, store), make_lead(database, store)
+    for lead, at in ((silent, long_ago), (lively, utcnow())):
+        enroll(database, lead, enrolled_at=long_ago)
+        add_event(database, store, lead, "enquiry", {"message": "rings"}, at=at)
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get("/console/leads", params={"cold": "1"})).text
+    assert f"/console/leads/{silent}" in page and f"/console/leads/{lively}" not in page
