@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Container
+from collections.abc import Callable, Container
+from datetime import date
 from typing import TypeVar
 
 from fastapi import APIRouter, Request
@@ -14,12 +15,12 @@ from sqlalchemy.orm import Session
 from core.settings import Settings
 from core.vocabulary import Stage
 from db.types import utcnow
-from domain import inbound, intake, lookup
+from domain import inbound, intake, lookup, profile
 from domain.accounts import Person
 from domain.effects import Effects
 from domain.reference import Reference
 from domain.scoring import qualification_config
-from sequences.vocabulary import Channel, EventKind, Priority, Segment
+from sequences.vocabulary import Channel, EventKind, Occasion, Priority, Segment
 from web import session
 from web.inbox import read, tell, write_once
 from web.pages import Refused, allow, back_to, is_htmx, person, render
@@ -111,6 +112,8 @@ async def lead_page(request: Request, lead_id: uuid.UUID) -> Response:
         "lead_id": lead_id,
         "recordable": [(kind.value, label) for kind, label in RECORDABLE.items()],
         "channels": [channel.value for channel in CHANNELS],
+        "segments": SEGMENTS,
+        "occasions": [occasion.value for occasion in Occasion],
         "form_id": uuid.uuid4(),
     }
     return render(request, "lead.html", context)
@@ -135,7 +138,7 @@ def _form_key(fields: dict[str, str], what: str) -> str:
     return f"console:{what}:{form_id}"
 
 
-E = TypeVar("E", EventKind, Channel)
+E = TypeVar("E", EventKind, Channel, Segment, Occasion)
 
 
 async def _lead_form(
@@ -154,9 +157,14 @@ async def _lead_form(
     return fields, me, chosen
 
 
-async def _apply(request: Request, effects: Effects) -> None:
+async def _change(
+    request: Request, lead_id: uuid.UUID, work: Callable[[Session], Effects]
+) -> Response:
+    """Write the change once, tell Temporal what it causes, and go back to the lead's page."""
+    effects: Effects = await write_once(request, work)
     settings: Settings = request.app.state.settings
     await tell(request, lambda client: handles.apply(client, settings.temporal_task_queue, effects))
+    return back_to(request, f"/console/leads/{lead_id}")
 
 
 @router.post("/leads/{lead_id}/events")
@@ -184,8 +192,7 @@ async def record(request: Request, lead_id: uuid.UUID) -> Response:
             occurred_at=None,
         ).effects
 
-    await _apply(request, await write_once(request, write))
-    return back_to(request, f"/console/leads/{lead_id}")
+    return await _change(request, lead_id, write)
 
 
 @router.post("/leads/{lead_id}/opt-out")
@@ -196,8 +203,44 @@ async def opt_out(request: Request, lead_id: uuid.UUID) -> Response:
     )
     key = _form_key(fields, "opt-out")
     now = utcnow()
-    effects = await write_once(
-        request, lambda db: inbound.spoken_opt_out(db, me.actor, lead_id, channel, key=key, now=now)
+    return await _change(
+        request,
+        lead_id,
+        lambda db: inbound.spoken_opt_out(db, me.actor, lead_id, channel, key=key, now=now),
     )
-    await _apply(request, effects)
-    return back_to(request, f"/console/leads/{lead_id}")
+
+
+# --- what a person changes on a lead's profile --------------------------------------------------
+
+
+@router.post("/leads/{lead_id}/segment")
+async def change_segment(request: Request, lead_id: uuid.UUID) -> Response:
+    """Set the lead's segment; its journey starts if a sequence is published for it."""
+    _fields, me, segment = await _lead_form(
+        request, Segment, "segment", list(Segment), "Choose one of the segments."
+    )
+    reference: Reference = request.app.state.reference
+    return await _change(
+        request,
+        lead_id,
+        lambda db: profile.change_segment(db, reference, me.actor, lead_id, segment),
+    )
+
+
+@router.post("/leads/{lead_id}/occasions")
+async def set_occasion(request: Request, lead_id: uuid.UUID) -> Response:
+    """Add or correct an occasion date; its yearly countdown follows."""
+    fields, me, occasion = await _lead_form(
+        request, Occasion, "occasion", list(Occasion), "Choose which occasion it is."
+    )
+    try:
+        day = date.fromisoformat(fields.get("day", ""))
+    except ValueError:
+        raise Refused(422, "Give the date as a day, month and year.") from None
+    reference: Reference = request.app.state.reference
+    today = utcnow().date()
+    return await _change(
+        request,
+        lead_id,
+        lambda db: profile.set_occasion(db, reference, me.actor, lead_id, occasion, day, today),
+    )

@@ -46,6 +46,12 @@ async def _matrix_for(role: str, console, database, store) -> dict[str, str]:
             f"/console/leads/{lead}/opt-out", {"channel": "sms", "form_id": str(uuid.uuid4())}
         )
         seen["POST lead opt-out"] = _verdict(answer.status_code)
+        answer = await me.post(f"/console/leads/{lead}/segment", {"segment": "gifting"})
+        seen["POST lead segment"] = _verdict(answer.status_code)
+        answer = await me.post(
+            f"/console/leads/{lead}/occasions", {"occasion": "birthday", "day": "1994-02-03"}
+        )
+        seen["POST lead occasion"] = _verdict(answer.status_code)
         for action in ("acknowledge", "complete", "hand-back"):
             task = open_task(database, store)
             answer = await me.post(
@@ -72,6 +78,8 @@ async def test_every_page_and_action_for_every_role(role, console, database, mak
         "GET lead": "allowed" if role in WORKERS else "403",
         "POST lead event": "allowed" if role in WORKERS else "403",
         "POST lead opt-out": "allowed" if role in WORKERS else "403",
+        "POST lead segment": "allowed" if role in WORKERS else "403",
+        "POST lead occasion": "allowed" if role in WORKERS else "403",
         "POST acknowledge": "allowed" if role in ON_HER_TASK else "403",
         "POST complete": "allowed" if role in ON_HER_TASK else "403",
         "POST hand-back": "allowed" if role in ON_HER_TASK else "403",
@@ -107,7 +115,12 @@ async def test_another_branchs_task_and_lead_are_not_found(role, console, databa
         lead = task_row(database, task).lead_id
         assert (await http.get(f"/console/leads/{lead}")).status_code == 404
         assert str(lead) not in (await http.get("/console/leads?q=Asha")).text
-        for action, data in (("events", {"kind": "note"}), ("opt-out", {"channel": "email"})):
+        for action, data in (
+            ("events", {"kind": "note"}),
+            ("opt-out", {"channel": "email"}),
+            ("segment", {"segment": "bridal"}),
+            ("occasions", {"occasion": "wedding", "day": "2027-02-14"}),
+        ):
             answer = await me.post(
                 f"/console/leads/{lead}/{action}", {**data, "form_id": str(uuid.uuid4())}
             )

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.vocabulary import ConsentStatus
-from db.models import Consent, Event
+from db.models import Consent, Enrollment, Event, Lead
 from db.types import utcnow
 from sequences.vocabulary import Channel
 from tests.factories import add_event, enroll, make_lead
@@ -107,3 +107,31 @@ async def test_going_cold_lists_the_silent_leads_in_a_journey(console, database,
         await signed_in(http, make_account(database, store, "associate"))
         page = (await http.get("/console/leads", params={"cold": "1"})).text
     assert f"/console/leads/{silent}" in page and f"/console/leads/{lively}" not in page
+
+
+async def test_a_new_segment_starts_its_journey_and_a_date_its_countdown(console, database, store):
+    lead = make_lead(database, store)
+    async with console() as http:
+        me = await signed_in(http, make_account(database, store, "associate"))
+        assert (
+            await me.post(f"/console/leads/{lead}/segment", {"segment": "bridal"})
+        ).status_code == 303
+        answer = await me.post(
+            f"/console/leads/{lead}/occasions", {"occasion": "anniversary", "day": "2016-06-14"}
+        )
+        assert answer.status_code == 303
+        for bad in (
+            {"occasion": "anniversary", "day": "14/06"},
+            {"occasion": "divorce", "day": "2016-06-14"},
+        ):
+            assert (await me.post(f"/console/leads/{lead}/occasions", bad)).status_code == 422
+        assert (
+            await me.post(f"/console/leads/{lead}/segment", {"segment": "vip"})
+        ).status_code == 422
+    row = database.read(lambda s: s.get_one(Lead, lead))
+    assert row.segment == "bridal" and row.segment_reason.startswith("set by ")
+    assert row.occasion_dates == {"anniversary": "2016-06-14"}
+    journeys = database.read(
+        lambda s: s.scalars(select(Enrollment.sequence_key).where(Enrollment.lead_id == lead)).all()
+    )
+    assert sorted(journeys) == ["anniversary_countdown", "bridal"]
