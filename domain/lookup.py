@@ -24,6 +24,7 @@ from db.repositories import (
     LeadDirectory,
     LeadFilter,
     StaffRepository,
+    StoreRepository,
     TaskRepository,
     TouchRepository,
 )
@@ -152,6 +153,13 @@ def find_leads(
         )
         for lead in leads
     ]
+
+
+def branches(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
+    """The branches a list may be narrowed to: every one, for whoever may see them all."""
+    if actor.store_id is not None:
+        return []
+    return [(store.id, store.name) for store in StoreRepository(session).all()]
 
 
 def people(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:

@@ -28,6 +28,8 @@ from workflows import handles
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
+Choice = tuple[uuid.UUID, str]
+
 SEGMENTS = [segment.value for segment in Segment]
 STAGES = [stage.value for stage in Stage]
 TIERS = [tier.value for tier in Priority]
@@ -57,6 +59,7 @@ async def leads_page(
     tier: str | None = None,
     owner: str | None = None,
     cold: str | None = None,
+    branch: str | None = None,
 ) -> Response:
     """Search by name, phone (any format) or email, with filters; results update as you type."""
     me = await person(request)
@@ -68,16 +71,19 @@ async def leads_page(
         tier=_choice(tier, TIERS),
         owner_id=_uuid(owner),
         going_cold=cold == "1",
+        store_id=_uuid(branch) if me.actor.store_id is None else None,
     )
-    searched = bool(query.text.strip() or segment or stage or tier or owner or query.going_cold)
+    searched = bool(
+        query.text.strip() or segment or stage or tier or owner or query.going_cold or branch
+    )
     config = qualification_config(request.app.state.settings)
     now = utcnow()
 
-    def find(db: Session) -> tuple[list[lookup.LeadRow], list[tuple[uuid.UUID, str]]]:
+    def find(db: Session) -> tuple[list[lookup.LeadRow], list[Choice], list[Choice]]:
         rows = lookup.find_leads(db, me.actor, query, config, now)
-        return rows, lookup.people(db, me.actor)
+        return rows, lookup.people(db, me.actor), lookup.branches(db, me.actor)
 
-    rows, owners = await read(request, find)
+    rows, owners, branches = await read(request, find)
     context = {
         "person": me,
         "rows": rows,
@@ -88,6 +94,7 @@ async def leads_page(
         "stages": STAGES,
         "tiers": TIERS,
         "owners": owners,
+        "branches": branches,
     }
     if is_htmx(request) and request.headers.get("hx-target") == "results":
         return render(request, "_lead_rows.html", context)

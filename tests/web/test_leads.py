@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.vocabulary import ConsentStatus
-from db.models import Consent, Enrollment, Event, Lead
+from db.models import Consent, Enrollment, Event, Lead, StaffAccount
 from db.types import utcnow
 from sequences.vocabulary import Channel
 from tests.factories import add_event, enroll, make_lead
@@ -135,3 +135,26 @@ async def test_a_new_segment_starts_its_journey_and_a_date_its_countdown(console
         lambda s: s.scalars(select(Enrollment.sequence_key).where(Enrollment.lead_id == lead)).all()
     )
     assert sorted(journeys) == ["anniversary_countdown", "bridal"]
+
+
+async def test_an_admin_of_every_branch_narrows_to_one(console, database, make_store):
+    north, south = make_store(), make_store()
+    here, there = make_lead(database, north), make_lead(database, south)
+    name = f"Zoya{uuid.uuid4().hex[:6]}"  # only these two, whatever else the database holds
+    for lead in (here, there):
+        database.run(lambda s, lead=lead: setattr(s.get_one(Lead, lead), "first_name", name))
+    email = make_account(database, north, "admin")
+    database.run(
+        lambda s: setattr(
+            s.scalars(select(StaffAccount).where(StaffAccount.email == email)).one(),
+            "store_id",
+            None,
+        )
+    )
+    async with console() as http:
+        await signed_in(http, email)
+        every = (await http.get("/console/leads", params={"q": name})).text
+        assert north.name in every  # the branch filter lists the branches
+        one = (await http.get("/console/leads", params={"q": name, "branch": str(south.id)})).text
+    assert f"/console/leads/{here}" in every and f"/console/leads/{there}" in every
+    assert f"/console/leads/{there}" in one and f"/console/leads/{here}" not in one
