@@ -183,13 +183,18 @@ class Person:
 
     @property
     def works_tasks(self) -> bool:
-        """Has an inbox: staff members, and admins (who see every task they may)."""
-        return self.role is ApiRole.ADMIN or self.staff_role is not None
+        """Has an inbox (as an API key with the associate role has /v1/tasks): the store's
+        staff, and admins (who see every task they may). Marketing has none."""
+        if self.role is ApiRole.ADMIN:
+            return True
+        return self.role is ApiRole.ASSOCIATE and self.staff_role is not None
 
     @property
     def manages(self) -> bool:
         """May hand a task to someone else: a manager or an admin."""
-        return self.role is ApiRole.ADMIN or self.staff_role is StaffRole.MANAGER
+        return self.role is ApiRole.ADMIN or (
+            self.works_tasks and self.staff_role is StaffRole.MANAGER
+        )
 
     @property
     def role_label(self) -> str:

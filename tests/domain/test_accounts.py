@@ -129,6 +129,19 @@ def test_a_person_acts_as_their_staff_member_in_their_branch(database, store):
     assert person.actor.store_id == store.id and person.actor.staff_id == rahul.id
 
 
+def test_a_marketer_who_is_also_on_the_staff_list_has_no_inbox(database, store):
+    meera = _staff(database, store, StaffRole.DESIGNER)
+    invitation = _invite(
+        database,
+        email=f"meera.{store.id.hex[:6]}@example.com",
+        role=ApiRole.MARKETING,
+        staff_id=meera.id,
+    )
+    person, _ = _person(database, invitation)
+    assert person.staff_role is StaffRole.DESIGNER
+    assert not person.works_tasks and not person.manages
+
+
 def test_a_manager_of_every_branch_and_signing_out_everywhere(database, make_store):
     store = make_store()
     rahul = _staff(database, store, StaffRole.MANAGER)
