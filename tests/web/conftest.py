@@ -17,7 +17,7 @@ from tests.conftest import test_settings
 
 
 @pytest.fixture
-def console(dev_server, database) -> Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]:
+def console(dev_server, database) -> Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]:
     """`async with console() as http:` — a fresh client (its own cookies) on one app."""
     app = create_app(
         test_settings(database.url, "facet-console-test"),
@@ -26,9 +26,9 @@ def console(dev_server, database) -> Callable[[], AbstractAsyncContextManager[ht
     )
 
     @asynccontextmanager
-    async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async def client(base_url: str = "http://facet.test") -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://facet.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
             yield http
 
     return client

@@ -200,3 +200,12 @@ async def test_signing_out_ends_the_session(console, database, store):
     async with console() as thief:  # the old cookie, replayed
         thief.cookies.set("facet_console", cookie)
         assert (await thief.get("/console/inbox")).status_code == 303
+
+
+@pytest.mark.parametrize(("scheme", "secure"), [("http", False), ("https", True)])
+async def test_the_session_cookie_is_httponly_lax_and_secure_over_https(scheme, secure, console):
+    async with console(base_url=f"{scheme}://facet.test") as http:
+        page = await http.get("/console/sign-in")
+    cookie = page.headers["set-cookie"].lower()
+    assert cookie.startswith("facet_console=") and "httponly" in cookie
+    assert "samesite=lax" in cookie and ("; secure" in cookie) is secure
