@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -108,25 +109,7 @@ def _name(lead: Lead) -> str:
     return " ".join(part for part in (lead.first_name, lead.last_name) if part) or "(no name)"
 
 
-def find_leads(
-    session: Session,
-    actor: Actor,
-    query: LeadQuery,
-    config: QualificationConfig | None = None,
-    now: datetime | None = None,
-) -> list[LeadRow]:
-    """Leads matching what was typed and the filters, in the branches the actor may see.
-    Going cold: in an active journey and silent for their segment's days (the same rule as
-    the nightly going-cold sweep; needs the qualification `config`)."""
-    stores = _stores(actor, query.store_id)
-    only = None
-    if query.going_cold and config is not None and now is not None:
-        only = [
-            cold.lead_id
-            for store_id in (list[uuid.UUID | None](stores) if stores else [None])
-            for cold in cold_leads(session, config, now, store_id)
-        ]
-    leads = LeadDirectory(session).search(_filter(query, stores, only))
+def _rows(session: Session, leads: Sequence[Lead]) -> list[LeadRow]:
     staff = StaffRepository(session)
     owners = {
         owner_id: row.name
@@ -153,6 +136,38 @@ def find_leads(
         )
         for lead in leads
     ]
+
+
+def _namesakes(session: Session, lead: Lead) -> list[LeadRow]:
+    words = [name for name in (lead.first_name, lead.last_name) if name]
+    if not words:
+        return []
+    found = LeadDirectory(session).search(
+        LeadFilter(store_ids=[lead.store_id], name_words=words, limit=6)
+    )
+    return _rows(session, [other for other in found if other.id != lead.id][:5])
+
+
+def find_leads(
+    session: Session,
+    actor: Actor,
+    query: LeadQuery,
+    config: QualificationConfig | None = None,
+    now: datetime | None = None,
+) -> list[LeadRow]:
+    """Leads matching what was typed and the filters, in the branches the actor may see.
+    Going cold: in an active journey and silent for their segment's days (the same rule as
+    the nightly going-cold sweep; needs the qualification `config`)."""
+    stores = _stores(actor, query.store_id)
+    only = None
+    if query.going_cold and config is not None and now is not None:
+        only = [
+            cold.lead_id
+            for store_id in (list[uuid.UUID | None](stores) if stores else [None])
+            for cold in cold_leads(session, config, now, store_id)
+        ]
+    leads = LeadDirectory(session).search(_filter(query, stores, only))
+    return _rows(session, leads)
 
 
 def branches(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
@@ -246,6 +261,8 @@ class LeadPage:
     journeys: list[JourneyRow]
     tasks: list[TaskRow]
     purchases: list[PurchaseRow]
+    # Other leads of the branch with the same name: perhaps one person, to be merged.
+    namesakes: list[LeadRow]
 
 
 def _payload_text(payload: dict[str, Any]) -> str | None:
@@ -343,6 +360,7 @@ def lead_page(session: Session, lead_id: uuid.UUID, actor: Actor) -> LeadPage:
             )
             for task in TaskRepository(session).for_lead(lead.id)
         ],
+        namesakes=_namesakes(session, lead),
         purchases=[
             PurchaseRow(
                 at=row.purchased_at,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.settings import Settings
 from core.vocabulary import Stage
 from db.types import utcnow
-from domain import inbound, intake, lookup, profile
+from domain import inbound, intake, lookup, merging, profile
 from domain.accounts import Person
 from domain.effects import Effects
 from domain.reference import Reference
@@ -251,3 +251,17 @@ async def set_occasion(request: Request, lead_id: uuid.UUID) -> Response:
         lead_id,
         lambda db: profile.set_occasion(db, reference, me.actor, lead_id, occasion, day, today),
     )
+
+
+@router.post("/leads/{lead_id}/merge")
+async def merge(request: Request, lead_id: uuid.UUID) -> Response:
+    """Merge a duplicate into this lead: one person, one lead, one history."""
+    fields = await session.form(request)
+    me = await person(request)
+    _readers(me)
+    other = _uuid(fields.get("other"))
+    if other is None:
+        raise Refused(422, "Choose the duplicate to merge into this lead.")
+    now = utcnow()
+    await write_once(request, lambda db: merging.merge_leads(db, me.actor, lead_id, other, now))
+    return back_to(request, f"/console/leads/{lead_id}")

@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 
-from db.models import Lead, Purchase
+from db.models import Enrollment, Event, Lead, Purchase, Task, Touch
 from db.repositories.base import Repository
 
 
@@ -62,6 +62,14 @@ class LeadDirectory(Repository[Lead]):
             query = query.where(and_(*present))
         order = (Lead.score.is_(None), Lead.score.desc(), Lead.updated_at.desc(), Lead.id)
         return self.session.scalars(query.order_by(*order).limit(wanted.limit)).all()
+
+    def move_history(self, source: uuid.UUID, target: uuid.UUID) -> None:
+        """Give `target` everything recorded of `source`: events, messages, tasks, purchases
+        and journeys (consent is merged row by row by the caller)."""
+        for model in (Event, Touch, Task, Purchase, Enrollment):
+            self.session.execute(
+                update(model).where(model.lead_id == source).values(lead_id=target)
+            )
 
     def purchases(self, lead_id: uuid.UUID) -> Seq[Purchase]:
         return self.session.scalars(

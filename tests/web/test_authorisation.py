@@ -9,6 +9,7 @@ import pytest
 
 from core.vocabulary import TaskStatus
 from sequences.vocabulary import StaffRole
+from tests.factories import make_lead
 from tests.web.people import ROLES, csrf_of, make_account, sign_in, signed_in, staff_of
 from tests.web.tasks import open_task, task_row
 
@@ -52,6 +53,9 @@ async def _matrix_for(role: str, console, database, store) -> dict[str, str]:
             f"/console/leads/{lead}/occasions", {"occasion": "birthday", "day": "1994-02-03"}
         )
         seen["POST lead occasion"] = _verdict(answer.status_code)
+        twin = make_lead(database, store)
+        answer = await me.post(f"/console/leads/{lead}/merge", {"other": str(twin)})
+        seen["POST lead merge"] = _verdict(answer.status_code)
         for action in ("acknowledge", "complete", "hand-back"):
             task = open_task(database, store)
             answer = await me.post(
@@ -80,6 +84,7 @@ async def test_every_page_and_action_for_every_role(role, console, database, mak
         "POST lead opt-out": "allowed" if role in WORKERS else "403",
         "POST lead segment": "allowed" if role in WORKERS else "403",
         "POST lead occasion": "allowed" if role in WORKERS else "403",
+        "POST lead merge": "allowed" if role in WORKERS else "403",
         "POST acknowledge": "allowed" if role in ON_HER_TASK else "403",
         "POST complete": "allowed" if role in ON_HER_TASK else "403",
         "POST hand-back": "allowed" if role in ON_HER_TASK else "403",
@@ -120,6 +125,7 @@ async def test_another_branchs_task_and_lead_are_not_found(role, console, databa
             ("opt-out", {"channel": "email"}),
             ("segment", {"segment": "bridal"}),
             ("occasions", {"occasion": "wedding", "day": "2027-02-14"}),
+            ("merge", {"other": str(make_lead(database, mine))}),
         ):
             answer = await me.post(
                 f"/console/leads/{lead}/{action}", {**data, "form_id": str(uuid.uuid4())}

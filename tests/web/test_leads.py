@@ -158,3 +158,17 @@ async def test_an_admin_of_every_branch_narrows_to_one(console, database, make_s
         one = (await http.get("/console/leads", params={"q": name, "branch": str(south.id)})).text
     assert f"/console/leads/{here}" in every and f"/console/leads/{there}" in every
     assert f"/console/leads/{there}" in one and f"/console/leads/{here}" not in one
+
+
+async def test_a_namesake_is_offered_and_merged_from_the_leads_page(console, database, store):
+    keep, twin = make_lead(database, store), make_lead(database, store)
+    async with console() as http:
+        me = await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get(f"/console/leads/{keep}")).text
+        assert "The same person?" in page and f'name="other" value="{twin}"' in page
+        answer = await me.post(f"/console/leads/{keep}/merge", {"other": str(twin)})
+        assert answer.status_code == 303
+        assert (await http.get(f"/console/leads/{twin}")).status_code == 404
+        again = await me.post(f"/console/leads/{keep}/merge", {"other": str(twin)})
+        assert again.status_code == 404
+    assert database.read(lambda s: s.get(Lead, twin)) is None
