@@ -36,6 +36,7 @@ from core.logging import configure_logging
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from core.temporal import connect_temporal
 from db.session import Database
+from domain.notices import TaskLinks
 from domain.reference import Reference
 from domain.scoring import qualification_config
 from providers import registry
@@ -104,11 +105,18 @@ def build_worker(
     Without a `tuner` it runs up to ACTIVITY_THREADS activities at once, whatever the load.
     """
     qualification = qualification or QualificationConfig()
+    settings = settings or get_settings()
     reference = Reference()  # this worker's memory of its database's rarely-changing rows
-    messaging = MessagingActivities(database, providers, settings or get_settings())
+    messaging = MessagingActivities(database, providers, settings)
     journeys = JourneyActivities(database, reference)
     scoring = ScoringActivities(database, reference, qualification)
-    tasks = TaskActivities(database, providers, qualification, handles.task_canceller(client))
+    tasks = TaskActivities(
+        database,
+        providers,
+        qualification,
+        handles.task_canceller(client),
+        TaskLinks(settings.secret_key.get_secret_value(), settings.public_base_url),
+    )
     return Worker(
         client,
         task_queue=task_queue,

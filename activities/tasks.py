@@ -55,12 +55,14 @@ class TaskActivities:
         providers: Registry,
         config: QualificationConfig,
         cancel_tasks: CancelTasks | None = None,
+        task_links: notices.TaskLinks | None = None,
     ) -> None:
         self._db = database
         self._pipeline = SendPipeline(database, providers)
         self._repeatable = providers.repeatable
         self._config = config
         self._cancel_tasks = cancel_tasks
+        self._task_links = task_links
 
     @activity.defn(name=CANCEL_ESCALATIONS)
     async def cancel_escalations(self, request: CancelEscalations) -> None:
@@ -97,7 +99,12 @@ class TaskActivities:
         now = utcnow()
         step = self._pipeline.send(
             lambda session: notices.prepare_notice(
-                session, request.task_id, request.assignment, self._repeatable
+                session,
+                request.task_id,
+                request.assignment,
+                self._repeatable,
+                self._task_links,
+                now,
             ),
             notices.notice_refused,
             now,

@@ -28,6 +28,7 @@ from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
 from db.session import Database
 from domain.reference import Reference
+from web import console
 
 
 def create_app(
@@ -78,6 +79,7 @@ def create_app(
     ):
         document_answers(router.routes)
         app.include_router(router)
+    console.install(app)  # the staff console (web/), in the same app
     app.add_middleware(AllowedMethods, routes=app.routes)
     # Outermost: what no route should parse is refused before any route (or middleware) reads.
     app.add_middleware(

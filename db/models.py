@@ -388,3 +388,35 @@ class IdempotentRequest(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     completed_at: Mapped[datetime | None]
+
+
+# --- the console's people (sign-in) -------------------------------------------------------------
+
+
+class StaffAccount(Base):
+    """A person's sign-in to the console: an email, an argon2 password hash, a role.
+
+    `role` is an API role (a person is never `pos`); an `associate` account belongs to a staff
+    member, whose own role (associate, gemologist, designer, manager) and branch decide what
+    they work on. `store_id` limits an admin or marketing account to one branch (None: every
+    branch); `all_branches` lets a manager see every branch. The first password is set
+    through a signed invite link carrying `invite_nonce`, which setting it clears (single use).
+    Signing out everywhere moves `sessions_valid_after`: sessions signed before it end.
+    """
+
+    __tablename__ = "staff_account"
+
+    id: Mapped[uuid.UUID] = _id()
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[ApiRole]
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"), unique=True)
+    store_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("store.id"))
+    all_branches: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    invite_nonce: Mapped[str | None] = mapped_column(String(64))
+    invited_at: Mapped[datetime | None]
+    password_set_at: Mapped[datetime | None]
+    sessions_valid_after: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _created()

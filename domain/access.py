@@ -19,6 +19,8 @@ class Actor:
     role: ApiRole
     store_id: uuid.UUID | None
     staff_id: uuid.UUID | None
+    # A manager of a chain (a console account) works every branch's tasks.
+    all_branches: bool = False
 
     def may_access_store(self, store_id: uuid.UUID) -> bool:
         return self.store_id is None or self.store_id == store_id

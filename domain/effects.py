@@ -11,9 +11,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from domain.enrollment import CountdownToStart, JourneyToStart
-from domain.events import Happening
-from domain.tasks import EscalationToStart
+from sqlalchemy.orm import Session
+
+from domain.enrollment import CountdownToStart, JourneyToStart, active_journeys
+from domain.events import Happening, happening
+from domain.tasks import Completed, EscalationToStart
 from qualification.outcomes import Qualification
 
 
@@ -48,3 +50,12 @@ class Effects:
     def deliver(self, event: Happening, workflow_ids: list[str]) -> None:
         if workflow_ids:
             self.deliveries.append(Delivery(event, workflow_ids))
+
+
+def of_completion(session: Session, done: Completed) -> Effects:
+    """What a completed task's outcome causes: the lead's journeys hear the event, and
+    qualification scores it. The API and the console apply the same effects."""
+    event = done.recorded.event
+    effects = Effects(qualify=[QualifyOrder(event.lead_id, event.id)])
+    effects.deliver(happening(event), active_journeys(session, event.lead_id))
+    return effects

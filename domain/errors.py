@@ -47,6 +47,11 @@ class NotAllowed(DomainError):
     """The actor may not do this, or not to this store's data (answered 403)."""
 
 
+class OutsideBranch(NotAllowed):
+    """The thing belongs to a branch the actor cannot see. The API answers 403 like any
+    refusal; the console answers 404, so a person cannot probe other branches' ids."""
+
+
 class BrokenTouch(DomainError):
     """A claimed touch without a channel, contact point or body: a bug, never retried."""
 

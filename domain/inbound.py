@@ -19,10 +19,12 @@ from core.vocabulary import TouchStatus
 from db.models import Event, Lead, Touch
 from db.repositories import LeadRepository, TouchRepository, WebhookReceiptRepository
 from domain import consent
+from domain.access import Actor
 from domain.consent import HELP_TEXT, InboundKind, classify_inbound
 from domain.effects import Effects, QualifyOrder
 from domain.enrollment import active_journeys
 from domain.events import happening, new_event, record_event_once
+from domain.leads import lead_for
 from domain.messages import advance
 from domain.tasks import escalation, open_task
 from sequences.vocabulary import Channel, EventKind, Priority, StaffRole
@@ -204,6 +206,28 @@ def unsubscribe(session: Session, lead_id: uuid.UUID, channel: Channel, now: dat
         key=f"unsubscribe:{lead.id}:{channel.value}",
         source="unsubscribe_link",
         payload={"channel": channel.value},
+        now=now,
+    )
+    return effects
+
+
+def spoken_opt_out(
+    session: Session, actor: Actor, lead_id: uuid.UUID, channel: Channel, *, key: str, now: datetime
+) -> Effects:
+    """A member of staff heard the lead say stop (on a call, in the store): the ledger says so
+    at once, as captured by that person, and the lead's journeys hear it."""
+    lead = lead_for(session, lead_id, actor)
+    effects = Effects()
+    _opted_out(
+        session,
+        effects,
+        lead,
+        channel,
+        via=f"said to {actor.name}"[:64],  # who heard it; the event names their account
+        evidence=f"said to {actor.name}",
+        key=key,
+        source="console",
+        payload={"channel": channel.value, "captured_by": str(actor.key_id)},
         now=now,
     )
     return effects

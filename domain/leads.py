@@ -18,7 +18,7 @@ from db.models import Lead
 from db.repositories import LeadRepository
 from db.types import utcnow
 from domain.access import Actor
-from domain.errors import InvalidField, NotAllowed, UnknownLead
+from domain.errors import InvalidField, OutsideBranch, UnknownLead
 from domain.reference import StoreProfile
 from sequences.vocabulary import Channel
 
@@ -34,6 +34,15 @@ def normalise_phone(raw: str, country: str, *, field: str = "phone") -> str:
             field, f"not a valid phone number for region {country} or in +country format"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def spoken_phone(e164: str) -> str:
+    """A stored number the way people read it: "+91 98450 12345"."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def normalise_email(value: str | None) -> str | None:
@@ -190,5 +199,5 @@ def lead_for(session: Session, lead_id: uuid.UUID, actor: Actor) -> Lead:
     if lead is None:
         raise UnknownLead(lead_id)
     if not actor.may_access_store(lead.store_id):
-        raise NotAllowed("this lead belongs to a store your key cannot see")
+        raise OutsideBranch("this lead belongs to a store your key cannot see")
     return lead

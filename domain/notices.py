@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from core.signing import sign, unsign
 from core.vocabulary import SuppressionReason, TouchStatus
 from core.workflow_ids import task_workflow_id
 from db.models import Lead, Staff, Store, Task, Touch
@@ -28,6 +30,30 @@ from sequences.templates import NoticeFields, render
 from sequences.vocabulary import Channel, Purpose
 
 TEMPLATE = "task/notice"
+TASK_LINK_VALID = timedelta(days=7)
+_TASK_LINK = "task-link"
+
+
+@dataclass(frozen=True)
+class TaskLinks:
+    """Links straight to a task in the console, for notices: signed and expiring, and the
+    page behind them still needs the person to sign in."""
+
+    secret: str
+    base_url: str
+
+    def __call__(self, task_id: uuid.UUID, now: datetime) -> str:
+        token = sign(self.secret, _TASK_LINK, {"t": task_id.hex}, now + TASK_LINK_VALID)
+        return f"{self.base_url.rstrip('/')}/console/t/{token}"
+
+
+def read_task_link(secret: str, token: str, now: datetime) -> uuid.UUID | None:
+    """The task a notice's link names, if the link is genuine and unexpired."""
+    payload = unsign(secret, _TASK_LINK, token, now)
+    try:
+        return uuid.UUID(str(payload["t"])) if payload else None
+    except ValueError:
+        return None
 
 
 def notice_key(task_id: uuid.UUID, assignment: int) -> str:
@@ -57,6 +83,8 @@ def prepare_notice(
     task_id: uuid.UUID,
     assignment: int,
     repeatable: Callable[[Channel], bool],
+    links: TaskLinks | None = None,
+    now: datetime | None = None,
 ) -> Step | None:
     """The notice of the task's current assignment, claimed (or found, on a retry); None when
     the task has nobody assigned. A staff member with no address for their channel gets a
@@ -73,7 +101,8 @@ def prepare_notice(
     if found is not None:
         return found
     if touch is None:
-        touch = _claim(session, task, staff, assignment, key)
+        link = links(task.id, now) if links and now else ""
+        touch = _claim(session, task, staff, assignment, key, link)
     channel = touch.channel
     to = _address(staff, channel) if channel else None
     if touch.status is not TouchStatus.CLAIMED or channel is None or to is None:
@@ -88,7 +117,9 @@ def prepare_notice(
     return Step(touch, message)
 
 
-def _claim(session: Session, task: Task, staff: Staff, assignment: int, key: str) -> Touch:
+def _claim(
+    session: Session, task: Task, staff: Staff, assignment: int, key: str, link: str
+) -> Touch:
     """The notice, written in the staff member's language for their channel, and claimed;
     suppressed (`no_contact`) when they have no address there."""
     lead = session.get_one(Lead, task.lead_id)
@@ -102,6 +133,7 @@ def _claim(session: Session, task: Task, staff: Staff, assignment: int, key: str
         lead_name=lead.first_name or "a lead",
         reason=task.reason.rstrip("."),
         due=due_on_store_clock(task.sla_due_at, store),
+        link=link,
     )
     language = staff.languages[0] if staff.languages else store.locale
     rendered = render(TEMPLATE, channel, fields, language=language)

@@ -25,7 +25,14 @@ from db.models import Lead, Staff, Task
 from db.repositories import PurchaseRepository, StaffRepository, TaskRepository
 from db.types import utcnow
 from domain.access import Actor
-from domain.errors import Conflict, NotAllowed, UnknownLead, UnknownTask
+from domain.errors import (
+    Conflict,
+    InvalidField,
+    NotAllowed,
+    OutsideBranch,
+    UnknownLead,
+    UnknownTask,
+)
 from domain.events import Recorded, new_event, record_event_once
 from qualification.routing import Candidate, RoutingChoice, RoutingRequest, route
 from sequences.vocabulary import EventKind, Priority, StaffRole
@@ -187,6 +194,16 @@ class TaskAssigned:
     routing_reason: str | None
 
 
+def _assigned(task: Task) -> TaskAssigned:
+    return TaskAssigned(
+        still_open=task.status is TaskStatus.OPEN,
+        status=task.status,
+        assignee_id=task.assignee_id,
+        sla_due_at=task.sla_due_at,
+        routing_reason=task.routing_reason,
+    )
+
+
 def reassign(
     session: Session, *, task_id: uuid.UUID, breach: int, now: datetime, sla_due_at: datetime
 ) -> TaskAssigned:
@@ -196,13 +213,7 @@ def reassign(
         raise UnknownTask(task_id)
     done = [h for h in task.history if h.get("breach") == breach]
     if task.status is not TaskStatus.OPEN or done:
-        return TaskAssigned(
-            still_open=task.status is TaskStatus.OPEN,
-            status=task.status,
-            assignee_id=task.assignee_id,
-            sla_due_at=task.sla_due_at,
-            routing_reason=task.routing_reason,
-        )
+        return _assigned(task)
     lead = session.get_one(Lead, task.lead_id)
     tried = {uuid.UUID(h["assignee_id"]) for h in task.history if h.get("assignee_id")}
     role = task.role_needed if breach < 2 else StaffRole.MANAGER
@@ -219,13 +230,7 @@ def reassign(
     _assign(task, choice, sla_due_at, now, f"sla breach {breach}: reassigned")
     task.history[-1]["breach"] = breach
     session.flush()
-    return TaskAssigned(
-        still_open=True,
-        status=task.status,
-        assignee_id=task.assignee_id,
-        sla_due_at=task.sla_due_at,
-        routing_reason=task.routing_reason,
-    )
+    return _assigned(task)
 
 
 def cancel_open_tasks(
@@ -267,6 +272,8 @@ def worker(session: Session, actor: Actor) -> Worker:
     staff = session.get(Staff, actor.staff_id)
     if staff is None or not staff.active:
         raise NotAllowed("the staff member this key belongs to is not active")
+    if staff.role is StaffRole.MANAGER and actor.all_branches:
+        return Worker(staff.id, None, True)
     return Worker(staff.id, staff.store_id, staff.role is StaffRole.MANAGER)
 
 
@@ -301,7 +308,7 @@ def task_for(session: Session, task_id: uuid.UUID, actor: Actor) -> Task:
     if task is None:
         raise UnknownTask(task_id)
     if me.store_id is not None and task.store_id != me.store_id:
-        raise NotAllowed("this task belongs to a store your key cannot see")
+        raise OutsideBranch("this task belongs to a store your key cannot see")
     if not me.sees_whole_store and task.assignee_id != me.staff_id:
         raise NotAllowed("this task is assigned to someone else; only they or a manager may act")
     return task
@@ -373,3 +380,87 @@ def complete(
         note(task, _by(actor, "completed", outcome=outcome.value))
         session.flush()
     return Completed(task, duplicate, recorded)
+
+
+# --- giving a task to someone else ------------------------------------------------------------
+
+
+def _still_open(task: Task) -> None:
+    if task.status in CLOSED:
+        raise Conflict(f"task {task.id} is already {task.status.value}")
+
+
+_HANDOVERS = ("handed back", "reassigned by a manager")
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """The task's new assignee, and which hand-over this is (1, 2, …): the EscalationTask
+    notifies them once per hand-over."""
+
+    assignee_id: uuid.UUID
+    handover: int
+
+
+def _handed(task: Task, to: uuid.UUID, reason: str, event: dict[str, Any]) -> HandedOver:
+    task.assignee_id = to
+    task.routing_reason = reason
+    task.status = TaskStatus.OPEN
+    task.acknowledged_at = None
+    note(task, {**event, "assignee_id": str(to), "reason": reason})
+    handovers = sum(1 for entry in task.history if entry.get("event") in _HANDOVERS)
+    return HandedOver(to, handovers)
+
+
+def hand_back(session: Session, task_id: uuid.UUID, actor: Actor) -> HandedOver:
+    """The assignee cannot take it: routing picks someone else of the role (never anyone who
+    had it before), else the store's manager. The SLA keeps its due time."""
+    task = task_for(session, task_id, actor)
+    _still_open(task)
+    lead = session.get_one(Lead, task.lead_id)
+    tried = {uuid.UUID(h["assignee_id"]) for h in task.history if h.get("assignee_id")}
+    people = candidates(session, task.store_id)
+    choice = route(
+        RoutingRequest(
+            role_needed=task.role_needed, language=lead.language, exclude=frozenset(tried)
+        ),
+        people,
+    )
+    if choice.staff_id is None:
+        choice = route(
+            RoutingRequest(
+                role_needed=StaffRole.MANAGER,
+                exclude=frozenset({task.assignee_id} if task.assignee_id else ()),
+            ),
+            people,
+        )
+    if choice.staff_id is None:
+        raise Conflict("nobody else can take this task; ask your manager")
+    handed = _handed(task, choice.staff_id, choice.reason, _by(actor, "handed back"))
+    session.flush()
+    return handed
+
+
+def reassign_to(
+    session: Session, task_id: uuid.UUID, staff_id: uuid.UUID, actor: Actor
+) -> HandedOver:
+    """A manager (or an admin) gives the task to a person of the task's store."""
+    me = worker(session, actor)
+    if not me.sees_whole_store:
+        raise NotAllowed("only a manager or an admin may reassign a task")
+    task = task_for(session, task_id, actor)
+    _still_open(task)
+    staff = session.get(Staff, staff_id)
+    if staff is None or staff.store_id != task.store_id or not staff.active:
+        raise InvalidField("staff_id", "choose an active person of this task's branch")
+    handed = _handed(
+        task, staff.id, f"reassigned by {actor.name}", _by(actor, "reassigned by a manager")
+    )
+    session.flush()
+    return handed
+
+
+def colleagues(session: Session, task_id: uuid.UUID, actor: Actor) -> list[Staff]:
+    """Whom a manager may give the task to: the active people of its branch."""
+    task = task_for(session, task_id, actor)
+    return [staff for staff in StaffRepository(session).for_store(task.store_id) if staff.active]

@@ -77,6 +77,7 @@ class NoticeFields(BaseModel):
     lead_name: str
     reason: str
     due: str = ""  # the SLA due time on the store's clock, e.g. "01 Dec 15:30 IST"
+    link: str = ""  # the task in the console (signed, expiring; the page still needs sign-in)
 
 
 SAMPLE_FIELDS = MergeFields(

@@ -105,32 +105,33 @@ def database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
+def new_store(session: Any) -> Store:
+    """A store of the caller's own, in India, with one staff member of each role."""
+    store = Store(
+        name=f"Test Jewellers {uuid.uuid4().hex[:8]}",
+        timezone="Asia/Kolkata",
+        country="IN",
+        currency="INR",
+        locale="en",
+        phone="+91 80 4000 0000",
+        address="12 MG Road, Bengaluru",
+    )
+    session.add(store)
+    session.flush()
+    for role, name in [
+        (StaffRole.ASSOCIATE, "Priya"),
+        (StaffRole.GEMOLOGIST, "Arjun"),
+        (StaffRole.DESIGNER, "Meera"),
+        (StaffRole.MANAGER, "Rahul"),
+    ]:
+        session.add(Staff(store_id=store.id, name=name, role=role, languages=["en"]))
+    return store
+
+
 @pytest.fixture
 def make_store(database: Database) -> Callable[[], Store]:
     """Make a store of this test's own, in India, with one staff member of each role."""
-
-    def create(session: Any) -> Store:
-        store = Store(
-            name=f"Test Jewellers {uuid.uuid4().hex[:8]}",
-            timezone="Asia/Kolkata",
-            country="IN",
-            currency="INR",
-            locale="en",
-            phone="+91 80 4000 0000",
-            address="12 MG Road, Bengaluru",
-        )
-        session.add(store)
-        session.flush()
-        for role, name in [
-            (StaffRole.ASSOCIATE, "Priya"),
-            (StaffRole.GEMOLOGIST, "Arjun"),
-            (StaffRole.DESIGNER, "Meera"),
-            (StaffRole.MANAGER, "Rahul"),
-        ]:
-            session.add(Staff(store_id=store.id, name=name, role=role, languages=["en"]))
-        return store
-
-    return lambda: database.run(create)
+    return lambda: database.run(new_store)
 
 
 @pytest.fixture

@@ -43,6 +43,10 @@ NOTICE_GIVE_UP = "notice-give-up"
 # The breach that hands a task to the store manager (the first goes to the next candidate).
 MANAGER_BREACH = 2
 
+# Notices of a task a person handed over (handed back, or a manager reassigned it) are
+# numbered from here, so they never share a key with the SLA's own assignments (0, 1, 2).
+HANDOVER_NOTICES = 100
+
 _ENDED = (TaskStatus.COMPLETED, TaskStatus.CANCELLED)
 
 
@@ -75,6 +79,14 @@ class Acknowledgement(BaseModel):
 class Completion(BaseModel):
     staff_id: uuid.UUID | None
     outcome: TaskOutcome
+
+
+class Handover(BaseModel):
+    """The task's row has a new assignee because a person handed it over: the `handover`-th
+    time (1, 2, …), which names the new assignee's notice."""
+
+    assignee_id: uuid.UUID
+    handover: int = Field(ge=1)
 
 
 class EscalationView(BaseModel):
@@ -159,7 +171,10 @@ class EscalationTask:
     breach reassigns to the next candidate; a second to the store manager; each new assignee
     is notified and gets a fresh SLA. After acknowledgement it waits for `complete`.
     Signals: `acknowledge`, `complete` (the API has already written them to the task row),
-    `cancel` (the lead bought or opted out; the row is already cancelled).
+    `cancel` (the lead bought or opted out; the row is already cancelled), `hand_over` (a
+    person gave the task to someone else, already on the row: the new assignee is notified;
+    the SLA keeps its due time, and a task acknowledged before it was handed back no longer
+    escalates).
     Query: `status`. Ends: on `complete` (returning the outcome) or `cancel`, with no further
     reassignment or notice.
     """
@@ -225,11 +240,13 @@ class EscalationTask:
             self._assignees.append(assigned.assignee_id)
             await self._notify(input.task_id)
 
-    async def _notify(self, task_id: uuid.UUID) -> None:
+    async def _notify(self, task_id: uuid.UUID, assignment: int | None = None) -> None:
+        if assignment is None:
+            assignment = self._breaches
         try:
             await workflow.execute_activity(
                 NOTIFY_ASSIGNEE,
-                NotifyRequest(task_id=task_id, assignment=self._breaches),
+                NotifyRequest(task_id=task_id, assignment=assignment),
                 result_type=NotifyResult,
                 start_to_close_timeout=policies.NOTICE_TIMEOUT,
                 schedule_to_close_timeout=policies.NOTICE_GIVE_UP_AFTER,
@@ -242,7 +259,7 @@ class EscalationTask:
             # (the next assignee, or the manager, is told on a breach).
             await workflow.execute_activity(
                 ABANDON_NOTICE,
-                NotifyRequest(task_id=task_id, assignment=self._breaches),
+                NotifyRequest(task_id=task_id, assignment=assignment),
                 result_type=NotifyResult,
                 start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,
                 retry_policy=policies.BOOKKEEPING,
@@ -263,6 +280,15 @@ class EscalationTask:
     def cancel(self, cancellation: Cancellation) -> None:
         if self._status is not TaskStatus.COMPLETED:
             self._status = TaskStatus.CANCELLED
+
+    @workflow.signal
+    async def hand_over(self, handover: Handover) -> None:
+        if self._status in _ENDED or handover.assignee_id == self._assignee:
+            return
+        self._assignee = handover.assignee_id
+        self._assignees.append(handover.assignee_id)
+        self._status = TaskStatus.OPEN
+        await self._notify(self._task_id, HANDOVER_NOTICES + handover.handover)
 
     @workflow.query
     def status(self) -> EscalationView:

@@ -36,7 +36,13 @@ from core.workflow_ids import qualify_workflow_id, task_workflow_id
 from qualification.outcomes import Qualification
 from sequences.model import Sequence as SequenceBody
 from sequences.vocabulary import EventKind, Occasion
-from workflows.escalation import Acknowledgement, Completion, EscalationInput, EscalationTask
+from workflows.escalation import (
+    Acknowledgement,
+    Completion,
+    EscalationInput,
+    EscalationTask,
+    Handover,
+)
 from workflows.journey import NurtureJourney
 from workflows.journey_model import (
     ChangeDate,
@@ -309,6 +315,18 @@ async def complete_task(
         task_workflow_id(task_id),
         EscalationTask.complete,
         Completion(staff_id=staff_id, outcome=outcome),
+    )
+
+
+async def hand_over_task(
+    client: Client, task_id: uuid.UUID, assignee_id: uuid.UUID, handover: int
+) -> None:
+    """The task has a new assignee on its row: its EscalationTask tells them."""
+    await signal_if_running(
+        client,
+        task_workflow_id(task_id),
+        EscalationTask.hand_over,
+        Handover(assignee_id=assignee_id, handover=handover),
     )
 
 

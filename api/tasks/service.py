@@ -18,9 +18,7 @@ from api.errors import reaching_temporal
 from api.tasks.schemas import CompletionIn, TaskChanged, TaskList, TaskView
 from domain import tasks
 from domain.access import Actor
-from domain.effects import Effects, QualifyOrder
-from domain.enrollment import active_journeys
-from domain.events import happening
+from domain.effects import Effects, of_completion
 from workflows import handles
 
 
@@ -46,13 +44,12 @@ async def complete_task(
 ) -> TaskChanged:
     def complete(session: Session) -> tuple[TaskChanged, Effects]:
         done = tasks.complete(session, task_id, body.outcome, body.note, actor)
-        event = done.recorded.event
-        effects = Effects(qualify=[QualifyOrder(event.lead_id, event.id)])
-        effects.deliver(happening(event), active_journeys(session, event.lead_id))
         changed = TaskChanged(
-            task=TaskView.model_validate(done.task), duplicate=done.duplicate, event_id=event.id
+            task=TaskView.model_validate(done.task),
+            duplicate=done.duplicate,
+            event_id=done.recorded.event.id,
         )
-        return changed, effects
+        return changed, of_completion(session, done)
 
     changed, effects = await run_in_threadpool(backend.database.run, complete)
     async with reaching_temporal(f"task {task_id}"):

@@ -3,11 +3,13 @@
 Repositories never commit: the caller owns the unit of work (`Database.run` / `read`).
 """
 
+from db.repositories.accounts import StaffAccountRepository
 from db.repositories.base import Repository
 from db.repositories.consent import ConsentRepository
 from db.repositories.enrollments import EnrollmentRepository
 from db.repositories.events import EventRepository
 from db.repositories.keys import ApiKeyRepository, hash_api_key
+from db.repositories.lead_directory import LeadDirectory, LeadFilter
 from db.repositories.leads import LeadRepository
 from db.repositories.purchases import PurchaseRepository
 from db.repositories.requests import IdempotentRequestRepository
@@ -26,12 +28,15 @@ __all__ = [
     "EnrollmentRepository",
     "EventRepository",
     "IdempotentRequestRepository",
+    "LeadDirectory",
+    "LeadFilter",
     "LeadRepository",
     "PurchaseRepository",
     "QualificationReader",
     "Repository",
     "ScoringModelRepository",
     "SequenceRepository",
+    "StaffAccountRepository",
     "StaffRepository",
     "StoreRepository",
     "TaskRepository",

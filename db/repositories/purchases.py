@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select
 
 from db.models import Purchase
 from db.repositories.base import Repository
+
+
+def item_names(items: list[Any] | None) -> list[str]:
+    """The names of a purchase's items (each a name, or a record with one)."""
+    return [
+        str(item.get("name", item)) if isinstance(item, dict) else str(item) for item in items or []
+    ]
 
 
 class PurchaseRepository(Repository[Purchase]):
@@ -28,10 +36,7 @@ class PurchaseRepository(Repository[Purchase]):
             .order_by(Purchase.purchased_at.desc())
             .limit(1)
         )
-        return [
-            str(item.get("name", item)) if isinstance(item, dict) else str(item)
-            for item in items or []
-        ]
+        return item_names(items)
 
     def sales_by_associate(self, store_id: uuid.UUID) -> dict[uuid.UUID, int]:
         """Purchases credited to each staff member at the till."""

@@ -5,31 +5,51 @@
 - `live_server`: the app under uvicorn on a free loopback port, in a thread of its own, on a
   migrated SQLite database of its own (`live_database`). Pages reach the domain room through the
   same code on PostgreSQL; the database tests cover both.
+- `live_stack`: the whole embedded stack for pages that start and signal workflows: a
+  Temporal dev server, Facet's worker and the app under uvicorn, on one event loop in a
+  thread of their own (the Temporal client stays on the loop it was made on). `run(coro)`
+  runs a coroutine there from a (sync) test.
 - `offline_page`: a page that aborts and records every request to anything but the local
   server, and every console error; a test that leaves either behind fails.
+- `shoot(page, name)`: screenshots for the README, at 1280×800 and 390×844, into
+  docs/screenshots/.
 - Browser tests are plain (sync) functions: Playwright's sync API runs its own event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
 from playwright.sync_api import ConsoleMessage, Page, Route
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from core.settings import Settings
+from api.auth import issue_api_key
+from core.settings import PROJECT_ROOT, Settings
+from core.vocabulary import ApiRole
 from db.migrate import migrate
 from db.session import Database
+from providers import registry
+from tests.conftest import SCRIPTS, STARTUP, test_settings
+from worker import build_worker
+
+T = TypeVar("T")
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 
 CHROMIUM = os.environ.get("FACET_CHROMIUM", "/usr/bin/chromium")
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -99,11 +119,116 @@ def live_server(live_database: Database) -> Iterator[str]:
 
 
 @dataclass
+class Stack:
+    """The embedded stack a browser test talks to."""
+
+    url: str
+    database: Database
+    client: Client
+    task_queue: str
+    admin_key: str
+    loop: asyncio.AbstractEventLoop
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        """Run `coroutine` on the stack's loop (where its Temporal client lives)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
+@pytest.fixture(scope="session")
+def live_stack(live_database: Database) -> Iterator[Stack]:
+    """Temporal's dev server, Facet's worker and the app, on http://127.0.0.1:<port>."""
+    port = _free_port()
+    task_queue = "facet-browser"
+    url = f"http://127.0.0.1:{port}"
+    settings = test_settings(
+        str(live_database.engine.url), task_queue, public_base_url=url, create_schedules=False
+    )
+    started: dict[str, Any] = {}
+    ready = threading.Event()
+
+    async def serve() -> None:
+        env = await WorkflowEnvironment.start_local(
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=str(SCRIPTS / "temporal"),
+            dev_server_startup_timeout=STARTUP,
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings, database=live_database, temporal=env.client),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                lifespan="on",
+            )
+        )
+        started.update(server=server, client=env.client, loop=asyncio.get_running_loop())
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            worker = build_worker(
+                env.client,
+                task_queue=task_queue,
+                database=live_database,
+                providers=registry.outbox_only(),
+                executor=executor,
+                settings=settings,
+            )
+            async with worker:
+                serving = asyncio.create_task(server.serve())
+                for _ in range(600):  # uvicorn says it has started by a flag, not an event
+                    if server.started or serving.done():
+                        break
+                    await asyncio.sleep(0.05)
+                ready.set()
+                await serving
+        await env.shutdown()
+
+    def main() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as error:
+            started["error"] = error
+            ready.set()
+
+    thread = threading.Thread(target=main, name="live-stack", daemon=True)
+    thread.start()
+    if not ready.wait(STARTUP.total_seconds() + 30) or "error" in started:
+        pytest.fail(f"the live stack did not start: {started.get('error')}")
+    admin_key = issue_api_key(live_database, name="browser-admin", role=ApiRole.ADMIN)
+    yield Stack(url, live_database, started["client"], task_queue, admin_key, started["loop"])
+    started["server"].should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture
+def shoot() -> Any:
+    """`shoot(page, "inbox")` saves docs/screenshots/inbox-desktop.png and inbox-phone.png
+    (the viewport; `full_page=True` for the whole page at that width)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Page, name: str, *, full_page: bool = False) -> None:
+        original = page.viewport_size
+        for size, (width, height) in SIZES.items():
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(150)  # let the layout settle at the new width
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"), full_page=full_page)
+        if original:
+            page.set_viewport_size(original)
+
+    return take
+
+
+@dataclass
 class Offline:
     """What a page tried to fetch from elsewhere, and what its console complained about."""
 
     outside: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+
+    def answered(self, status: int) -> None:
+        """The test asked for a page the server refuses on purpose (a wrong password, another
+        role's page): Chromium logs that status as an error; take exactly those entries out."""
+        logged = f"Failed to load resource: the server responded with a status of {status} "
+        assert any(e.startswith(logged) for e in self.console_errors), self.console_errors
+        self.console_errors = [e for e in self.console_errors if not e.startswith(logged)]
 
 
 @pytest.fixture

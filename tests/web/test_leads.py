@@ -1,0 +1,193 @@
+"""Finding a lead by what a person has to hand, and the lead's page."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core.vocabulary import ConsentStatus
+from db.models import Consent, Enrollment, Event, Lead, StaffAccount
+from db.types import utcnow
+from sequences.vocabulary import Channel
+from tests.factories import add_event, enroll, make_lead
+from tests.web.people import make_account, signed_in
+
+PHONE = "+919845012345"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["98450 12345", "+91 98450-12345", "098450 12345", "(98450) 12345", "919845012345"],
+)
+async def test_a_phone_typed_any_way_finds_the_lead(typed, console, database, make_store):
+    store = make_store()
+    lead = make_lead(database, store, phone=PHONE)
+    make_lead(database, store)  # someone else
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get("/console/leads", params={"q": typed})).text
+    assert page.count('class="row"') == 1 and f"/console/leads/{lead}" in page
+
+
+async def test_a_name_or_an_email_finds_the_lead_and_filters_narrow(console, database, store):
+    lead = make_lead(database, store, email="asha.k@example.com")
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "manager"))
+        for typed in ("asha", "ASHA.K@example.com"):
+            page = (await http.get("/console/leads", params={"q": typed})).text
+            assert f"/console/leads/{lead}" in page, typed
+        page = (await http.get("/console/leads", params={"q": "asha", "stage": "purchase"})).text
+        assert f"/console/leads/{lead}" not in page and "No lead matches" in page
+        partial = await http.get(
+            "/console/leads",
+            params={"q": "asha"},
+            headers={"HX-Request": "true", "HX-Target": "results"},
+        )
+        assert partial.text.lstrip().startswith('<section id="results"')
+
+
+async def test_the_leads_page_shows_consent_and_the_timeline(console, database, store):
+    lead = make_lead(database, store, phone=PHONE)
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get(f"/console/leads/{lead}")).text
+    assert "Asha" in page and "+91 98450 12345" in page
+    assert page.count("· marketing ·") == 2  # email and WhatsApp consent, from the factory
+    assert "Timeline" in page
+
+
+async def test_the_leads_page_shows_what_she_told_us(console, database, store):
+    lead = make_lead(database, store, phone=PHONE)
+
+    def told(session):
+        row = session.get_one(Lead, lead)
+        row.budget_minor, row.budget_currency = 30_000_000, "INR"
+        row.metals, row.styles = ["platinum"], ["solitaire", "vintage"]
+        row.occasion_dates = {"wedding": "2027-02-14"}
+
+    database.run(told)
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get(f"/console/leads/{lead}")).text
+    assert "<dt>Budget</dt><dd>INR 300,000.00</dd>" in page
+    assert "<dt>Style</dt><dd>solitaire, vintage</dd>" in page
+    assert "<dt>Metals</dt><dd>platinum</dd>" in page
+    assert "<dt>Wedding</dt><dd>2027-02-14</dd>" in page
+
+
+async def test_a_note_is_recorded_once_and_a_spoken_opt_out_stops_the_channel(
+    console, database, store
+):
+    lead = make_lead(database, store, phone=PHONE)
+    form_id = str(uuid.uuid4())
+    async with console() as http:
+        me = await signed_in(http, make_account(database, store, "associate"))
+        for _ in range(2):  # a double submit
+            answer = await me.post(
+                f"/console/leads/{lead}/events",
+                {"kind": "note", "text": "Prefers evenings", "form_id": form_id},
+            )
+            assert answer.status_code == 303
+        refused = await me.post(
+            f"/console/leads/{lead}/events", {"kind": "purchase", "form_id": str(uuid.uuid4())}
+        )
+        assert refused.status_code == 422
+        stop = await me.post(
+            f"/console/leads/{lead}/opt-out", {"channel": "whatsapp", "form_id": form_id}
+        )
+        assert stop.status_code == 303
+        page = (await http.get(f"/console/leads/{lead}")).text
+    events = database.read(lambda s: s.scalars(select(Event).where(Event.lead_id == lead)).all())
+    assert sorted(e.kind for e in events) == ["note", "opted_out"]
+    note = next(e for e in events if e.kind == "note")
+    assert note.payload["text"] == "Prefers evenings" and note.source == "console"
+    whatsapp = database.read(
+        lambda s: s.scalars(
+            select(Consent).where(Consent.lead_id == lead, Consent.channel == Channel.WHATSAPP)
+        ).one()
+    )
+    assert whatsapp.status is ConsentStatus.REVOKED
+    assert whatsapp.revoked_via.startswith("said to ")
+    stop_event = next(e for e in events if e.kind == "opted_out")
+    assert stop_event.payload["captured_by"] and stop_event.source == "console"
+    assert "Prefers evenings" in page and "revoked" in page and "(said to " in page
+
+
+async def test_going_cold_lists_the_silent_leads_in_a_journey(console, database, store):
+    long_ago = utcnow() - timedelta(days=60)
+    silent, lively = make_lead(database, store), make_lead(database, store)
+    for lead, at in ((silent, long_ago), (lively, utcnow())):
+        enroll(database, lead, enrolled_at=long_ago)
+        add_event(database, store, lead, "enquiry", {"message": "rings"}, at=at)
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get("/console/leads", params={"cold": "1"})).text
+    assert f"/console/leads/{silent}" in page and f"/console/leads/{lively}" not in page
+
+
+async def test_a_new_segment_starts_its_journey_and_a_date_its_countdown(console, database, store):
+    lead = make_lead(database, store)
+    async with console() as http:
+        me = await signed_in(http, make_account(database, store, "associate"))
+        assert (
+            await me.post(f"/console/leads/{lead}/segment", {"segment": "bridal"})
+        ).status_code == 303
+        answer = await me.post(
+            f"/console/leads/{lead}/occasions", {"occasion": "anniversary", "day": "2016-06-14"}
+        )
+        assert answer.status_code == 303
+        for bad in (
+            {"occasion": "anniversary", "day": "14/06"},
+            {"occasion": "divorce", "day": "2016-06-14"},
+        ):
+            assert (await me.post(f"/console/leads/{lead}/occasions", bad)).status_code == 422
+        assert (
+            await me.post(f"/console/leads/{lead}/segment", {"segment": "vip"})
+        ).status_code == 422
+    row = database.read(lambda s: s.get_one(Lead, lead))
+    assert row.segment == "bridal" and row.segment_reason.startswith("set by ")
+    assert row.occasion_dates == {"anniversary": "2016-06-14"}
+    journeys = database.read(
+        lambda s: s.scalars(select(Enrollment.sequence_key).where(Enrollment.lead_id == lead)).all()
+    )
+    assert sorted(journeys) == ["anniversary_countdown", "bridal"]
+
+
+async def test_an_admin_of_every_branch_narrows_to_one(console, database, make_store):
+    north, south = make_store(), make_store()
+    here, there = make_lead(database, north), make_lead(database, south)
+    name = f"Zoya{uuid.uuid4().hex[:6]}"  # only these two, whatever else the database holds
+    for lead in (here, there):
+        database.run(lambda s, lead=lead: setattr(s.get_one(Lead, lead), "first_name", name))
+    email = make_account(database, north, "admin")
+    database.run(
+        lambda s: setattr(
+            s.scalars(select(StaffAccount).where(StaffAccount.email == email)).one(),
+            "store_id",
+            None,
+        )
+    )
+    async with console() as http:
+        await signed_in(http, email)
+        every = (await http.get("/console/leads", params={"q": name})).text
+        assert north.name in every  # the branch filter lists the branches
+        one = (await http.get("/console/leads", params={"q": name, "branch": str(south.id)})).text
+    assert f"/console/leads/{here}" in every and f"/console/leads/{there}" in every
+    assert f"/console/leads/{there}" in one and f"/console/leads/{here}" not in one
+
+
+async def test_a_namesake_is_offered_and_merged_from_the_leads_page(console, database, store):
+    keep, twin = make_lead(database, store), make_lead(database, store)
+    async with console() as http:
+        me = await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get(f"/console/leads/{keep}")).text
+        assert "The same person?" in page and f'name="other" value="{twin}"' in page
+        answer = await me.post(f"/console/leads/{keep}/merge", {"other": str(twin)})
+        assert answer.status_code == 303
+        assert (await http.get(f"/console/leads/{twin}")).status_code == 404
+        again = await me.post(f"/console/leads/{keep}/merge", {"other": str(twin)})
+        assert again.status_code == 404
+    assert database.read(lambda s: s.get(Lead, twin)) is None
