@@ -375,3 +375,23 @@ async def test_the_visitors_pages_load_nothing_from_elsewhere(visitor, store):
         assert _outside(page.text) == [], page.url
         assert "default-src 'self'" in page.headers["content-security-policy"]
         assert page.headers["cache-control"] == "no-store"  # the form's token is not kept
+
+
+async def test_a_malformed_enquiry_is_a_4xx_that_creates_nothing(visitor, database, store):
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with visitor() as http:
+        token = token_of((await http.get(f"/f/{store.id}")).text)
+        answers = {
+            "a NUL in a field": await http.post(
+                f"/f/{store.id}", data=enquiry(token, name="Asha\x00")
+            ),
+            "a field that is not UTF-8": await http.post(
+                f"/f/{store.id}",
+                content=f"token={token}&name=%ff%fe&phone=9845012345".encode(),
+                headers=form,
+            ),
+            "no token": await http.post(f"/f/{store.id}", data=enquiry("")),
+        }
+    statuses = {name: answer.status_code for name, answer in answers.items()}
+    assert statuses == {"a NUL in a field": 422, "a field that is not UTF-8": 422, "no token": 403}
+    assert leads_of(database, store) == []
