@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -77,6 +78,9 @@ class Settings(BaseSettings):
     twilio_base_url: str = "https://api.twilio.com"
     twilio_sms_from: str | None = None  # E.164 number or Messaging Service SID (MG…)
     twilio_whatsapp_from: str | None = None  # E.164 number of the WhatsApp sender
+    # The branch a WhatsApp message from an unknown number becomes a lead of (unset: the only
+    # branch, when there is just one; else such a message is not recorded).
+    whatsapp_store_id: uuid.UUID | None = None
     # How long a provider may take to answer one request (well inside the 30 s send attempt).
     provider_timeout_seconds: float = Field(default=15.0, gt=0, le=25)
     # WhatsApp templates this store had approved, by Facet template name, e.g.

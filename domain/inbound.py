@@ -8,6 +8,7 @@ and only the Temporal calls go again; journeys deduplicate them by event id.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,19 +16,29 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.vocabulary import TouchStatus
+from core.settings import Settings
+from core.vocabulary import ApiRole, LeadSource, TouchStatus
 from db.models import Event, Lead, Touch
-from db.repositories import LeadRepository, TouchRepository, WebhookReceiptRepository
+from db.repositories import (
+    LeadRepository,
+    StoreRepository,
+    TouchRepository,
+    WebhookReceiptRepository,
+)
 from domain import consent
 from domain.access import Actor
 from domain.consent import HELP_TEXT, InboundKind, classify_inbound
 from domain.effects import Effects, QualifyOrder
 from domain.enrollment import active_journeys
 from domain.events import happening, new_event, record_event_once
-from domain.leads import lead_for
+from domain.intake import capture
+from domain.leads import Details, Identity, lead_for
 from domain.messages import advance
+from domain.reference import Reference
 from domain.tasks import escalation, open_task
 from sequences.vocabulary import Channel, EventKind, Priority, StaffRole
+
+log = logging.getLogger(__name__)
 
 REVIEW_STOP_REQUEST = "review_stop_request"
 REVIEW_SLA = timedelta(hours=24)
@@ -54,14 +65,39 @@ class Inbound:
     effects: Effects
 
 
+@dataclass(frozen=True)
+class Newcomers:
+    """What it takes to welcome a WhatsApp message from a number no lead has: it becomes a
+    lead of `store_id` (None: the only branch, when there is just one)."""
+
+    reference: Reference
+    settings: Settings
+    store_id: uuid.UUID | None = None
+
+
 def record_text(
-    session: Session, *, message_id: str, phone: str, channel: Channel, text: str, now: datetime
+    session: Session,
+    *,
+    message_id: str,
+    phone: str,
+    channel: Channel,
+    text: str,
+    now: datetime,
+    newcomers: Newcomers | None = None,
+    sender_name: str | None = None,
 ) -> Inbound:
     """An SMS or WhatsApp message from a number: for each store's lead with that number, a
-    keyword (STOP, START, HELP), a stop request in plain words, or a reply."""
+    keyword (STOP, START, HELP), a stop request in plain words, or a reply. A WhatsApp
+    message (not a keyword) from a number no lead has is a new lead, given `newcomers`, named
+    as the sender's WhatsApp profile names them (`sender_name`)."""
     kind = classify_inbound(text)
     effects = Effects()
-    for lead in LeadRepository(session).by_phone(phone):
+    leads = LeadRepository(session).by_phone(phone)
+    if not leads and newcomers is not None and channel is Channel.WHATSAPP:
+        if kind is InboundKind.REPLY:
+            effects = _welcome_newcomer(session, newcomers, message_id, phone, text, sender_name)
+        return Inbound(kind, HELP_TEXT if kind is InboundKind.HELP else None, effects)
+    for lead in leads:
         recorded = record_event_once(
             session,
             new_event(
@@ -93,6 +129,46 @@ def record_text(
         if kind is not InboundKind.HELP:
             _heard(effects, session, recorded.event)
     return Inbound(kind, HELP_TEXT if kind is InboundKind.HELP else None, effects)
+
+
+def _welcome_newcomer(
+    session: Session,
+    newcomers: Newcomers,
+    message_id: str,
+    phone: str,
+    text: str,
+    sender_name: str | None,
+) -> Effects:
+    """Someone wrote to the store on WhatsApp first: a lead (source whatsapp, preferring
+    WhatsApp) captured with their message. Their message opened WhatsApp's 24-hour window, so
+    the journey's welcome (a service message) goes at once; marketing waits for their consent.
+    The message id keys the first event, so a retried callback captures nothing twice."""
+    store_id = newcomers.store_id
+    if store_id is None:
+        stores = StoreRepository(session).all()
+        store_id = stores[0].id if len(stores) == 1 else None
+    if store_id is None or newcomers.reference.store(session, store_id) is None:
+        # No branch to give them to: the message is left unrecorded, as before this rule.
+        log.warning("a WhatsApp message from an unknown number: set WHATSAPP_STORE_ID")
+        return Effects()
+    captured = capture(
+        session,
+        newcomers.reference,
+        newcomers.settings,
+        Actor(None, "whatsapp", ApiRole.ASSOCIATE, store_id, None),
+        store_id=store_id,
+        source=LeadSource.WHATSAPP.value,
+        who=Identity(phone=phone),
+        details=Details(
+            first_name=(sender_name or "").strip()[:100] or None,
+            preferred_channel=Channel.WHATSAPP,
+        ),
+        message=text,
+        consented=[],
+        consent_evidence=None,
+        event_key=f"twilio:{message_id}",
+    )
+    return captured.effects
 
 
 def _review_stop_request(

@@ -67,8 +67,12 @@ def capture(
     message: str | None,
     consented: list[Channel],
     consent_evidence: str | None,
+    event_key: str | None = None,
 ) -> Captured:
-    """Find or create the lead, record consent and the enquiry, score it, plan its journeys."""
+    """Find or create the lead, record consent and the enquiry, score it, plan its journeys.
+
+    `event_key` is the door's own id for a new lead's first event (a WhatsApp message id): a
+    retried callback then finds that event instead of recording the message again."""
     store = reference.store(session, store_id)
     if store is None:
         raise InvalidField("store_id", f"no store with id {store_id}")
@@ -94,6 +98,8 @@ def capture(
             at=now,
             window=window,
         )
+        if created and event_key is not None:
+            key = event_key
         event = new_event(
             store_id=lead.store_id,
             lead_id=lead.id,

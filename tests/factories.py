@@ -8,6 +8,8 @@ from collections.abc import Sequence as Seq
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from core.workflow_ids import journey_workflow_id
 from db.models import Enrollment, Event, Lead, Store, Touch
 from db.repositories import (
@@ -181,3 +183,12 @@ def add_event(
         return event.id
 
     return database.run(add)
+
+
+def welcome_of(database: Database, lead_id: uuid.UUID) -> Touch | None:
+    """The lead's welcome message (the journey's `welcome` step), once it has a row."""
+    return database.read(
+        lambda s: s.scalars(
+            select(Touch).where(Touch.lead_id == lead_id, Touch.step_id == "welcome")
+        ).first()
+    )

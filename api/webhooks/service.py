@@ -66,6 +66,10 @@ async def twilio_inbound(form: dict[str, str], backend: Backend) -> str:
             channel=channel,
             text=form.get("Body", ""),
             now=now,
+            newcomers=inbound.Newcomers(
+                backend.reference, backend.settings, backend.settings.whatsapp_store_id
+            ),
+            sender_name=form.get("ProfileName"),  # WhatsApp's name for the sender
         ),
     )
     await backend.tell_temporal(heard.effects, saved=f"message {message_sid}")
