@@ -28,6 +28,7 @@ from temporalio.worker import (
     WorkerTuner,
 )
 
+from activities.channel_check import ChannelCheckActivities
 from activities.journey import JourneyActivities
 from activities.messaging import MessagingActivities
 from activities.scoring import ScoringActivities
@@ -43,6 +44,7 @@ from providers import registry
 from providers.base import Registry
 from qualification.config import QualificationConfig
 from workflows import handles
+from workflows.channel_check import ChannelCheck
 from workflows.escalation import EscalationTask
 from workflows.journey import NurtureJourney
 from workflows.occasion import OccasionCountdown
@@ -58,6 +60,7 @@ WORKFLOWS = [
     EscalationTask,
     NightlyQualification,
     ColdLeadSweep,
+    ChannelCheck,
 ]
 ACTIVITY_THREADS = 16
 # What the worker always takes on, however busy the machine is (see worker_tuner).
@@ -109,6 +112,7 @@ def build_worker(
     reference = Reference()  # this worker's memory of its database's rarely-changing rows
     messaging = MessagingActivities(database, providers, settings)
     journeys = JourneyActivities(database, reference)
+    checks = ChannelCheckActivities(database, providers)
     scoring = ScoringActivities(database, reference, qualification)
     tasks = TaskActivities(
         database,
@@ -137,6 +141,7 @@ def build_worker(
             tasks.abandon_notice,
             tasks.find_cold_leads,
             tasks.cancel_escalations,
+            checks.send_channel_check,
         ],
         activity_executor=executor,
         graceful_shutdown_timeout=graceful_shutdown,

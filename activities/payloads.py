@@ -115,3 +115,18 @@ class PreparedEnrollment(_Payload):
     enrolled_at: datetime
     status: JourneyStatus
     created: bool
+
+
+SEND_CHANNEL_CHECK = "send_channel_check"
+
+
+class ChannelCheckRequest(_Payload):
+    """Send the test message recorded in this `channel_check` row (its address stays there)."""
+
+    check_id: uuid.UUID
+
+
+class ChannelCheckResult(_Payload):
+    status: str  # sent, or failed
+    provider: str | None
+    reason: str | None = None

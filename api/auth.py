@@ -6,7 +6,6 @@ the same for a key and (later) a person signed in to the console.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -18,17 +17,10 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.errors import forbidden
 from core.recent import Recent
 from core.vocabulary import ApiRole
-from db.models import ApiKey
 from db.repositories import ApiKeyRepository, hash_api_key
 from db.session import Database
+from domain import keys
 from domain.access import Actor
-
-KEY_PREFIX = "fct"
-
-
-def new_api_key() -> str:
-    """A fresh key: `fct_<8 char id>_<secret>`; the id part is safe to show in listings."""
-    return f"{KEY_PREFIX}_{secrets.token_hex(4)}_{secrets.token_urlsafe(24)}"
 
 
 def issue_api_key(
@@ -40,20 +32,12 @@ def issue_api_key(
     staff_id: uuid.UUID | None = None,
 ) -> str:
     """Store a new key's hash and return the key itself, which is never stored."""
-    key = new_api_key()
-    database.run(
-        lambda session: ApiKeyRepository(session).add(
-            ApiKey(
-                name=name,
-                role=role,
-                key_hash=hash_api_key(key),
-                prefix=key[: len(KEY_PREFIX) + 9],
-                store_id=store_id,
-                staff_id=staff_id,
-            )
+    issued = database.run(
+        lambda session: keys.issue(
+            session, name=name, role=role, store_id=store_id, staff_id=staff_id
         )
     )
-    return key
+    return issued.key
 
 
 # Recently seen keys, so a busy till does not cost a query per request (10 s at most).

@@ -33,10 +33,9 @@ from db.models import ApiKey, Staff, Store
 from db.repositories import ApiKeyRepository, StaffRepository, StoreRepository
 from db.session import Database
 from db.types import utcnow
+from domain.keys import PERSONAL_ROLES
 
 PROG = "python -m api.keys"
-# Keys that act for a person of one store: they must name the store and the staff member.
-PERSONAL_ROLES = frozenset({ApiRole.ASSOCIATE})
 
 
 class Refused(Exception):

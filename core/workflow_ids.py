@@ -27,3 +27,8 @@ def task_workflow_id(task_id: uuid.UUID) -> str:
 def qualify_workflow_id(event_id: uuid.UUID) -> str:
     """Qualification after one event: a repeated event qualifies nothing twice."""
     return f"qualify:{event_id}"
+
+
+def channel_check_workflow_id(check_id: uuid.UUID) -> str:
+    """One test send from store setup: sent once, however often the page is posted."""
+    return f"channel-check:{check_id}"

@@ -420,3 +420,22 @@ class StaffAccount(Base):
     sessions_valid_after: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = _created()
+
+
+class ChannelCheck(Base):
+    """A test message an admin sent from store setup to see a channel work end to end
+    (through the worker's provider for that channel, as a lead's message would go). Not a
+    lead's message: it never appears on a timeline, and the address stays in this row."""
+
+    __tablename__ = "channel_check"
+
+    id: Mapped[uuid.UUID] = _id()
+    channel: Mapped[Channel]
+    recipient: Mapped[str] = mapped_column(String(320))
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_account.id"))
+    status: Mapped[str] = mapped_column(String(16), default="requested")  # sent, failed
+    provider: Mapped[str | None] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    finished_at: Mapped[datetime | None]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from core.settings import Settings
 from providers.base import Provider, Registry
+from providers.configuration import OUTBOX, SENDGRID, TWILIO, carriers
 from providers.outbox.adapter import OutboxProvider
 from providers.sendgrid.adapter import SendGridEmailProvider
 from providers.twilio.adapter import TwilioMessagingProvider
@@ -22,18 +23,19 @@ def outbox_only() -> Registry:
 
 def configured(settings: Settings) -> Registry:
     """SendGrid for email and Twilio for SMS and WhatsApp where their keys (and senders) are
-    set; the outbox for every other channel."""
-    chosen: dict[Channel, Provider] = dict.fromkeys(Channel, OutboxProvider())
-    if settings.sendgrid_api_key is not None:
-        chosen[Channel.EMAIL] = SendGridEmailProvider(
+    set (`configuration.carriers` decides); the outbox for every other channel."""
+    vendors = {carrier.vendor for carrier in carriers(settings).values()}
+    built: dict[str, Provider] = {OUTBOX: OutboxProvider()}
+    if SENDGRID in vendors and settings.sendgrid_api_key is not None:
+        built[SENDGRID] = SendGridEmailProvider(
             settings.sendgrid_api_key.get_secret_value(),
             base_url=settings.sendgrid_base_url,
             from_email=settings.sendgrid_from_email,
             from_name=settings.sendgrid_from_name,
             timeout=settings.provider_timeout_seconds,
         )
-    if settings.twilio_account_sid and settings.twilio_auth_token is not None:
-        twilio = TwilioMessagingProvider(
+    if TWILIO in vendors and settings.twilio_account_sid and settings.twilio_auth_token:
+        built[TWILIO] = TwilioMessagingProvider(
             settings.twilio_account_sid,
             settings.twilio_auth_token.get_secret_value(),
             base_url=settings.twilio_base_url,
@@ -42,8 +44,6 @@ def configured(settings: Settings) -> Registry:
             whatsapp_from=settings.twilio_whatsapp_from,
             timeout=settings.provider_timeout_seconds,
         )
-        if settings.twilio_sms_from:
-            chosen[Channel.SMS] = twilio
-        if settings.twilio_whatsapp_from:
-            chosen[Channel.WHATSAPP] = twilio
-    return Registry(chosen)
+    return Registry(
+        {channel: built[carrier.vendor] for channel, carrier in carriers(settings).items()}
+    )

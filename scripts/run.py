@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from core.settings import DATA_DIR, get_settings  # noqa: E402
 from db.migrate import migrate  # noqa: E402
 from db.session import Database  # noqa: E402
-from scripts.demo import seed_demo  # noqa: E402
+from scripts.demo import ADMIN_EMAIL, DemoStore, seed_demo  # noqa: E402
 from scripts.stack import (  # noqa: E402
     WORKER_COMMAND,
     Stack,
@@ -72,7 +72,7 @@ def main() -> int:
     print("Facet: migrating the database …", flush=True)
     migrate(settings.database_url)
     database = Database(settings.database_url)
-    demo = seed_demo(database)
+    demo = seed_demo(database, settings.secret_key.get_secret_value())
     database.dispose()
 
     stack = Stack(say=lambda text: print(f"  {text}", flush=True))
@@ -93,7 +93,7 @@ def main() -> int:
         stack.start("worker", WORKER_COMMAND)
         stack.start("API", api_command(API_PORT))
         stack.wait_for_health(f"http://127.0.0.1:{API_PORT}", 60)
-        _banner(demo.store_id, demo.admin_key, temporal_data)
+        _banner(demo, temporal_data)
 
         # From here on a process that exits is started again (the others keep running):
         # captures answered while the worker is away wait on the Temporal server's task
@@ -113,13 +113,20 @@ def main() -> int:
         print("Facet: stopped. `make run` again resumes where you left off.", flush=True)
 
 
-def _banner(store_id: object, admin_key: str | None, temporal_data: Path | None) -> None:
+def _banner(demo: DemoStore, temporal_data: Path | None) -> None:
     base = f"http://127.0.0.1:{API_PORT}"
+    store_id = demo.store_id
     key_line = (
-        f"  Admin API key (shown once, keep it): {admin_key}"
-        if admin_key
+        f"  Admin API key (shown once, keep it): {demo.admin_key}"
+        if demo.admin_key
         else "  Admin API key: printed the first time; make another with\n"
         "      .venv/bin/python -m api.keys create --role admin --name me"
+    )
+    admin_line = (
+        f"  First admin:  {base}/console/invite/{demo.admin_invite}\n"
+        f"                (choose the password of {ADMIN_EMAIL}; the link works once, for 7 days)"
+        if demo.admin_invite
+        else f"  First admin:  {ADMIN_EMAIL} has a password; sign in at the console"
     )
     ui = (
         f"http://127.0.0.1:{TEMPORAL_UI_PORT}        (its data: {temporal_data})"
@@ -129,6 +136,8 @@ def _banner(store_id: object, admin_key: str | None, temporal_data: Path | None)
     print(
         f"""
 Facet is running.
+  Console:      {base}/console
+{admin_line}
   API:          {base}        (docs: {base}/docs)
   Temporal UI:  {ui}
   Demo store:   {store_id}

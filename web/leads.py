@@ -23,7 +23,7 @@ from domain.scoring import qualification_config
 from sequences.vocabulary import Channel, EventKind, Occasion, Priority, Segment
 from web import session
 from web.inbox import read, tell, write_once
-from web.pages import Refused, allow, back_to, is_htmx, person, render
+from web.pages import Refused, allow, back_to, is_htmx, optional_uuid, person, render
 from workflows import handles
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -41,13 +41,6 @@ def _readers(me: Person) -> None:
 
 def _choice(value: str | None, allowed: list[str]) -> str | None:
     return value if value in allowed else None
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
 
 
 @router.get("/leads")
@@ -69,9 +62,9 @@ async def leads_page(
         segment=_choice(segment, SEGMENTS),
         stage=_choice(stage, STAGES),
         tier=_choice(tier, TIERS),
-        owner_id=_uuid(owner),
+        owner_id=optional_uuid(owner),
         going_cold=cold == "1",
-        store_id=_uuid(branch) if me.actor.store_id is None else None,
+        store_id=optional_uuid(branch) if me.actor.store_id is None else None,
     )
     searched = bool(
         query.text.strip() or segment or stage or tier or owner or query.going_cold or branch
@@ -139,7 +132,7 @@ CHANNELS = [Channel.SMS, Channel.WHATSAPP, Channel.EMAIL]
 def _form_key(fields: dict[str, str], what: str) -> str:
     """The form's own id (made when the page was drawn) and what it records: a double
     submit records once."""
-    form_id = _uuid(fields.get("form_id"))
+    form_id = optional_uuid(fields.get("form_id"))
     if form_id is None:
         raise Refused(422, "This form is missing its id. Reload the page and try again.")
     return f"console:{what}:{form_id}"
@@ -259,7 +252,7 @@ async def merge(request: Request, lead_id: uuid.UUID) -> Response:
     fields = await session.form(request)
     me = await person(request)
     _readers(me)
-    other = _uuid(fields.get("other"))
+    other = optional_uuid(fields.get("other"))
     if other is None:
         raise Refused(422, "Choose the duplicate to merge into this lead.")
     now = utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,14 @@ async def person(request: Request) -> Person:
     if found is None:
         raise SignInNeeded()
     return found
+
+
+def optional_uuid(value: str | None) -> uuid.UUID | None:
+    """A form's or query's id, or None when it is blank or not an id."""
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 def allow(permitted: bool, what: str) -> None:

@@ -25,17 +25,19 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.payloads import ChannelCheckRequest, ChannelCheckResult
 from activities.qualification_payloads import Cancellation
 from core.vocabulary import TaskOutcome
-from core.workflow_ids import qualify_workflow_id, task_workflow_id
+from core.workflow_ids import channel_check_workflow_id, qualify_workflow_id, task_workflow_id
 from qualification.outcomes import Qualification
 from sequences.model import Sequence as SequenceBody
 from sequences.vocabulary import EventKind, Occasion
+from workflows.channel_check import ChannelCheck
 from workflows.escalation import (
     Acknowledgement,
     Completion,
@@ -373,3 +375,26 @@ async def refit_now(
         id=f"refit:{store_id}:{uuid.uuid4()}",
         task_queue=task_queue,
     )
+
+
+# An admin waits on the page for a test send: the provider's own limit, and a little more.
+CHANNEL_CHECK_WAIT = timedelta(seconds=40)
+
+
+async def send_channel_check(
+    client: Client, task_queue: str, check_id: uuid.UUID
+) -> ChannelCheckResult | None:
+    """Send store setup's test message through the worker and wait for the provider's answer;
+    None when the worker did not answer in time (the row keeps what happens later)."""
+    try:
+        return await client.execute_workflow(
+            ChannelCheck.run,
+            ChannelCheckRequest(check_id=check_id),
+            id=channel_check_workflow_id(check_id),
+            task_queue=task_queue,
+            execution_timeout=CHANNEL_CHECK_WAIT,
+            rpc_timeout=CHANNEL_CHECK_WAIT,
+        )
+    except WorkflowFailureError as error:
+        log.info("test send %s did not finish: %s", check_id, error.cause)
+        return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 
 from db.models import StaffAccount
@@ -13,3 +15,8 @@ class StaffAccountRepository(Repository[StaffAccount]):
 
     def by_email(self, email: str) -> StaffAccount | None:
         return self.session.scalars(select(StaffAccount).where(StaffAccount.email == email)).first()
+
+    def for_staff(self, staff_id: uuid.UUID) -> StaffAccount | None:
+        return self.session.scalars(
+            select(StaffAccount).where(StaffAccount.staff_id == staff_id)
+        ).first()

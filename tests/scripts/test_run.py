@@ -14,6 +14,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.factories import indian_mobile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,3 +197,35 @@ def _in_use(*ports: int) -> bool:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return True
     return False
+
+
+def test_the_banner_links_to_the_console_and_the_first_admins_link_works_once(tmp_path):
+    stack = Stack(tmp_path)
+    process = stack.start()
+    try:
+        log, _key = stack.first_banner(process)
+        console = re.search(r"Console:\s+(\S+)", log)
+        link = re.search(r"First admin:\s+(\S+)", log)
+        assert console and link, log
+        assert console[1] == f"http://127.0.0.1:{stack.api}/console"
+        assert link[1].startswith(f"{console[1]}/invite/")
+        assert "admin@example.com" in log
+        with httpx.Client(timeout=10) as browser:
+            form = browser.get(link[1])
+            assert form.status_code == 200 and "admin@example.com" in form.text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert csrf, form.text
+            password = "the owner's own password"
+            chosen = browser.post(
+                link[1], data={"csrf": csrf[1], "password": password, "again": password}
+            )
+            assert chosen.status_code == 303
+            home = browser.get(console[1], follow_redirects=True)
+            assert (
+                home.status_code == 200 and "Store setup" in browser.get(f"{console[1]}/setup").text
+            )
+            assert browser.get(link[1]).status_code == 410  # used up
+        with httpx.Client(timeout=10) as stranger:
+            assert stranger.get(link[1]).status_code == 410
+    finally:
+        assert _stop(process) == 0

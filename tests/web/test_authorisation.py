@@ -11,6 +11,7 @@ from core.vocabulary import TaskStatus
 from sequences.vocabulary import StaffRole
 from tests.factories import make_lead
 from tests.web.people import ROLES, csrf_of, make_account, sign_in, signed_in, staff_of
+from tests.web.setup_actions import setup_expected, setup_matrix
 from tests.web.tasks import open_task, task_row
 
 ALLOWED = {200, 303}
@@ -66,6 +67,7 @@ async def _matrix_for(role: str, console, database, store) -> dict[str, str]:
         gemologist = staff_of(database, store, StaffRole.GEMOLOGIST)
         answer = await me.post(f"/console/tasks/{task}/reassign", {"staff_id": str(gemologist.id)})
         seen["POST reassign"] = _verdict(answer.status_code)
+        seen |= await setup_matrix(me, database, store, _verdict)
         seen["POST sign-out"] = _verdict((await me.post("/console/sign-out")).status_code)
         return seen
 
@@ -90,7 +92,7 @@ async def test_every_page_and_action_for_every_role(role, console, database, mak
         "POST hand-back": "allowed" if role in ON_HER_TASK else "403",
         "POST reassign": "allowed" if role in MANAGERS else "403",
         "POST sign-out": "allowed",
-    }
+    } | setup_expected(role)
     assert await _matrix_for(role, console, database, store) == expected
 
 
