@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from web import inbox, leads, session, sign_in
+from web import inbox, leads, library, session, sign_in
 from web.pages import HERE, Refused, SignInNeeded, problem, to_sign_in
 from web.throttle import SignInThrottle
 
@@ -20,6 +20,7 @@ def install(app: FastAPI) -> None:
     app.include_router(sign_in.router)
     app.include_router(inbox.router)
     app.include_router(leads.router)
+    app.include_router(library.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     async def sign_in_needed(request: Request, _error: Exception) -> Response:
