@@ -113,14 +113,14 @@ async def publish(request: Request) -> Response:
         raise Refused(422, "That file is not UTF-8 text; save it as UTF-8 YAML.") from None
     text = text.replace("\r\n", "\n")
 
-    def refused(problems: dict[int, list[str]], summary: str) -> Response:
+    def refused(problems: dict[int, list[str]], summary: str, status: int = 422) -> Response:
         context = {
             "person": me,
             "text": text,
             "lines": _annotated(text, problems),
             "summary": summary,
         }
-        return render(request, "publish.html", context, 422)
+        return render(request, "publish.html", context, status)
 
     if not text.strip():
         return refused({}, "Paste the sequence's YAML or choose a file.")
@@ -150,7 +150,8 @@ async def publish(request: Request) -> Response:
         count = len(error.problems)
         return refused(problems, f"{count} problem{'s' if count != 1 else ''}: nothing published.")
     except Conflict as error:
-        return refused({line_of(source.root, ("occasion",)): [sentence(str(error))]}, "Refused.")
+        line = line_of(source.root, ("occasion",))
+        return refused({line: [sentence(str(error))]}, "Refused: nothing published.", 409)
     except DomainError as error:
         raise refusal(error) from error
     version = published.version

@@ -113,6 +113,20 @@ async def test_an_enroll_of_an_unpublished_sequence_is_shown_at_its_line(markete
     assert "unpublished sequence(s): nowhere_yet" in _line(answer.text, 14)
 
 
+async def test_a_journey_cannot_become_a_countdown_and_says_so_at_its_occasion(marketer):
+    key = _key()
+    await _publish(marketer, _yaml(key))
+    countdown = (
+        f"key: {key}\nname: Now a countdown\noccasion: anniversary\nsteps:\n  - id: soon\n"
+        "    at: {before: {days: 30}, of: anniversary}\n    send: {template: engagement/welcome}\n"
+    )
+    answer = await _publish(marketer, countdown)
+    assert answer.status_code == 409
+    assert "is published as a journey; a new version cannot change that" in _line(answer.text, 3)
+    page = await marketer.http.get(f"/console/sequences/{key}")
+    assert "version 1 of 1" in page.text
+
+
 async def test_the_diff_between_two_versions(marketer):
     key = _key()
     await _publish(marketer, _yaml(key))
