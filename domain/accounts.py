@@ -197,6 +197,11 @@ class Person:
         )
 
     @property
+    def authors_sequences(self) -> bool:
+        """Works on the sequence library (as the API's /v1/sequences): marketing and admins."""
+        return self.role in (ApiRole.ADMIN, ApiRole.MARKETING)
+
+    @property
     def role_label(self) -> str:
         return (self.staff_role or self.role).value
 

@@ -4,6 +4,8 @@ place: the API into an HTTP status (api/errors.py), an activity into a non-retry
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A rule of Facet's said no; the message says why, for a person to act on."""
@@ -37,6 +39,15 @@ class InvalidField(DomainError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class InvalidSequence(InvalidField):
+    """A sequence that cannot be published. `problems` (`sequences.loader.SequenceProblem`)
+    name each problem's key by its path, so an editor can show it beside its line."""
+
+    def __init__(self, field: str, message: str, problems: tuple[Any, ...]) -> None:
+        super().__init__(field, message)
+        self.problems = problems
 
 
 class Conflict(DomainError):

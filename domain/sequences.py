@@ -8,6 +8,7 @@ rules (`sequences.preview`), for a made-up lead or a real one.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,12 +20,34 @@ from db.models import SequenceVersion
 from db.repositories import EnrollmentRepository, SequenceRepository, TouchRepository
 from domain.access import Actor
 from domain.enrollment import lead_occasions, lead_timezone
-from domain.errors import Conflict, InvalidField, NotFound
+from domain.errors import Conflict, InvalidSequence, NotFound
 from domain.leads import lead_for
 from domain.reference import Reference
-from sequences.loader import SequenceError, parse_sequence
+from sequences.loader import SequenceError, SequenceProblem, parse_sequence
 from sequences.preview import LeadSample, PlannedStep, plan
+from sequences.source import DiffLine, diff, to_yaml
+from sequences.templates import (
+    MergeFields,
+    RenderedMessage,
+    TemplateProblem,
+    load_template,
+    render,
+)
 from sequences.timing import local_date, next_month_day
+from sequences.vocabulary import Channel
+
+
+def library(session: Session) -> Seq[SequenceVersion]:
+    """Every sequence at its newest version."""
+    return SequenceRepository(session).latest_of_each()
+
+
+def versions_of(session: Session, key: str) -> Seq[SequenceVersion]:
+    """Every published version of sequence `key`, oldest first."""
+    found = SequenceRepository(session).versions(key)
+    if not found:
+        raise NotFound(f"sequence {key!r}")
+    return found
 
 
 def version_of(session: Session, key: str, number: int | None = None) -> SequenceVersion:
@@ -48,11 +71,17 @@ def publish(session: Session, reference: Reference, body: dict[str, Any], *, by:
     try:
         sequence = parse_sequence(body, "sequence")
     except SequenceError as error:
-        raise InvalidField("sequence", str(error)) from error
+        raise InvalidSequence("sequence", str(error), error.problems) from error
     repository = SequenceRepository(session)
     unknown = sorted(key for key in sequence.enrolls() if repository.latest(key) is None)
     if unknown and set(unknown) != {sequence.key}:
-        raise InvalidField("steps", f"enroll names unpublished sequence(s): {', '.join(unknown)}")
+        message = f"enroll names unpublished sequence(s): {', '.join(unknown)}"
+        where = [
+            SequenceProblem(("steps", index, "enroll", "sequence"), message)
+            for index, step in enumerate(sequence.steps)
+            if step.enroll is not None and step.enroll.sequence in unknown
+        ]
+        raise InvalidSequence("steps", message, tuple(where))
     latest = repository.latest(sequence.key)
     if latest is not None and bool(latest.body.get("occasion")) != bool(sequence.occasion):
         raise Conflict(
@@ -163,3 +192,55 @@ def preview(
         enrolled_at,
     )
     return Preview(version, sample.timezone, enrolled_at, steps)
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """What changed from one version to another, line by line in their YAML."""
+
+    older: SequenceVersion
+    newer: SequenceVersion
+    lines: list[DiffLine]
+
+
+def compare(session: Session, key: str, older: int, newer: int) -> VersionDiff:
+    """The diff between two versions of sequence `key`, as YAML lines."""
+    before, after = version_of(session, key, older), version_of(session, key, newer)
+    return VersionDiff(before, after, diff(to_yaml(before.body), to_yaml(after.body)))
+
+
+@dataclass(frozen=True)
+class RenderedTemplate:
+    """One template of a version on one channel, as a lead would receive it (or why not)."""
+
+    template: str
+    steps: tuple[str, ...]  # the steps that send it
+    channel: Channel | None
+    message: RenderedMessage | None = None
+    problem: str | None = None
+
+
+def rendered_templates(
+    session: Session, reference: Reference, key: str, number: int | None, fields: MergeFields
+) -> tuple[SequenceVersion, list[RenderedTemplate]]:
+    """Every template the version sends, rendered for `fields` on each channel it has."""
+    version = version_of(session, key, number)
+    senders: dict[str, list[str]] = {}
+    for step in reference.sequence(version).steps:
+        if step.send is not None:
+            senders.setdefault(step.send.template, []).append(step.id)
+    rendered: list[RenderedTemplate] = []
+    for name, steps in senders.items():
+        try:
+            channels = load_template(name).channels()
+        except TemplateProblem as problem:
+            rendered.append(RenderedTemplate(name, tuple(steps), None, problem=str(problem)))
+            continue
+        for channel in (c for c in Channel if c in channels):
+            try:
+                message = render(name, channel, fields)
+            except TemplateProblem as problem:
+                rendered.append(RenderedTemplate(name, tuple(steps), channel, problem=str(problem)))
+                continue
+            rendered.append(RenderedTemplate(name, tuple(steps), channel, message))
+    return version, rendered

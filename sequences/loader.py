@@ -2,45 +2,84 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from sequences.model import TIMING_KINDS, Sequence
+from sequences.model import TIMING_KINDS, Sequence, StepProblem
 from sequences.templates import TEMPLATE_DIR, TemplateProblem, check_template
 
 LIBRARY_DIR = Path(__file__).parent / "library"
 
 
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class SequenceProblem:
+    """One thing wrong with a sequence, at the path of the key it concerns
+    (`("steps", 2, "at", "days")`), so an editor can show it beside that line."""
+
+    path: KeyPath
+    message: str
+
+
 class SequenceError(ValueError):
-    """A sequence that cannot be published; the message says where and why."""
+    """A sequence that cannot be published; the message says where and why, and `problems`
+    says where by path."""
+
+    def __init__(self, message: str, problems: tuple[SequenceProblem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
-def _describe(error: ValidationError, body: Any) -> str:
-    problems = []
+def _untagged(loc: KeyPath) -> KeyPath:
+    """Without the union tags pydantic puts in a path (`at.offset.days` is `at.days`)."""
+    return tuple(
+        part
+        for i, part in enumerate(loc)
+        if not (i and loc[i - 1] == "at" and part in TIMING_KINDS)
+    )
+
+
+def _path(item: ErrorDetails) -> KeyPath:
+    """Where pydantic's error is, as keys of the body; for a rule across steps, the step
+    (and field) that breaks it."""
+    cause = (item.get("ctx") or {}).get("error")
+    if isinstance(cause, StepProblem):
+        return ("steps", cause.index, *cause.field.split("."))
+    return _untagged(item["loc"])
+
+
+def _where(loc: KeyPath, body: Any) -> str:
+    """ "step 'welcome', field send.template": the step by its id, then the field."""
+    where = []
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        steps = body.get("steps") if isinstance(body, dict) else None
+        step_id = None
+        if isinstance(steps, list) and loc[1] < len(steps) and isinstance(steps[loc[1]], dict):
+            step_id = steps[loc[1]].get("id")
+        where.append(f"step {step_id!r}" if step_id else f"step #{loc[1] + 1}")
+        loc = loc[2:]
+    if loc:
+        where.append("field " + ".".join(str(part) for part in loc))
+    return ", ".join(where)
+
+
+def _describe(error: ValidationError, body: Any) -> tuple[str, tuple[SequenceProblem, ...]]:
+    problems = tuple(
+        SequenceProblem(_path(item), item["msg"].removeprefix("Value error, "))
+        for item in error.errors()
+    )
+    described = []
     for item in error.errors():
-        loc = list(item["loc"])
-        where = []
-        if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
-            steps = body.get("steps") if isinstance(body, dict) else None
-            step_id = None
-            if isinstance(steps, list) and loc[1] < len(steps) and isinstance(steps[loc[1]], dict):
-                step_id = steps[loc[1]].get("id")
-            where.append(f"step {step_id!r}" if step_id else f"step #{loc[1] + 1}")
-            loc = loc[2:]
-        if loc:
-            # Drop the union tags pydantic puts in the path (e.g. at.offset.days -> at.days).
-            parts = [
-                str(p)
-                for i, p in enumerate(loc)
-                if not (i and loc[i - 1] == "at" and p in TIMING_KINDS)
-            ]
-            where.append("field " + ".".join(parts))
-        prefix = ", ".join(where)
-        problems.append(f"{prefix}: {item['msg']}" if prefix else item["msg"])
-    return "; ".join(problems)
+        prefix = _where(_untagged(item["loc"]), body)
+        described.append(f"{prefix}: {item['msg']}" if prefix else item["msg"])
+    return "; ".join(described), problems
 
 
 def parse_sequence(body: Any, origin: str, templates: Path = TEMPLATE_DIR) -> Sequence:
@@ -48,15 +87,17 @@ def parse_sequence(body: Any, origin: str, templates: Path = TEMPLATE_DIR) -> Se
     try:
         sequence = Sequence.model_validate(body)
     except ValidationError as error:
-        raise SequenceError(f"{origin}: {_describe(error, body)}") from error
-    for step in sequence.steps:
+        message, problems = _describe(error, body)
+        raise SequenceError(f"{origin}: {message}", problems) from error
+    for index, step in enumerate(sequence.steps):
         if step.send is None:
             continue
         try:
             check_template(step.send.template, templates)
         except TemplateProblem as problem:
             raise SequenceError(
-                f"{origin}: step {step.id!r}, field send.template: {problem}"
+                f"{origin}: step {step.id!r}, field send.template: {problem}",
+                (SequenceProblem(("steps", index, "send", "template"), str(problem)),),
             ) from problem
     return sequence
 

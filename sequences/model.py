@@ -35,6 +35,16 @@ STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
+class StepProblem(ValueError):
+    """A rule across steps that one step breaks: names the step (by position) and its field,
+    so an editor can point at the line; the message is the same as a plain ValueError's."""
+
+    def __init__(self, index: int, field: str, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.field = field
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -275,18 +285,22 @@ class Sequence(_Strict):
         position: dict[str, int] = {}
         for index, step in enumerate(steps):
             if step.id in position:
-                raise ValueError(f"step {step.id!r}: duplicate step id")
+                raise StepProblem(index, "id", f"step {step.id!r}: duplicate step id")
             position[step.id] = index
 
         def forward(step: Step, index: int, field: str, target: str | None) -> None:
             if target is None:
                 return
             if target not in position:
-                raise ValueError(f"step {step.id!r}: field {field} names unknown step {target!r}")
+                raise StepProblem(
+                    index, field, f"step {step.id!r}: field {field} names unknown step {target!r}"
+                )
             if position[target] <= index:
-                raise ValueError(
+                raise StepProblem(
+                    index,
+                    field,
                     f"step {step.id!r}: field {field} goes back to {target!r}; "
-                    "goto and branches only go forward (no loops)"
+                    "goto and branches only go forward (no loops)",
                 )
 
         last: dict[type, tuple[str, timedelta]] = {}  # per kind of `at`: the latest step
@@ -300,19 +314,23 @@ class Sequence(_Strict):
                 continue
             moment, earlier, why = _FORWARD_ONLY[kind](step.at)
             if kind in last and moment < last[kind][1]:
-                raise ValueError(
-                    f"step {step.id!r}: field 'at' {earlier} step {last[kind][0]!r}; {why}"
+                raise StepProblem(
+                    index,
+                    "at",
+                    f"step {step.id!r}: field 'at' {earlier} step {last[kind][0]!r}; {why}",
                 )
             last[kind] = (step.id, moment)
         return steps
 
     @model_validator(mode="after")
     def _countdowns_count_down_to_their_occasion(self) -> Sequence:
-        for step in self.steps:
+        for index, step in enumerate(self.steps):
             if isinstance(step.at, OccasionDate) and self.occasion and step.at.of != self.occasion:
-                raise ValueError(
+                raise StepProblem(
+                    index,
+                    "at.of",
                     f"step {step.id!r}: field at.of is {step.at.of}, but this countdown "
-                    f"is for {self.occasion}"
+                    f"is for {self.occasion}",
                 )
         if self.occasion is not None and not any(
             isinstance(step.at, OccasionDate) for step in self.steps

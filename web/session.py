@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from core.settings import Settings
 from core.signing import sign, unsign
@@ -110,11 +111,24 @@ def keep(request: Request, response: Response) -> Response:
     return response
 
 
-async def form(request: Request) -> dict[str, str]:
-    """The posted form, once its CSRF token matches the session's."""
+def _too_large(request: Request) -> None:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_FORM_BYTES:
         raise FormRefused(413, "That form was too large to read.")
+
+
+def _check_token(request: Request, fields: dict[str, str]) -> None:
+    current = visit(request)
+    token = fields.get("csrf") or request.headers.get("x-csrf-token", "")
+    if current.fresh or not hmac.compare_digest(token.encode(), current.csrf.encode()):
+        raise FormRefused(
+            403, "This form has expired or did not come from this page. Reload and try again."
+        )
+
+
+async def form(request: Request) -> dict[str, str]:
+    """The posted form, once its CSRF token matches the session's."""
+    _too_large(request)
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         raise FormRefused(413, "That form was too large to read.")
@@ -125,10 +139,22 @@ async def form(request: Request) -> dict[str, str]:
         ).items()
         if values
     }
-    current = visit(request)
-    token = fields.get("csrf") or request.headers.get("x-csrf-token", "")
-    if current.fresh or not hmac.compare_digest(token.encode(), current.csrf.encode()):
-        raise FormRefused(
-            403, "This form has expired or did not come from this page. Reload and try again."
-        )
+    _check_token(request, fields)
     return fields
+
+
+async def form_with_files(request: Request) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A posted form that may carry a file (multipart), once its CSRF token matches the
+    session's: its fields, and each file's bytes by field name (an empty file input: none)."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await form(request), {}
+    _too_large(request)
+    posted = await request.form(max_files=2, max_fields=20, max_part_size=MAX_FORM_BYTES)
+    fields = {name: value for name, value in posted.multi_items() if isinstance(value, str)}
+    _check_token(request, fields)
+    files: dict[str, bytes] = {}
+    for name, value in posted.multi_items():
+        if isinstance(value, UploadFile) and value.filename:
+            files[name] = await value.read(MAX_FORM_BYTES + 1)
+    await posted.close()
+    return fields, files

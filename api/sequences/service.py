@@ -16,11 +16,9 @@ from api.sequences.schemas import (
     VersionSummary,
 )
 from db.models import SequenceVersion
-from db.repositories import SequenceRepository
 from db.types import utcnow
 from domain import sequences
 from domain.access import Actor
-from domain.errors import NotFound
 from domain.reference import Reference
 from sequences.preview import LeadSample
 
@@ -38,14 +36,11 @@ def _summary(version: SequenceVersion) -> VersionSummary:
 
 
 def newest_of_each(session: Session) -> list[VersionSummary]:
-    return [_summary(v) for v in SequenceRepository(session).latest_of_each()]
+    return [_summary(version) for version in sequences.library(session)]
 
 
 def versions(session: Session, key: str) -> list[VersionSummary]:
-    found = SequenceRepository(session).versions(key)
-    if not found:
-        raise NotFound(f"sequence {key!r}")
-    return [_summary(version) for version in found]
+    return [_summary(version) for version in sequences.versions_of(session, key)]
 
 
 def version(session: Session, key: str, number: int) -> VersionDetail:

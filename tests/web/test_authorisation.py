@@ -1,5 +1,6 @@
 """Who may open which console page and press which button: every page and form action for
-every role, another branch's task, forms without their CSRF token, and wrong passwords."""
+every role (the sequence library's too), another branch's task, forms without their CSRF
+token, and wrong passwords."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import uuid
 import pytest
 
 from core.vocabulary import TaskStatus
+from db.repositories import SequenceRepository
+from domain import sequences
+from domain.reference import Reference
 from sequences.vocabulary import StaffRole
 from tests.factories import make_lead
 from tests.web.people import ROLES, csrf_of, make_account, sign_in, signed_in, staff_of
@@ -19,6 +23,8 @@ WORKERS = {"admin", "manager", "associate", "gemologist", "designer"}
 # The associate's own task: she, her manager and the admin may work it.
 ON_HER_TASK = {"admin", "manager", "associate"}
 MANAGERS = {"admin", "manager"}
+# The sequence library: marketing, and admins (as /v1/sequences).
+AUTHORS = {"admin", "marketing"}
 
 
 def _verdict(status: int) -> str:
@@ -68,8 +74,52 @@ async def _matrix_for(role: str, console, database, store) -> dict[str, str]:
         answer = await me.post(f"/console/tasks/{task}/reassign", {"staff_id": str(gemologist.id)})
         seen["POST reassign"] = _verdict(answer.status_code)
         seen |= await setup_matrix(me, database, store, _verdict)
+        seen.update(await _library_for(me, database))
         seen["POST sign-out"] = _verdict((await me.post("/console/sign-out")).status_code)
         return seen
+
+
+def _two_versions(database) -> str:
+    """A sequence of this test's own, published twice (days 2, then days 4)."""
+    key = f"auth_{uuid.uuid4().hex[:8]}"
+    for days in (2, 4):
+        body = {
+            "key": key,
+            "name": "Who may see this",
+            "steps": [
+                {"id": "hello", "send": {"template": "engagement/welcome"}},
+                {"id": "later", "at": {"days": days}, "send": {"template": "engagement/four_cs"}},
+            ],
+        }
+        database.run(
+            lambda session, body=body: sequences.publish(session, Reference(), body, by="t")
+        )
+    return key
+
+
+async def _library_for(me, database) -> dict[str, str]:
+    """The sequence library's pages and its one form, as this person."""
+    key = _two_versions(database)
+    seen: dict[str, str] = {}
+    for name, page in (
+        ("sequences", "/console/sequences"),
+        ("publish form", f"/console/sequences/new?start={key}"),
+        ("sequence", f"/console/sequences/{key}?version=1"),
+        ("diff", f"/console/sequences/{key}/diff?older=1&newer=2"),
+        ("preview", f"/console/sequences/{key}/preview?score=50"),
+        ("templates", f"/console/sequences/{key}/templates"),
+    ):
+        seen[f"GET {name}"] = _verdict((await me.http.get(page)).status_code)
+    fresh = f"auth_{uuid.uuid4().hex[:8]}"
+    text = (
+        f"key: {fresh}\nname: New\nsteps:\n  - id: hi\n    send: {{template: engagement/welcome}}\n"
+    )
+    seen["POST publish"] = _verdict(
+        (await me.post("/console/sequences", {"text": text})).status_code
+    )
+    published = database.read(lambda session: SequenceRepository(session).latest(fresh))
+    seen["published"] = "yes" if published is not None else "no"
+    return seen
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -91,6 +141,12 @@ async def test_every_page_and_action_for_every_role(role, console, database, mak
         "POST complete": "allowed" if role in ON_HER_TASK else "403",
         "POST hand-back": "allowed" if role in ON_HER_TASK else "403",
         "POST reassign": "allowed" if role in MANAGERS else "403",
+        **{
+            f"GET {page}": "allowed" if role in AUTHORS else "403"
+            for page in ("sequences", "publish form", "sequence", "diff", "preview", "templates")
+        },
+        "POST publish": "allowed" if role in AUTHORS else "403",
+        "published": "yes" if role in AUTHORS else "no",
         "POST sign-out": "allowed",
     } | setup_expected(role)
     assert await _matrix_for(role, console, database, store) == expected
