@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.vocabulary import ConsentStatus
 from db.models import Consent, Enrollment, Event, Lead, StaffAccount
 from db.types import utcnow
-from sequences.vocabulary import Channel
+from sequences.vocabulary import Channel, Purpose
 from tests.factories import add_event, enroll, make_lead
 from tests.web.people import make_account, signed_in
 
@@ -106,7 +106,11 @@ async def test_a_note_is_recorded_once_and_a_spoken_opt_out_stops_the_channel(
     assert note.payload["text"] == "Prefers evenings" and note.source == "console"
     whatsapp = database.read(
         lambda s: s.scalars(
-            select(Consent).where(Consent.lead_id == lead, Consent.channel == Channel.WHATSAPP)
+            select(Consent).where(
+                Consent.lead_id == lead,
+                Consent.channel == Channel.WHATSAPP,
+                Consent.purpose == Purpose.MARKETING,
+            )
         ).one()
     )
     assert whatsapp.status is ConsentStatus.REVOKED
