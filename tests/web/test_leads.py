@@ -118,6 +118,9 @@ async def test_a_note_is_recorded_once_and_a_spoken_opt_out_stops_the_channel(
     stop_event = next(e for e in events if e.kind == "opted_out")
     assert stop_event.payload["captured_by"] and stop_event.source == "console"
     assert "Prefers evenings" in page and "revoked" in page and "(said to " in page
+    # The consent history keeps the grant and the stop, each with who recorded it.
+    assert "Granted</span>: whatsapp marketing" in page
+    assert "Revoked</span>: whatsapp marketing" in page and "by staff (" in page
 
 
 async def test_going_cold_lists_the_silent_leads_in_a_journey(console, database, store):
