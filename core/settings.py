@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # SendGrid dynamic templates this store designed, by Facet template name
     # (SENDGRID_TEMPLATE_IDS='{"engagement/welcome": "d-…"}'): sent with the merge fields.
     sendgrid_template_ids: dict[str, str] = Field(default_factory=dict)
+    # SendGrid unsubscribe groups, so an unsubscribe leaves marketing only: marketing email
+    # goes in the first, receipts and service messages in the second (ids from SendGrid's
+    # Suppressions → Unsubscribe Groups). Unset: no group (SendGrid's global unsubscribe).
+    sendgrid_marketing_group_id: int | None = None
+    sendgrid_service_group_id: int | None = None
 
     # The URL the outside world reaches Facet on. Twilio signs the URL it called, so webhook
     # signatures are checked against this, never against the request's Host header; it is

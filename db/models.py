@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -152,7 +153,11 @@ class Lead(Base):
 
 
 class Consent(Base):
-    """The consent ledger: one row per lead × channel × purpose. No row means no consent."""
+    """Where consent stands now, one row per lead × channel × purpose (no row: no consent).
+
+    Kept in step with the ledger (`ConsentRecord`) in the same transaction: it is the newest
+    record of its (lead, channel, purpose), so the send gate reads one small row per channel.
+    """
 
     __tablename__ = "consent"
     __table_args__ = (UniqueConstraint("lead_id", "channel", "purpose"),)
@@ -168,6 +173,32 @@ class Consent(Base):
     captured_at: Mapped[datetime] = _created()
     revoked_at: Mapped[datetime | None]
     revoked_via: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConsentRecord(Base):
+    """The consent ledger, append-only: every grant and revocation as it was given.
+
+    `seq` orders a lead's records as they were written (the newest is the state now);
+    `given_at` is when the person did it (a form's submission time, a text's arrival).
+    """
+
+    __tablename__ = "consent_record"
+    __table_args__ = (Index("ix_consent_record_lead_seq", "lead_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
+    channel: Mapped[Channel]
+    purpose: Mapped[Purpose]
+    status: Mapped[ConsentStatus]
+    legal_basis: Mapped[str] = mapped_column(String(32), default="consent")
+    source: Mapped[str] = mapped_column(String(64))  # instagram, whatsapp:keyword, sendgrid:…
+    captured_by: Mapped[str] = mapped_column(String(16))  # form, staff, webhook, link, provider
+    captured_by_name: Mapped[str | None] = mapped_column(String(200))  # the person, for staff
+    evidence: Mapped[str | None] = mapped_column(Text)  # the wording shown, what the lead sent
+    given_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = _created()
 
 
 class Event(Base):

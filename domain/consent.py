@@ -1,8 +1,7 @@
 """Consent: the ledger's rules, what an inbound text means, and one-click unsubscribe links.
 
-Default is no consent. A STOP (a carrier keyword, an unsubscribe, a spam report, a carrier
-block) wins at once, on every purpose of its channel, until the person opts in again. The
-ledger rows are written by `ConsentRepository`; this module decides when.
+Default is no consent. A stop wins at once, until the person's own later opt-in. The ledger
+rows are written by `ConsentRepository`; this module decides when, and what they allow.
 """
 
 from __future__ import annotations
@@ -12,12 +11,15 @@ import hashlib
 import hmac
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from db.repositories import ConsentRepository
+from core.vocabulary import ConsentStatus, SuppressionReason
+from db.models import Consent, Lead
+from db.repositories import Capture, ConsentRepository
 from sequences.vocabulary import Channel, Purpose
 
 # --- what an inbound text means ---------------------------------------------------------------
@@ -65,41 +67,178 @@ def classify_inbound(text: str) -> InboundKind:
 
 
 # --- the ledger -------------------------------------------------------------------------------
+#
+# Every grant and revocation is appended to the ledger (`ConsentRecord`) with who captured it,
+# where, the wording shown and when the person did it; the state now is its newest record per
+# channel and purpose. A record is written only when it changes that state.
+#
+# What a revocation stops: a STOP on a channel (a keyword, a carrier block, a spam report, a
+# stop said to staff) stops every purpose on it; an email unsubscribe stops marketing email,
+# not receipts and service messages; a full opt-out (staff record `opted_out` with no channel)
+# stops marketing on every channel.
+#
+# What undoes one: only the person's own later opt-in. START on SMS or WhatsApp; or a capture
+# that is a new submission made after the revocation — it says when it was submitted
+# (`submitted_at`, later than the revocation) and carries its evidence. A repeated capture (a
+# retry, a lead-ad re-sync, the same enquiry again within ENQUIRY_REPEAT_MINUTES) changes no
+# consent, and a capture without a submission time never re-grants a revoked channel: it
+# cannot show that it came after the stop.
 
 
-def grant_marketing(
+class CapturedBy(StrEnum):
+    FORM = "form"  # a capture: web form, lead ad, the walk-in tablet
+    STAFF = "staff"  # a member of staff recorded what the person said
+    WEBHOOK = "webhook"  # the person's own text (STOP, START) or their email provider's report
+    LINK = "link"  # the one-click unsubscribe link
+    PROVIDER = "provider"  # the carrier refused a message: the person stopped it there
+
+
+EVERY_PURPOSE = (Purpose.MARKETING, Purpose.TRANSACTIONAL)
+MARKETING_ONLY = (Purpose.MARKETING,)
+
+
+@dataclass(frozen=True)
+class ChannelConsent:
+    """Where one channel stands for one lead, as the send gate reads it."""
+
+    marketing: bool = False  # marketing granted now
+    opted_in: bool = False  # a grant of any purpose now (WhatsApp needs one)
+    stopped: bool = False  # every purpose revoked: nothing goes on this channel
+    unsubscribed: bool = False  # marketing revoked
+    revoked_at: datetime | None = None  # the newest revocation on the channel
+
+
+def channel_states(session: Session, lead_id: uuid.UUID) -> dict[Channel, ChannelConsent]:
+    """Each channel's consent for the lead, from one query of the state now."""
+    states = ConsentRepository(session).states(lead_id)
+    return {channel: _channel_state(states, channel) for channel in Channel}
+
+
+def _channel_state(
+    states: dict[tuple[Channel, Purpose], Consent], channel: Channel
+) -> ChannelConsent:
+    rows = {purpose: states.get((channel, purpose)) for purpose in Purpose}
+
+    def has(purpose: Purpose, status: ConsentStatus) -> bool:
+        row = rows[purpose]
+        return row is not None and row.status is status
+
+    revoked = [
+        row.revoked_at
+        for row in rows.values()
+        if row and row.revoked_at and row.status is ConsentStatus.REVOKED
+    ]
+    return ChannelConsent(
+        marketing=has(Purpose.MARKETING, ConsentStatus.GRANTED),
+        opted_in=any(has(purpose, ConsentStatus.GRANTED) for purpose in Purpose),
+        stopped=has(Purpose.TRANSACTIONAL, ConsentStatus.REVOKED),
+        unsubscribed=has(Purpose.MARKETING, ConsentStatus.REVOKED),
+        revoked_at=max(revoked) if revoked else None,
+    )
+
+
+def block(
+    state: ChannelConsent, channel: Channel, purpose: Purpose, *, window_open: bool
+) -> SuppressionReason | None:
+    """Why consent keeps `purpose` off `channel` now, or None if it may go.
+
+    A stop wins over everything; marketing needs a marketing grant; WhatsApp needs an opt-in
+    for anything, except a reply inside the lead's own 24-hour window.
+    """
+    if state.stopped or (purpose is Purpose.MARKETING and state.unsubscribed):
+        return SuppressionReason.OPTED_OUT
+    if purpose is Purpose.MARKETING and not state.marketing:
+        return SuppressionReason.NO_CONSENT
+    if channel is Channel.WHATSAPP and not state.opted_in and not window_open:
+        return SuppressionReason.NO_CONSENT
+    return None
+
+
+def _grant(
+    session: Session,
+    lead_id: uuid.UUID,
+    channel: Channel,
+    capture: Capture,
+    states: dict[tuple[Channel, Purpose], Consent],
+) -> None:
+    """Marketing on `channel` is granted, and a stop on its other purposes lifted."""
+    repository = ConsentRepository(session)
+    for purpose in Purpose:
+        now = states.get((channel, purpose))
+        wanted = purpose is Purpose.MARKETING or (
+            now is not None and now.status is ConsentStatus.REVOKED
+        )
+        if wanted and (now is None or now.status is not ConsentStatus.GRANTED):
+            repository.append(lead_id, channel, purpose, ConsentStatus.GRANTED, capture, now=now)
+
+
+def grant_from_capture(
     session: Session,
     lead_id: uuid.UUID,
     channels: list[Channel],
+    capture: Capture,
     *,
-    source: str,
-    evidence: str | None,
-    at: datetime,
+    submitted: bool,
     new_lead: bool = False,
-) -> None:
-    """The person agreed to marketing on these channels (a ticked box, a START)."""
-    ConsentRepository(session).grant_all(
-        lead_id,
-        channels,
-        Purpose.MARKETING,
-        source=source,
-        evidence=evidence,
-        at=at,
-        new_lead=new_lead,
-    )
+) -> list[Channel]:
+    """A capture's ticked boxes. Channels never revoked are granted; a revoked channel only
+    when the capture is a new submission made after the revocation (`submitted`: the form
+    said when, in `capture.given_at`) with its evidence. Returns the channels kept revoked.
+    The caller passes no repeated capture (it changes no consent)."""
+    if not channels:
+        return []
+    states = {} if new_lead else ConsentRepository(session).states(lead_id)
+    kept_revoked = []
+    for channel in dict.fromkeys(channels):
+        state = _channel_state(states, channel)
+        if state.revoked_at is not None and (state.stopped or state.unsubscribed):
+            after = submitted and capture.given_at > state.revoked_at
+            if not (after and capture.evidence):
+                kept_revoked.append(channel)
+                continue
+        _grant(session, lead_id, channel, capture, states)
+    if not new_lead:
+        session.flush()
+    return kept_revoked
+
+
+def opt_in(session: Session, lead_id: uuid.UUID, channel: Channel, capture: Capture) -> None:
+    """The person's own START: the channel is theirs to use again, whatever stopped it."""
+    _grant(session, lead_id, channel, capture, ConsentRepository(session).states(lead_id))
+    session.flush()
 
 
 def stop(
     session: Session,
     lead_id: uuid.UUID,
     channel: Channel,
-    *,
-    via: str,
-    evidence: str | None,
-    at: datetime,
+    capture: Capture,
+    purposes: tuple[Purpose, ...] = EVERY_PURPOSE,
 ) -> bool:
-    """The person said stop on `channel`: every purpose on it, at once. True if it changed."""
-    return ConsentRepository(session).revoke(lead_id, channel, via=via, evidence=evidence, at=at)
+    """The person said stop on `channel` (for `purposes`): at once. True if it changed.
+
+    A lead who never consented still gets the revocation recorded, so the stop is on the
+    ledger and wins over any later capture until their own opt-in.
+    """
+    repository = ConsentRepository(session)
+    states = repository.states(lead_id)
+    changed = False
+    for purpose in purposes:
+        now = states.get((channel, purpose))
+        if now is None or now.status is not ConsentStatus.REVOKED:
+            repository.append(lead_id, channel, purpose, ConsentStatus.REVOKED, capture, now=now)
+            changed = True
+    session.flush()
+    return changed
+
+
+def stopped_everywhere(session: Session, lead: Lead) -> bool:
+    """Nothing can reach the lead any more: every channel they have a contact for is stopped."""
+    states = channel_states(session, lead.id)
+    reachable = ([Channel.EMAIL] if lead.email else []) + (
+        [Channel.SMS, Channel.WHATSAPP] if lead.phone_e164 else []
+    )
+    return all(states[channel].stopped for channel in reachable)
 
 
 # --- one-click unsubscribe links --------------------------------------------------------------

@@ -31,6 +31,7 @@ class ChannelFacts:
     has_contact: bool
     consented: bool
     template_has_variant: bool
+    opted_out: bool = False  # not consented because the lead stopped it (not merely never gave)
     contact_invalid: bool = False
     window_open: bool = True  # WhatsApp: within 24 h of the lead's last inbound message
     has_approved_template: bool = False  # WhatsApp: a Content SID to use outside the window
@@ -67,7 +68,7 @@ def channel_block(facts: ChannelFacts) -> BlockReason | None:
     if facts.contact_invalid:
         return SuppressionReason.INVALID_CONTACT
     if not facts.consented:
-        return SuppressionReason.NO_CONSENT
+        return SuppressionReason.OPTED_OUT if facts.opted_out else SuppressionReason.NO_CONSENT
     if not facts.window_open and not facts.has_approved_template:
         return SuppressionReason.WINDOW_CLOSED
     return None

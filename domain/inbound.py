@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from core.settings import Settings
 from core.vocabulary import ApiRole, LeadSource, TouchStatus
 from db.models import Event, Lead, Touch
 from db.repositories import (
+    Capture,
     LeadRepository,
     StoreRepository,
     TouchRepository,
@@ -36,7 +37,7 @@ from domain.leads import Details, Identity, lead_for
 from domain.messages import advance
 from domain.reference import Reference
 from domain.tasks import escalation, open_task
-from sequences.vocabulary import Channel, EventKind, Priority, StaffRole
+from sequences.vocabulary import Channel, EventKind, Priority, Purpose, StaffRole
 
 log = logging.getLogger(__name__)
 
@@ -110,22 +111,29 @@ def record_text(
                 occurred_at=now,
             ),
         )
-        if kind is InboundKind.OPT_OUT or kind is InboundKind.STOP_REQUEST:
-            via = "keyword" if kind is InboundKind.OPT_OUT else "plain_words_stop_request"
-            consent.stop(
-                session, lead.id, channel, via=f"{channel.value}:{via}", evidence=None, at=now
-            )
-        elif kind is InboundKind.OPT_IN and recorded.new:
-            consent.grant_marketing(
-                session,
-                lead.id,
-                [channel],
-                source=f"{channel.value}:keyword",
-                evidence=text,
-                at=now,
-            )
-        if kind is InboundKind.STOP_REQUEST and recorded.new:
+        if not recorded.new:  # a redelivered text changes nothing again (a STOP after START)
+            if kind is InboundKind.OPT_OUT:
+                _opt_out_heard(effects, session, lead, recorded.event)
+            elif kind is not InboundKind.HELP:
+                _heard(effects, session, recorded.event)
+            continue
+        said = Capture(
+            source=f"{channel.value}:keyword",
+            captured_by=consent.CapturedBy.WEBHOOK,
+            evidence=text,
+            given_at=now,
+        )
+        if kind is InboundKind.OPT_OUT:
+            consent.stop(session, lead.id, channel, said)
+            _opt_out_heard(effects, session, lead, recorded.event)
+            continue
+        if kind is InboundKind.STOP_REQUEST:
+            # Plain words: marketing stops; a person confirms the rest with them.
+            asked = replace(said, source=f"{channel.value}:plain_words_stop_request")
+            consent.stop(session, lead.id, channel, asked, consent.MARKETING_ONLY)
             _review_stop_request(session, effects, lead, recorded.event, channel, now)
+        elif kind is InboundKind.OPT_IN:
+            consent.opt_in(session, lead.id, channel, said)
         if kind is not InboundKind.HELP:
             _heard(effects, session, recorded.event)
     return Inbound(kind, HELP_TEXT if kind is InboundKind.HELP else None, effects)
@@ -211,6 +219,7 @@ class DeliveryReport:
     name: str = ""  # the provider's word for it: delivered, open, spamreport, …
     bounce: bool = False  # the address cannot receive: stop using it
     opt_out: bool = False  # the person unsubscribed or reported spam: stop email
+    marketing_only: bool = False  # an unsubscribe: marketing email stops, receipts still go
 
 
 @dataclass(frozen=True)
@@ -255,19 +264,24 @@ def record_reports(session: Session, reports: list[DeliveryReport], now: datetim
                 effects,
                 session.get_one(Lead, touch.lead_id),
                 Channel.EMAIL,
-                via=f"{report.source}:{report.name}",
-                evidence=report.receipt_id,
+                Capture(
+                    source=f"{report.source}:{report.name}",
+                    captured_by=consent.CapturedBy.WEBHOOK,
+                    evidence=report.receipt_id,
+                    given_at=now,
+                ),
+                consent.MARKETING_ONLY if report.marketing_only else consent.EVERY_PURPOSE,
                 key=f"{report.source}:{report.receipt_id}",
                 source=report.source,
-                payload={"event": report.name},
-                now=now,
+                payload={"event": report.name, "channel": Channel.EMAIL.value},
             )
         session.flush()
     return Reported(processed, duplicates, changed, effects)
 
 
 def unsubscribe(session: Session, lead_id: uuid.UUID, channel: Channel, now: datetime) -> Effects:
-    """One-click unsubscribe; idempotent (a second click changes nothing, tells again)."""
+    """One-click unsubscribe; idempotent (a second click changes nothing, tells again). An
+    email unsubscribe leaves marketing: receipts and service messages still go."""
     effects = Effects()
     lead = LeadRepository(session).get(lead_id)
     if lead is None:
@@ -277,12 +291,16 @@ def unsubscribe(session: Session, lead_id: uuid.UUID, channel: Channel, now: dat
         effects,
         lead,
         channel,
-        via="one_click_unsubscribe",
-        evidence=None,
+        Capture(
+            source="one_click_unsubscribe",
+            captured_by=consent.CapturedBy.LINK,
+            evidence="the unsubscribe link in an email",
+            given_at=now,
+        ),
+        consent.MARKETING_ONLY if channel is Channel.EMAIL else consent.EVERY_PURPOSE,
         key=f"unsubscribe:{lead.id}:{channel.value}",
         source="unsubscribe_link",
         payload={"channel": channel.value},
-        now=now,
     )
     return effects
 
@@ -299,12 +317,17 @@ def spoken_opt_out(
         effects,
         lead,
         channel,
-        via=f"said to {actor.name}"[:64],  # who heard it; the event names their account
-        evidence=f"said to {actor.name}",
+        Capture(
+            source=f"said to {actor.name}"[:64],  # who heard it; the event names their account
+            captured_by=consent.CapturedBy.STAFF,
+            captured_by_name=actor.name,
+            evidence=f"said to {actor.name}",
+            given_at=now,
+        ),
+        consent.EVERY_PURPOSE,
         key=key,
         source="console",
         payload={"channel": channel.value, "captured_by": str(actor.key_id)},
-        now=now,
     )
     return effects
 
@@ -314,17 +337,16 @@ def _opted_out(
     effects: Effects,
     lead: Lead,
     channel: Channel,
+    capture: Capture,
+    purposes: tuple[Purpose, ...],
     *,
-    via: str,
-    evidence: str | None,
     key: str,
     source: str,
     payload: dict[str, Any],
-    now: datetime,
 ) -> None:
     """The lead said stop on `channel`: the ledger says so at once, and the `opted_out` event
-    is recorded once (by `key`) and heard by their journeys."""
-    consent.stop(session, lead.id, channel, via=via, evidence=evidence, at=now)
+    is recorded once (by `key`)."""
+    consent.stop(session, lead.id, channel, capture, purposes)
     recorded = record_event_once(
         session,
         new_event(
@@ -334,7 +356,17 @@ def _opted_out(
             kind=EventKind.OPTED_OUT,
             source=source,
             payload=payload,
-            occurred_at=now,
+            occurred_at=capture.given_at,
         ),
     )
-    _heard(effects, session, recorded.event)
+    _opt_out_heard(effects, session, lead, recorded.event)
+
+
+def _opt_out_heard(effects: Effects, session: Session, lead: Lead, event: Event) -> None:
+    """A stop on one channel ends no journey: the send gate keeps that channel's steps off it
+    (they fall back or are suppressed, with the reason). Journeys hear `opted_out` only once
+    nothing can reach the lead any more; qualification scores it either way."""
+    if consent.stopped_everywhere(session, lead):
+        _heard(effects, session, event)
+    else:
+        effects.qualify.append(QualifyOrder(event.lead_id, event.id))

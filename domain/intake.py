@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from db.models import Store
-from db.repositories import EventRepository
+from db.models import Event, Lead, Store
+from db.repositories import Capture, EventRepository
 from db.types import utcnow
 from domain import consent
 from domain.access import Actor
@@ -68,6 +68,7 @@ def capture(
     consented: list[Channel],
     consent_evidence: str | None,
     event_key: str | None = None,
+    consent_submitted_at: datetime | None = None,
 ) -> Captured:
     """Find or create the lead, record consent and the enquiry, score it, plan its journeys.
 
@@ -110,6 +111,7 @@ def capture(
             occurred_at=now,
         )
         decided = None
+        repeated = False
         if created:
             # Scored first, written after, so a new lead's INSERT comes before the rows that
             # refer to it.
@@ -118,17 +120,30 @@ def capture(
         else:
             recorded = record_enquiry_once(session, event, earlier_key=earlier_key, window=window)
             event = recorded.event
+            repeated = not recorded.new
             if recorded.new:
                 decided = score_event(session, reference, config, lead, event)
-        consent.grant_marketing(
-            session,
-            lead.id,
-            consented,
-            source=source,
-            evidence=consent_evidence,
-            at=now,
-            new_lead=created,
-        )
+        if not repeated:  # a repeated capture changes no consent
+            by_staff = actor.staff_id is not None  # a person at the counter, not a form
+            kept_revoked = consent.grant_from_capture(
+                session,
+                lead.id,
+                consented,
+                Capture(
+                    source=source,
+                    captured_by=consent.CapturedBy.STAFF if by_staff else consent.CapturedBy.FORM,
+                    captured_by_name=actor.name if by_staff else None,
+                    evidence=consent_evidence,
+                    given_at=consent_submitted_at or now,
+                ),
+                submitted=consent_submitted_at is not None,
+                new_lead=created,
+            )
+            if kept_revoked:  # the timeline says why a ticked box changed nothing
+                event.payload = {
+                    **event.payload,
+                    "consent_kept_revoked": [channel.value for channel in kept_revoked],
+                }
         heard = happening(event)
         effects = Effects(start_event=heard)
         journey = None
@@ -174,9 +189,16 @@ def record_lead_event(
     currency: str | None = None,
 ) -> EventRecorded:
     """Record the event once (`key` is the caller's id for it), score the lead for it, and
-    tell the lead's running journeys. A key reused for another lead or kind is a Conflict."""
+    tell the lead's running journeys. A key reused for another lead or kind is a Conflict.
+    An `opted_out` event is a stop staff heard: it writes the consent ledger."""
     lead = lead_for(session, lead_id, actor)
     payload = dict(payload)
+    if kind is EventKind.OPTED_OUT and payload.get("channel") is not None:
+        names = [channel.value for channel in Channel]
+        if payload["channel"] not in names:  # a list: an unhashable value is simply not in it
+            raise InvalidField(
+                "payload.channel", f"one of {', '.join(names)}, or none for every channel"
+            )
     if revenue_minor is not None:
         payload["revenue_minor"] = revenue_minor
         payload["currency"] = currency or session.get_one(Store, lead.store_id).currency
@@ -195,8 +217,38 @@ def record_lead_event(
     check_same_event(recorded, lead_id=lead.id, kind=kind)
     event = recorded.event
     effects = Effects()
-    effects.deliver(happening(event), active_journeys(session, lead.id))
+    if kind is EventKind.OPTED_OUT:
+        stopped = _opt_out_said_to_staff(session, actor, lead, event, recorded.new)
+        if stopped:  # a stop on one channel ends no journey; nothing left to reach does
+            effects.deliver(happening(event), active_journeys(session, lead.id))
+    else:
+        effects.deliver(happening(event), active_journeys(session, lead.id))
     decided = score_event(session, reference, qualification_config(settings), lead, event)
     if decided is not None:
         effects.qualify.append(QualifyOrder(lead.id, event.id, decided))
     return EventRecorded(event_id=event.id, duplicate=not recorded.new, effects=effects)
+
+
+def _opt_out_said_to_staff(
+    session: Session, actor: Actor, lead: Lead, event: Event, new: bool
+) -> bool:
+    """Staff recorded the lead's stop: on `payload.channel`, every purpose on it; with no
+    channel, a full opt-out — marketing on every channel (receipts and service messages
+    still go). True when the lead's journeys should hear it: a full opt-out, or nothing left
+    that can reach the lead."""
+    named = event.payload.get("channel")
+    if new:
+        note = event.payload.get("note") or event.payload.get("text")
+        said = Capture(
+            source=event.source,
+            captured_by=consent.CapturedBy.STAFF,
+            captured_by_name=actor.name,
+            evidence=str(note) if note else f"recorded by {actor.name}",
+            given_at=event.occurred_at,
+        )
+        if named is None:
+            for channel in Channel:
+                consent.stop(session, lead.id, channel, said, consent.MARKETING_ONLY)
+        else:
+            consent.stop(session, lead.id, Channel(named), said)
+    return named is None or consent.stopped_everywhere(session, lead)

@@ -205,6 +205,20 @@ class ConsentRow:
 
 
 @dataclass(frozen=True)
+class ConsentChangeRow:
+    """One record of the consent ledger, as the lead's page lists it (newest first)."""
+
+    at: datetime
+    channel: str
+    purpose: str
+    status: str
+    source: str
+    captured_by: str
+    captured_by_name: str | None
+    evidence: str | None
+
+
+@dataclass(frozen=True)
 class Entry:
     """One line of the timeline: something that happened, or a message (sent or not)."""
 
@@ -259,6 +273,7 @@ class LeadPage:
     branch: str
     consents: list[ConsentRow]
     timeline: list[Entry]
+    consent_history: list[ConsentChangeRow]
     journeys: list[JourneyRow]
     tasks: list[TaskRow]
     purchases: list[PurchaseRow]
@@ -334,6 +349,19 @@ def lead_page(session: Session, lead_id: uuid.UUID, actor: Actor) -> LeadPage:
             for row in ConsentRepository(session).for_lead(lead.id)
         ],
         timeline=_timeline(session, lead.id),
+        consent_history=[
+            ConsentChangeRow(
+                at=record.given_at,
+                channel=record.channel.value,
+                purpose=record.purpose.value,
+                status=record.status.value,
+                source=record.source,
+                captured_by=record.captured_by,
+                captured_by_name=record.captured_by_name,
+                evidence=record.evidence,
+            )
+            for record in reversed(ConsentRepository(session).history(lead.id))
+        ],
         journeys=[
             JourneyRow(
                 sequence_key=row.sequence_key,

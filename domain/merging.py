@@ -38,6 +38,7 @@ class Merged:
 def _merge_consent(session: Session, keep: Lead, other: Lead) -> None:
     """One row per channel and purpose: a stop on either side wins; else the earlier grant."""
     repository = ConsentRepository(session)
+    repository.move_history(other.id, keep.id)  # the ledger of both, every record kept
     kept = {(row.channel, row.purpose): row for row in repository.for_lead(keep.id)}
     for row in repository.for_lead(other.id):
         mine = kept.get((row.channel, row.purpose))

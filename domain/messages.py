@@ -32,7 +32,7 @@ from core.settings import Settings
 from core.vocabulary import FailureReason, SuppressionReason, TouchStatus
 from db.models import Lead, Store, Touch
 from db.repositories import (
-    ConsentRepository,
+    Capture,
     EnrollmentRepository,
     EventRepository,
     LeadRepository,
@@ -302,7 +302,15 @@ class LeadMessages:
         evidence = f"{error.provider} status {error.status} code {error.code}"
         if error.reason == SuppressionReason.OPTED_OUT:
             consent.stop(
-                session, lead.id, message.channel, via=error.provider, evidence=evidence, at=now
+                session,
+                lead.id,
+                message.channel,
+                Capture(
+                    source=error.provider,
+                    captured_by=consent.CapturedBy.PROVIDER,
+                    evidence=evidence,
+                    given_at=now,
+                ),
             )
         elif error.reason == SuppressionReason.INVALID_CONTACT:
             if message.channel is Channel.EMAIL:
@@ -377,24 +385,26 @@ class LeadMessages:
         now: datetime,
         refused: dict[Channel, BlockReason],
     ) -> GateDecision:
-        allowed = ConsentRepository(session).allowed_channels(lead.id, order.purpose)
+        states = consent.channel_states(session, lead.id)
         template = load_template(order.template)
         variants = template.channels()
         candidates = candidate_channels(order.channel, lead.preferred_channel)
         last_whatsapp = EventRepository(session).last_inbound(lead.id, Channel.WHATSAPP.value)
-        facts = {
-            channel: ChannelFacts(
+        window_open = whatsapp_window_open(last_whatsapp, now)
+        facts = {}
+        for channel in candidates:
+            open_now = channel is not Channel.WHATSAPP or window_open
+            held_back = consent.block(states[channel], channel, order.purpose, window_open=open_now)
+            facts[channel] = ChannelFacts(
                 has_contact=_contact(lead, channel) is not None,
-                consented=channel in allowed,
+                consented=held_back is None,
+                opted_out=held_back is SuppressionReason.OPTED_OUT,
                 template_has_variant=channel in variants,
                 contact_invalid=_contact_invalid(lead, channel),
-                window_open=channel is not Channel.WHATSAPP
-                or whatsapp_window_open(last_whatsapp, now),
+                window_open=open_now,
                 has_approved_template=self._approved_sid(order.template) is not None,
                 provider_refused=refused.get(channel),
             )
-            for channel in candidates
-        }
         asked_preferred = order.channel == "preferred"
         return choose_channel(
             candidates, facts, preferred=lead.preferred_channel if asked_preferred else None
@@ -504,6 +514,7 @@ class LeadMessages:
             content_variables=content_variables(touch.template, fields)
             if touch.content_sid
             else {},
+            purpose=order.purpose,
         )
 
     def _approved_sid(self, template_name: str) -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sequences.vocabulary import Channel
+from sequences.vocabulary import Channel, Purpose
 
 # A provider that has not answered by then is given up on: well inside the send activity's
 # 30-second limit, so the attempt ends cleanly and its retry applies the "never twice" rule.
@@ -30,6 +30,7 @@ class OutgoingMessage:
     template_data: dict[str, str] = field(default_factory=dict)
     content_sid: str | None = None  # an approved WhatsApp template instead of the body
     content_variables: dict[str, str] = field(default_factory=dict)
+    purpose: Purpose | None = None  # email: marketing and service go in separate unsubscribe groups
 
 
 @dataclass(frozen=True)

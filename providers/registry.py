@@ -12,7 +12,7 @@ from providers.configuration import OUTBOX, SENDGRID, TWILIO, carriers
 from providers.outbox.adapter import OutboxProvider
 from providers.sendgrid.adapter import SendGridEmailProvider
 from providers.twilio.adapter import TwilioMessagingProvider
-from sequences.vocabulary import Channel
+from sequences.vocabulary import Channel, Purpose
 
 
 def outbox_only() -> Registry:
@@ -33,6 +33,14 @@ def configured(settings: Settings) -> Registry:
             from_email=settings.sendgrid_from_email,
             from_name=settings.sendgrid_from_name,
             timeout=settings.provider_timeout_seconds,
+            unsubscribe_groups={
+                purpose: group
+                for purpose, group in (
+                    (Purpose.MARKETING, settings.sendgrid_marketing_group_id),
+                    (Purpose.TRANSACTIONAL, settings.sendgrid_service_group_id),
+                )
+                if group is not None
+            },
         )
     if TWILIO in vendors and settings.twilio_account_sid and settings.twilio_auth_token:
         built[TWILIO] = TwilioMessagingProvider(

@@ -30,6 +30,12 @@ class ConsentGiven(_In):
         max_length=1000,
         description="What the person agreed to, e.g. the checkbox text and form version",
     )
+    submitted_at: Happened | None = Field(
+        default=None,
+        description="When the person submitted the form (a lead ad's created time). Only a "
+        "submission made after a channel was stopped, with its evidence, opts them in there "
+        "again; without it a capture never re-grants a stopped channel",
+    )
 
     def channels(self) -> list[Channel]:
         given = {Channel.EMAIL: self.email, Channel.SMS: self.sms, Channel.WHATSAPP: self.whatsapp}
@@ -284,10 +290,28 @@ class TouchEntry(BaseModel):
 TimelineEntry = Annotated[EventEntry | TouchEntry, Field(discriminator="type")]
 
 
+class ConsentChange(BaseModel):
+    """One record of the consent ledger: a grant or a revocation, as it was given."""
+
+    given_at: datetime = Field(description="When the person gave or withdrew it")
+    channel: Channel
+    purpose: Purpose
+    status: ConsentStatus
+    source: str = Field(description="Where: the form's source, whatsapp:keyword, console, …")
+    captured_by: str = Field(description="form, staff, webhook, link or provider")
+    captured_by_name: str | None = Field(description="The member of staff who recorded it")
+    evidence: str | None = Field(description="The wording shown, or what the person sent")
+    recorded_at: datetime
+
+
 class Timeline(BaseModel):
     lead_id: uuid.UUID
     entries: list[TimelineEntry]
     journeys: list[JourneySummary]
+    consent: list[ConsentChange] = Field(
+        default_factory=list,
+        description="The lead's consent history, oldest first: every grant and revocation",
+    )
     next_cursor: str | None = Field(
         default=None,
         description="More entries follow: pass this as `cursor` for the next page",

@@ -23,6 +23,7 @@ from api.deps import Backend
 from api.leads.schemas import (
     BudgetView,
     CaptureResult,
+    ConsentChange,
     ConsentView,
     EventEntry,
     EventIn,
@@ -97,6 +98,7 @@ async def capture_lead(request: LeadCapture, actor: Actor, backend: Backend) -> 
             message=request.message,
             consented=request.consent.channels(),
             consent_evidence=request.consent.evidence,
+            consent_submitted_at=request.consent.submitted_at,
         ),
     )
     applied = await backend.tell_temporal(captured.effects, saved=f"lead {captured.lead_id}")
@@ -370,5 +372,9 @@ def read_timeline(
         lead_id=lead.id,
         entries=page,
         journeys=_journeys(session, lead.id),
+        consent=[
+            ConsentChange.model_validate(record, from_attributes=True)
+            for record in ConsentRepository(session).history(lead.id)
+        ],
         next_cursor=TimelineCursor.of(page[-1]).encode() if len(entries) > limit else None,
     )

@@ -129,6 +129,7 @@ async def sendgrid_events(
             name=event.name,
             bounce=event.bounce,
             opt_out=event.opt_out,
+            marketing_only=event.unsubscribe,
         )
         for event in events
     ]

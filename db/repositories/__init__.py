@@ -5,7 +5,7 @@ Repositories never commit: the caller owns the unit of work (`Database.run` / `r
 
 from db.repositories.accounts import StaffAccountRepository
 from db.repositories.base import Repository
-from db.repositories.consent import ConsentRepository
+from db.repositories.consent import Capture, ConsentRepository
 from db.repositories.enrollments import EnrollmentRepository
 from db.repositories.events import EventRepository
 from db.repositories.keys import ApiKeyRepository, hash_api_key
@@ -24,6 +24,7 @@ from db.repositories.webhooks import WebhookReceiptRepository
 __all__ = [
     "OPEN_TASK_STATUSES",
     "ApiKeyRepository",
+    "Capture",
     "ConsentRepository",
     "EnrollmentRepository",
     "EventRepository",

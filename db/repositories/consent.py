@@ -1,22 +1,82 @@
-"""The consent ledger: lead × channel × purpose."""
+"""The consent ledger (append-only records) and the state now, lead × channel × purpose."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from collections.abc import Sequence as Seq
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.vocabulary import ConsentStatus
-from db.models import Consent
+from db.models import Consent, ConsentRecord
 from db.repositories.base import Repository
 from sequences.vocabulary import Channel, Purpose
 
 
+@dataclass(frozen=True)
+class Capture:
+    """Who recorded a consent change, where, with what proof, and when the person did it."""
+
+    source: str  # instagram, whatsapp:keyword, one_click_unsubscribe, …
+    captured_by: str  # form, staff, webhook, link, provider
+    evidence: str | None  # the wording shown, or what the person sent
+    given_at: datetime
+    captured_by_name: str | None = None  # the member of staff, when a person recorded it
+
+
 class ConsentRepository(Repository[Consent]):
     model = Consent
+
+    def states(self, lead_id: uuid.UUID) -> dict[tuple[Channel, Purpose], Consent]:
+        """The state now of each (channel, purpose) the lead has a record for: one query."""
+        return {
+            (row.channel, row.purpose): row
+            for row in self.session.scalars(select(Consent).where(Consent.lead_id == lead_id))
+        }
+
+    def append(
+        self,
+        lead_id: uuid.UUID,
+        channel: Channel,
+        purpose: Purpose,
+        status: ConsentStatus,
+        capture: Capture,
+        *,
+        now: Consent | None,
+    ) -> ConsentRecord:
+        """Add a record to the ledger and make it the state now (`now`: the state row, if the
+        lead has one for this channel and purpose). Nothing is flushed: the unit of work
+        writes it, after a lead created in it."""
+        record = ConsentRecord(
+            lead_id=lead_id,
+            channel=channel,
+            purpose=purpose,
+            status=status,
+            source=capture.source[:64],
+            captured_by=capture.captured_by,
+            captured_by_name=capture.captured_by_name,
+            evidence=capture.evidence,
+            given_at=capture.given_at,
+        )
+        self.session.add(record)
+        if now is None:
+            now = Consent(id=uuid.uuid4(), lead_id=lead_id, channel=channel, purpose=purpose)
+            self.session.add(now)
+        now.status = status
+        if status is ConsentStatus.GRANTED:
+            now.source = capture.source[:64]
+            now.evidence = capture.evidence
+            now.captured_at = capture.given_at
+            now.revoked_at = None
+            now.revoked_via = None
+        else:
+            now.source = now.source or capture.source[:64]
+            now.captured_at = now.captured_at or capture.given_at
+            now.revoked_at = capture.given_at
+            now.revoked_via = capture.source[:64]
+        return record
 
     def grant(
         self,
@@ -27,94 +87,40 @@ class ConsentRepository(Repository[Consent]):
         source: str,
         evidence: str | None,
         at: datetime,
-    ) -> Consent:
-        """Record consent. A revoked row is granted again only by this explicit call."""
-        (consent,) = self.grant_all(
-            lead_id, [channel], purpose, source=source, evidence=evidence, at=at
+    ) -> ConsentRecord:
+        """Record a grant as given on a form (for tests and seeding; rules live in the domain)."""
+        now = self.states(lead_id).get((channel, purpose))
+        record = self.append(
+            lead_id,
+            channel,
+            purpose,
+            ConsentStatus.GRANTED,
+            Capture(source=source, captured_by="form", evidence=evidence, given_at=at),
+            now=now,
         )
-        return consent
-
-    def grant_all(
-        self,
-        lead_id: uuid.UUID,
-        channels: Iterable[Channel],
-        purpose: Purpose,
-        *,
-        source: str,
-        evidence: str | None,
-        at: datetime,
-        new_lead: bool = False,
-    ) -> list[Consent]:
-        """`grant` for several channels at once: one read of the ledger, one write.
-
-        `new_lead`: the lead was created in this unit of work, so it has no ledger to read,
-        and its rows are written with the rest of the unit of work (at its next flush).
-        """
-        wanted = list(dict.fromkeys(channels))
-        if not wanted:
-            return []
-        existing = {
-            consent.channel: consent
-            for consent in (
-                []
-                if new_lead
-                else self.session.scalars(
-                    select(Consent).where(
-                        Consent.lead_id == lead_id,
-                        Consent.purpose == purpose,
-                        Consent.channel.in_(wanted),
-                    )
-                )
-            )
-        }
-        granted = []
-        for channel in wanted:
-            consent = existing.get(channel)
-            if consent is None:
-                consent = Consent(lead_id=lead_id, channel=channel, purpose=purpose)
-                self.session.add(consent)
-            consent.status = ConsentStatus.GRANTED
-            consent.source = source
-            consent.evidence = evidence
-            consent.captured_at = at
-            consent.revoked_at = None
-            consent.revoked_via = None
-            granted.append(consent)
-        if not new_lead:
-            self.session.flush()
-        return granted
-
-    def revoke(
-        self, lead_id: uuid.UUID, channel: Channel, *, via: str, evidence: str | None, at: datetime
-    ) -> bool:
-        """Opt the lead out of every purpose on `channel`. True if anything changed.
-
-        A lead who never consented still gets a revoked marketing row, so the STOP is on the
-        ledger (and wins over any later implicit consent) until an explicit opt-in.
-        """
-        rows = self.session.scalars(
-            select(Consent).where(Consent.lead_id == lead_id, Consent.channel == channel)
-        ).all()
-        if not rows:
-            rows = [Consent(lead_id=lead_id, channel=channel, purpose=Purpose.MARKETING)]
-            self.session.add(rows[0])
-        changed = False
-        for consent in rows:
-            if consent.status is ConsentStatus.REVOKED:
-                continue
-            consent.status = ConsentStatus.REVOKED
-            consent.source = consent.source or via
-            consent.evidence = evidence if consent.evidence is None else consent.evidence
-            consent.revoked_at = at
-            consent.revoked_via = via
-            changed = True
         self.session.flush()
-        return changed
+        return record
 
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Consent]:
         return self.session.scalars(
-            select(Consent).where(Consent.lead_id == lead_id).order_by(Consent.channel)
+            select(Consent)
+            .where(Consent.lead_id == lead_id)
+            .order_by(Consent.channel, Consent.purpose)
         ).all()
+
+    def history(self, lead_id: uuid.UUID) -> Seq[ConsentRecord]:
+        """Every grant and revocation of the lead, oldest first."""
+        return self.session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.lead_id == lead_id)
+            .order_by(ConsentRecord.seq)
+        ).all()
+
+    def move_history(self, source: uuid.UUID, target: uuid.UUID) -> None:
+        """Give `target` the ledger of `source` (a merge; the state rows are merged apart)."""
+        self.session.execute(
+            update(ConsentRecord).where(ConsentRecord.lead_id == source).values(lead_id=target)
+        )
 
     def is_granted(self, lead_id: uuid.UUID, channel: Channel, purpose: Purpose) -> bool:
         status = self.session.scalar(
@@ -123,24 +129,3 @@ class ConsentRepository(Repository[Consent]):
             )
         )
         return status is ConsentStatus.GRANTED
-
-    def allowed_channels(self, lead_id: uuid.UUID, purpose: Purpose) -> set[Channel]:
-        """The channels the lead may be sent `purpose` on, read in one query.
-
-        A STOP on a channel wins over every purpose on it; marketing also needs a grant for
-        marketing, a transactional message only the absence of a STOP.
-        """
-        rows = self.session.execute(
-            select(Consent.channel, Consent.purpose, Consent.status).where(
-                Consent.lead_id == lead_id
-            )
-        ).all()
-        stopped = {channel for channel, _, status in rows if status is ConsentStatus.REVOKED}
-        if purpose is Purpose.TRANSACTIONAL:
-            return set(Channel) - stopped
-        granted = {
-            channel
-            for channel, given_for, status in rows
-            if given_for is purpose and status is ConsentStatus.GRANTED
-        }
-        return granted - stopped

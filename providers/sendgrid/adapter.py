@@ -10,7 +10,7 @@ from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Category, CustomArg, Header, Mail
+from sendgrid.helpers.mail import Asm, Category, CustomArg, GroupId, Header, Mail
 
 from providers.base import (
     PROVIDER_HTTP_TIMEOUT_SECONDS,
@@ -19,6 +19,7 @@ from providers.base import (
     ProviderOutcomeUnknown,
     ProviderReceipt,
 )
+from sequences.vocabulary import Purpose
 
 
 def _retry_after(headers: object) -> float | None:
@@ -41,10 +42,12 @@ class SendGridEmailProvider:
         from_email: str,
         from_name: str | None = None,
         timeout: float = PROVIDER_HTTP_TIMEOUT_SECONDS,
+        unsubscribe_groups: dict[Purpose, int] | None = None,
     ) -> None:
         self._client = SendGridAPIClient(api_key=api_key, host=base_url)
         self._client.client.timeout = timeout  # the SDK sets none
         self._from = (from_email, from_name) if from_name else from_email
+        self._groups = unsubscribe_groups or {}
 
     def _mail(self, message: OutgoingMessage) -> Mail:
         mail = Mail(from_email=self._from, to_emails=message.to)
@@ -59,6 +62,9 @@ class SendGridEmailProvider:
         mail.custom_arg = [CustomArg("touch_id", str(message.touch_id))] + (
             [CustomArg("lead_id", str(message.lead_id))] if message.lead_id else []
         )
+        group = self._groups.get(message.purpose) if message.purpose else None
+        if group is not None:  # an unsubscribe from marketing leaves receipts coming
+            mail.asm = Asm(GroupId(group))
         if message.unsubscribe_url:
             mail.header = [
                 Header("List-Unsubscribe", f"<{message.unsubscribe_url}>"),

@@ -27,7 +27,10 @@ STATUSES = {
     "bounce": TouchStatus.BOUNCED,
     "dropped": TouchStatus.FAILED,
 }
-OPT_OUTS = frozenset({"spamreport", "unsubscribe", "group_unsubscribe"})
+# An unsubscribe leaves marketing email (receipts and service messages still go); a spam
+# report stops all email.
+UNSUBSCRIBES = frozenset({"unsubscribe", "group_unsubscribe"})
+OPT_OUTS = UNSUBSCRIBES | {"spamreport"}
 
 
 def signature_valid(
@@ -73,6 +76,10 @@ class EmailEvent:
     @property
     def opt_out(self) -> bool:
         return self.name in OPT_OUTS
+
+    @property
+    def unsubscribe(self) -> bool:
+        return self.name in UNSUBSCRIBES
 
     @property
     def bounce(self) -> bool:

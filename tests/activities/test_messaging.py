@@ -297,6 +297,19 @@ def test_email_goes_through_sendgrid_with_opaque_ids_and_one_click_unsubscribe(
     assert touch.provider == "sendgrid" and (touch.provider_message_id or "").startswith("sg")
 
 
+def test_marketing_and_service_email_go_in_separate_unsubscribe_groups(database, store, standin):
+    settings = settings_for(standin).model_copy(
+        update={"sendgrid_marketing_group_id": 101, "sendgrid_service_group_id": 202}
+    )
+    messaging = MessagingActivities(database, configured(settings), settings)
+    lead_id = lead_in_kolkata(database, store)
+    for purpose in (Purpose.MARKETING, Purpose.TRANSACTIONAL):
+        run_at(messaging, request_for(lead_id, Channel.EMAIL, purpose=purpose), AFTERNOON)
+
+    marketing, service = standin.accepted("/v3/mail/send")
+    assert (marketing.json["asm"]["group_id"], service.json["asm"]["group_id"]) == (101, 202)
+
+
 def test_sms_goes_through_twilio_with_a_status_callback(database, store, messaging, standin):
     lead_id = lead_in_kolkata(database, store)
     run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON)
@@ -485,7 +498,7 @@ def test_a_carrier_stop_revokes_sms_consent_and_the_step_falls_back_to_email(
         lambda s: ConsentRepository(s).is_granted(lead_id, Channel.SMS, Purpose.MARKETING)
     )
     later = run_at(messaging, request_for(lead_id, Channel.SMS), AFTERNOON + timedelta(days=1))
-    assert (later.status, later.reason) == (TouchStatus.SUPPRESSED, "no_consent")
+    assert (later.status, later.reason) == (TouchStatus.SUPPRESSED, "opted_out")
     assert len(standin.requests) == 2
 
 

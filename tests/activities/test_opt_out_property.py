@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activities.messaging import MessagingActivities
-from db.repositories import ConsentRepository
+from db.repositories import Capture
 from db.types import utcnow
+from domain import consent
 from providers.base import OutgoingMessage, ProviderReceipt, Registry
 from providers.outbox.adapter import OutboxProvider
 from sequences.vocabulary import Channel, Purpose
@@ -70,8 +71,16 @@ def test_after_an_opt_out_nothing_is_sent_on_that_channel(database, store, ops, 
         at = AFTERNOON + timedelta(minutes=index)
         if op == "stop":
             database.run(
-                lambda s, c=channel: ConsentRepository(s).revoke(
-                    lead_id, c, via="sms:keyword", evidence=None, at=utcnow()
+                lambda s, c=channel: consent.stop(
+                    s,
+                    lead_id,
+                    c,
+                    Capture(
+                        source="sms:keyword",
+                        captured_by="webhook",
+                        evidence="STOP",
+                        given_at=utcnow(),
+                    ),
                 )
             )
             stopped.add(channel)

@@ -119,24 +119,29 @@ LATER = Sequence(
 )
 
 
-async def test_stop_revokes_sms_consent_and_ends_every_journey_once(
+async def test_stop_revokes_sms_and_journeys_end_only_once_no_channel_reaches_the_lead(
     http, database, store, dev_server, worker_for
 ):
-    lead_id = make_lead(database, store, consent=[Channel.SMS, Channel.EMAIL])
+    lead_id = make_lead(database, store, consent=[Channel.SMS, Channel.WHATSAPP], email=None)
     workflow_id, start = enroll(database, lead_id, sequence=LATER)
+    phone = _phone(database, lead_id)
     async with worker_for(dev_server.client) as task_queue:
         handle = await dev_server.client.start_workflow(
             NurtureJourney.run, start, id=workflow_id, task_queue=task_queue
         )
-        params = inbound(_phone(database, lead_id), " stop ")
+        params = inbound(phone, " stop ")
         first = await twilio_post(http, "/v1/webhooks/twilio/inbound", params)
         again = await twilio_post(http, "/v1/webhooks/twilio/inbound", params)
+        after_sms = await handle.query(NurtureJourney.status)
+        on_whatsapp = inbound(phone, "STOP", whatsapp=True)
+        last = await twilio_post(http, "/v1/webhooks/twilio/inbound", on_whatsapp)
         result = await handle.result()
 
-    assert (first.status_code, again.status_code) == (200, 200)
+    assert (first.status_code, again.status_code, last.status_code) == (200, 200, 200)
+    assert after_sms.status is JourneyStatus.ACTIVE  # WhatsApp still reaches the lead
     assert isinstance(result, JourneyResult) and result.status is JourneyStatus.EXITED
     assert not _sms_consented(database, lead_id)
-    assert [e.kind for e in _events(database, lead_id)] == ["opted_out"]
+    assert [e.kind for e in _events(database, lead_id)] == ["opted_out", "opted_out"]
 
 
 async def test_start_opts_back_in_and_help_answers_with_help_text(http, database, store):

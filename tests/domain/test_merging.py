@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from core.vocabulary import ApiRole, ConsentStatus
 from db.models import Consent, Event, Lead, Task
+from db.repositories import Capture
 from domain import consent, merging
 from domain.access import Actor
 from domain.errors import InvalidField, UnknownLead
@@ -24,7 +25,8 @@ NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 def test_the_second_lead_merges_into_the_first(database, store):
     keep = make_lead(database, store, email=None, consent=(Channel.EMAIL,))
     other = make_lead(database, store, consent=(Channel.EMAIL, Channel.WHATSAPP))
-    database.run(lambda s: consent.stop(s, other, Channel.EMAIL, via="sms", evidence=None, at=NOW))
+    stop = Capture(source="sms", captured_by="webhook", evidence="STOP", given_at=NOW)
+    database.run(lambda s: consent.stop(s, other, Channel.EMAIL, stop))
     add_event(database, store, other, "question", {"text": "Do you resize rings?"})
     task = open_task(database, store, lead_id=other)
     other_email = database.read(lambda s: s.get_one(Lead, other).email)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.vocabulary import ConsentStatus
 from db.models import Consent, Enrollment, Event, Lead, StaffAccount
 from db.types import utcnow
-from sequences.vocabulary import Channel
+from sequences.vocabulary import Channel, Purpose
 from tests.factories import add_event, enroll, make_lead
 from tests.web.people import make_account, signed_in
 
@@ -106,7 +106,11 @@ async def test_a_note_is_recorded_once_and_a_spoken_opt_out_stops_the_channel(
     assert note.payload["text"] == "Prefers evenings" and note.source == "console"
     whatsapp = database.read(
         lambda s: s.scalars(
-            select(Consent).where(Consent.lead_id == lead, Consent.channel == Channel.WHATSAPP)
+            select(Consent).where(
+                Consent.lead_id == lead,
+                Consent.channel == Channel.WHATSAPP,
+                Consent.purpose == Purpose.MARKETING,
+            )
         ).one()
     )
     assert whatsapp.status is ConsentStatus.REVOKED
@@ -114,6 +118,9 @@ async def test_a_note_is_recorded_once_and_a_spoken_opt_out_stops_the_channel(
     stop_event = next(e for e in events if e.kind == "opted_out")
     assert stop_event.payload["captured_by"] and stop_event.source == "console"
     assert "Prefers evenings" in page and "revoked" in page and "(said to " in page
+    # The consent history keeps the grant and the stop, each with who recorded it.
+    assert "Granted</span>: whatsapp marketing" in page
+    assert "Revoked</span>: whatsapp marketing" in page and "by staff (" in page
 
 
 async def test_going_cold_lists_the_silent_leads_in_a_journey(console, database, store):

@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from temporalio.api.enums.v1 import EventType
 
 from core.vocabulary import JourneyStatus, TouchStatus
-from db.models import Consent, Enrollment, Event, Lead, Task, Touch
+from db.models import Consent, ConsentRecord, Enrollment, Event, Lead, Task, Touch
 from sequences.model import Condition, Offset, SendAction, Sequence, Step
 from sequences.vocabulary import EventKind
 from tests.factories import enroll, make_lead, touches
@@ -22,7 +22,7 @@ def erase(database, lead_id: uuid.UUID) -> None:
     """Delete the lead and every row about them (what a "forget me" request does)."""
 
     def work(session) -> None:
-        for model in (Touch, Task, Event, Consent, Enrollment):
+        for model in (Touch, Task, Event, Consent, ConsentRecord, Enrollment):
             session.execute(delete(model).where(model.lead_id == lead_id))
         session.execute(delete(Lead).where(Lead.id == lead_id))
 
