@@ -95,8 +95,10 @@ def _replay(status_code: int, media_type: str | None, body: str) -> Response:
 async def answer_once(request: Request, handler: Handler) -> Response:
     """Run `handler` once per (API key, Idempotency-Key); replay its answer to the others."""
     key = request.headers.get(HEADER)
+    if key is None:  # most requests: nothing to remember, not even the caller's key hash
+        return await handler(request)
     scope = caller_key_hash(request)
-    if key is None or scope is None:  # no key, or no caller: the route answers (401) as ever
+    if scope is None:  # no caller: the route answers (401) as ever
         return await handler(request)
     if not _valid(key):
         return _header_problem(
