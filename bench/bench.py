@@ -22,9 +22,12 @@ user's .data/ is never touched), then measures:
    drain rate (welcomes a second, from the burst's first request to its last welcome).
 7. rescoring 100,000 leads (five events each) through the nightly path, on a temporary SQLite
    file, after the stack has stopped (bench/qualify.py says what is timed).
+8. the season simulation (bench/season.py): 1,000 engagement leads through 80 days of random
+   events on the time-skipping server, then a year of 1,000 leads of mixed segments, checked
+   for messages after an opt-out, over a cap or inside quiet hours.
 
 `--only stress` runs the warm-up and parts 5 and 6 alone (`--burst N` to shrink the burst),
-to check them without the rest.
+to check them without the rest; `--only season` runs part 8 alone.
 
 Leads are posted with aiohttp: the load generator shares the two CPUs with the stack, and
 httpx cost about 3 ms of CPU per request against aiohttp's 0.4 ms (and the bare SDK client's
@@ -65,6 +68,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from bench.floor import FloorActivities, FloorWorkflow, SignalWaitWorkflow  # noqa: E402
 from bench.qualify import measure_hot_event_to_task, measure_rescore  # noqa: E402
+from bench.season import SEASON_TARGET_S, simulate  # noqa: E402
 from bench.stress import (  # noqa: E402
     histogram_quantile,
     read_load,
@@ -665,7 +669,13 @@ async def measure(
         "api_response_p95_s": percentile(speed.response_times, 95),
         "response_to_sent_p50_s": percentile(speed.after_response, 50),
         "response_to_sent_p95_s": percentile(speed.after_response, 95),
-        # Other work on the machine skews every figure: the 1-minute load before and after.
+        **_machine(load_before),
+    }
+
+
+def _machine(load_before: float) -> dict[str, Any]:
+    """Other work on the machine skews every figure: the 1-minute load before and after."""
+    return {
         "loadavg_1m_before": load_before,
         "loadavg_1m_after": os.getloadavg()[0],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -731,6 +741,10 @@ def report(results: dict[str, Any], output: Path) -> None:
         "workflow_task_p95_s": lambda v: _target(v, TARGET_WFT_P95_S),
         "workflow_task_timeouts": lambda v: _target(v, TARGET_TIMEOUTS, places=0),
         "rescore_100k_s": lambda v: _target(v, TARGET_RESCORE_S, places=0),
+        "season_sim_wall_s": lambda v: _target(v, SEASON_TARGET_S, places=0),
+        "year_after_opt_out": lambda v: _target(v, 0, places=0),
+        "year_over_cap": lambda v: _target(v, 0, places=0),
+        "year_in_quiet_hours": lambda v: _target(v, 0, places=0),
     }
     metrics = [
         "speed_to_lead_p50_s",
@@ -748,6 +762,13 @@ def report(results: dict[str, Any], output: Path) -> None:
         "workflow_task_timeouts",
         "drain_welcomes_per_s",
         "rescore_100k_s",
+        "season_sim_wall_s",
+        "season_sim_journeys_per_s",
+        "year_messages_per_lead_month",
+        "year_messages_busiest_lead_month",
+        "year_after_opt_out",
+        "year_over_cap",
+        "year_in_quiet_hours",
     ]
     diagnostics = [
         ("api_response_p50_s", "HTTP 201 time, speed-to-lead run"),
@@ -774,6 +795,11 @@ def report(results: dict[str, Any], output: Path) -> None:
         ("workflow_task_timeouts_start_to_close", "done again"),
         ("workflow_task_timeouts_sticky", "moved off the sticky queue"),
         ("big_burst_workflows_checked", "histories read for timeouts"),
+        ("season_sim_journeys", "journeys the engagement season ran"),
+        ("season_sim_messages", "messages that went out in it"),
+        ("season_sim_still_running", "journeys still running at its end"),
+        ("year_sim_wall_s", "the year's wall time"),
+        ("year_messages", "messages that went out in the year"),
     ]
     width = max(len(name) for name in [*metrics, *(d[0] for d in diagnostics)]) + 2
     print()
@@ -813,7 +839,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     parser = argparse.ArgumentParser(description="Facet's benchmark (see bench/bench.py)")
-    parser.add_argument("--only", choices=["stress"], help="only reads and the big burst")
+    parser.add_argument(
+        "--only", choices=["stress", "season"], help="only reads and the big burst, or the season"
+    )
     parser.add_argument("--burst", type=int, default=BIG_BURST, help="leads in the big burst")
     arguments = parser.parse_args()
 
@@ -822,6 +850,13 @@ def main() -> int:
     ok = False
     try:
         load_before = os.getloadavg()[0]
+        if arguments.only == "season":
+            results = {**_machine(load_before), **simulate()}
+            output = RESULTS.with_name("season.json")
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(results, indent=2) + "\n")
+            report(results, output)
+            return 0
         stack = bring_up(tmp)
         if arguments.only == "stress":
             results = asyncio.run(
@@ -833,6 +868,8 @@ def main() -> int:
             stack.stop()  # the rescoring bench runs alone, on a database of its own
             progress(f"rescoring {RESCORE_LEADS:,} leads (seeding them first is not timed)")
             results.update(measure_rescore(RESCORE_LEADS))
+            progress("the season simulation (bench/season.py)")
+            results.update(simulate())
             output = RESULTS
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2) + "\n")
