@@ -118,7 +118,7 @@ def test_a_campaign_for_a_year_without_a_festival_date_refuses_to_start_naming_i
         )
         campaigns.start(session, campaign.id, MARKETING, datetime(2036, 3, 1, tzinfo=UTC))
 
-    with pytest.raises(InvalidField, match="(dhanteras|diwali) in 2036 is not known") as refused:
+    with pytest.raises(InvalidField, match=r"(dhanteras|diwali) in 2036 is not known") as refused:
         database.run(start_in_2036)
     assert refused.value.field == "steps"
 
