@@ -167,9 +167,20 @@ def _journey_version(session: Session, sequence_key: str) -> SequenceVersion:
 
 
 def create(
-    session: Session, actor: Actor, *, name: str, sequence_key: str, audience: Audience
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    sequence_key: str,
+    audience: Audience,
+    campaign_id: uuid.UUID | None = None,
 ) -> Campaign:
-    """A draft campaign; nothing is sent until it is started."""
+    """A draft campaign; nothing is sent until it is started. `campaign_id`: the id a form
+    chose, so a double submit finds the campaign it made."""
+    if campaign_id is not None:
+        existing = session.get(Campaign, campaign_id)
+        if existing is not None:
+            return get(session, campaign_id, actor)
     if not audience.channels:
         raise InvalidField("channels", "name at least one channel the audience consented to")
     _journey_version(session, sequence_key)
@@ -179,7 +190,7 @@ def create(
         if session.get(Store, store_id) is None:
             raise InvalidField("store_id", f"no store {store_id}")
     campaign = Campaign(
-        id=uuid.uuid4(),
+        id=campaign_id or uuid.uuid4(),
         name=name,
         sequence_key=sequence_key,
         store_id=store_id,
@@ -422,3 +433,20 @@ def journeys_to_end(session: Session, campaign_id: uuid.UUID) -> list[str]:
 
 def record_ended(session: Session, campaign_id: uuid.UUID, ended: int) -> None:
     session.get_one(Campaign, campaign_id).journeys_ended += ended
+
+
+def branches(session: Session, actor: Actor) -> list[Store]:
+    """The stores the actor may aim a campaign at."""
+    query = select(Store).order_by(Store.name)
+    if actor.store_id is not None:
+        query = query.where(Store.id == actor.store_id)
+    return list(session.scalars(query))
+
+
+def journey_sequences(session: Session) -> list[SequenceVersion]:
+    """The sequences a campaign may enroll leads in: every journey (not the countdowns)."""
+    return [
+        version
+        for version in SequenceRepository(session).latest_of_each()
+        if not version.body.get("occasion")
+    ]

@@ -419,6 +419,9 @@ def journey_starter(client: Client, task_queue: str) -> Callable[[PlannedJourney
     return start
 
 
+CAMPAIGN_CANCELLED = "campaign_cancelled"
+
+
 async def end_journeys(client: Client, workflow_ids: Sequence[str], outcome: str) -> int:
     """End these journeys with `outcome`; how many were still running to hear it."""
     ended = 0
@@ -453,11 +456,19 @@ async def start_campaign(
         )
 
 
-async def cancel_campaign(client: Client, campaign_id: uuid.UUID) -> bool:
-    """Tell the running CampaignWorkflow to stop; False if it is not running any more."""
-    return await signal_if_running(
+async def cancel_campaign(
+    client: Client,
+    campaign_id: uuid.UUID,
+    still_running: Callable[[], Awaitable[Sequence[str]]],
+) -> int | None:
+    """Tell the running CampaignWorkflow to stop (it ends the campaign's journeys once its
+    batch in flight is done): None. When it has finished already, end the journeys
+    `still_running()` names here, and return how many heard it."""
+    if await signal_if_running(
         client, campaign_workflow_id(campaign_id), CampaignWorkflow.cancel, CampaignCancel()
-    )
+    ):
+        return None
+    return await end_journeys(client, await still_running(), CAMPAIGN_CANCELLED)
 
 
 async def campaign_progress(client: Client, campaign_id: uuid.UUID) -> CampaignProgress | None:

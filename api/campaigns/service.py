@@ -105,15 +105,17 @@ async def cancel(campaign_id: uuid.UUID, actor: Actor, backend: Backend) -> Camp
         backend.database.run,
         lambda session: view(campaigns.cancel(session, campaign_id, actor, utcnow())),
     )
+    database = backend.database
+
+    async def still_running() -> list[str]:
+        return await run_in_threadpool(
+            database.read, lambda session: campaigns.journeys_to_end(session, campaign_id)
+        )
+
     async with reaching_temporal(f"campaign {campaign_id}'s cancel"):
-        if not await handles.cancel_campaign(backend.temporal, campaign_id):
-            running = await run_in_threadpool(
-                backend.database.read,
-                lambda session: campaigns.journeys_to_end(session, campaign_id),
-            )
-            ended = await handles.end_journeys(backend.temporal, running, "campaign_cancelled")
-            await run_in_threadpool(
-                backend.database.run,
-                lambda session: campaigns.record_ended(session, campaign_id, ended),
-            )
+        ended = await handles.cancel_campaign(backend.temporal, campaign_id, still_running)
+    if ended is not None:
+        await run_in_threadpool(
+            database.run, lambda session: campaigns.record_ended(session, campaign_id, ended)
+        )
     return cancelled

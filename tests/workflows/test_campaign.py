@@ -81,6 +81,10 @@ def _sent(database, lead_ids) -> list[Touch]:
     )
 
 
+async def _nothing() -> list[str]:
+    return []
+
+
 async def _start(env, database, campaign_id, task_queue, **options) -> None:
     now = await env.get_current_time()
     database.run(lambda s: campaigns.start(s, campaign_id, MARKETING, now))
@@ -155,7 +159,7 @@ async def test_cancelling_halfway_leaves_the_rest_of_the_audience_untouched(
         assert progress.batches_done == 3 and progress.enrolled == 300
         cancelled_at = utcnow()
         database.run(lambda s: campaigns.cancel(s, campaign_id, MARKETING, cancelled_at))
-        assert await handles.cancel_campaign(env.client, campaign_id)
+        assert await handles.cancel_campaign(env.client, campaign_id, _nothing) is None
         result = await handle.result()
         sent_before = {t.id for t in _sent(database, leads)}
         await env.sleep(timedelta(days=3))  # the journeys' day-1 step would be due by now
