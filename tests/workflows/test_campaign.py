@@ -23,6 +23,7 @@ from domain.campaigns import Audience
 from domain.reference import Reference
 from sequences.vocabulary import Channel
 from tests.factories import make_lead, set_caps
+from tests.workflows.replay import keep_history
 from workflows import handles
 from workflows.campaign import CampaignWorkflow
 
@@ -185,6 +186,7 @@ async def test_cancelling_halfway_leaves_the_rest_of_the_audience_untouched(
         database.run(lambda s: campaigns.cancel(s, campaign_id, MARKETING, cancelled_at))
         assert await handles.cancel_campaign(env.client, campaign_id, _nothing) is None
         result = await _outcome(handle)
+        await keep_history(handle, "campaign_cancelled_halfway")
         sent_before = {t.id for t in _sent(database, leads)}
         for _ in range(12):  # the journeys' day-1 step would be due by now
             await _advance(env, timedelta(hours=6))
@@ -210,6 +212,9 @@ async def test_cancelling_halfway_leaves_the_rest_of_the_audience_untouched(
         (JourneyStatus.EXITED, "campaign_cancelled")
     }
     assert result.journeys_ended == 300
+    # A journey ended by the cancel, for the replay test (recorded with the server still up).
+    ended_journey = env.client.get_workflow_handle(journeys[0].workflow_id)
+    await keep_history(ended_journey, "journey_ended_by_campaign_cancel")
     row = database.read(lambda s: s.get_one(Campaign, campaign_id))
     assert (row.status, row.enrolled, row.journeys_ended) == ("cancelled", 300, 300)
 
@@ -231,6 +236,7 @@ async def test_a_diwali_campaign_enrolls_gifting_leads_in_festive_diwali(
         await _start(env, database, campaign_id, task_queue)
         handle = env.client.get_workflow_handle_for(CampaignWorkflow.run, f"campaign:{campaign_id}")
         assert (await _outcome(handle)).enrolled == 2
+        await keep_history(handle, "campaign_completed")
         journeys = database.read(
             lambda s: list(s.scalars(select(Enrollment).where(Enrollment.lead_id.in_(leads))))
         )
