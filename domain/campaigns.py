@@ -19,7 +19,7 @@ A campaign's `status`: draft → running → completed, or → cancelled (from d
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
@@ -40,12 +40,15 @@ from db.models import (
     Store,
 )
 from db.repositories import EnrollmentRepository, SequenceRepository
+from db.types import utcnow
+from domain import sequences as library
 from domain.access import Actor
 from domain.enrollment import JourneyToStart
 from domain.errors import Conflict, InvalidField, NotFound
 from domain.reference import Reference
 from domain.sequences import check_festival_dates
 from sequences.model import Sequence
+from sequences.preview import PlannedStep, plan
 from sequences.templates import MergeFields, RenderedMessage, TemplateProblem, render
 from sequences.timing import local_date
 from sequences.vocabulary import Channel, Priority, Purpose
@@ -237,10 +240,26 @@ class CampaignPreview:
     sample_lead_id: uuid.UUID | None
     sample: SampleMessage | None
     problem: str | None = None  # why no sample could be shown
+    # When each step would reach the sample lead, enrolled now (`sequences.preview.plan`).
+    timezone: str | None = None
+    plan: list[PlannedStep] = field(default_factory=list)
 
 
-def preview(session: Session, campaign_id: uuid.UUID, actor: Actor) -> CampaignPreview:
-    """How many leads a start would enroll now, and the first message one of them would get."""
+def preview(
+    session: Session, campaign_id: uuid.UUID, actor: Actor, now: datetime | None = None
+) -> CampaignPreview:
+    """How many leads a start would enroll now, the first message one of them would get, and
+    the dated plan of the sequence for that lead."""
+    found = _previewed(session, campaign_id, actor)
+    if found.sample_lead_id is None:
+        return found
+    sample = library.sample_of_lead(session, found.sample_lead_id, actor)
+    version = _journey_version(session, found.campaign.sequence_key)
+    planned = plan(Sequence.model_validate(version.body), sample, now or utcnow())
+    return replace(found, timezone=sample.timezone, plan=planned)
+
+
+def _previewed(session: Session, campaign_id: uuid.UUID, actor: Actor) -> CampaignPreview:
     campaign = get(session, campaign_id, actor)
     audience = Audience.of(campaign)
     count = audience_count(session, audience, campaign.sequence_key)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.sequences.schemas import PlannedStepView
 from domain.fields import CalendarDate
 from sequences.vocabulary import Channel, Priority
 
@@ -66,3 +67,7 @@ class CampaignPreviewView(BaseModel):
     sample_lead_id: uuid.UUID | None
     sample: SampleMessageView | None
     problem: str | None = Field(description="Why no sample message is shown")
+    timezone: str | None = Field(description="The sample lead's time zone")
+    plan: list[PlannedStepView] = Field(
+        description="When each step would reach the sample lead, enrolled now"
+    )

@@ -15,6 +15,7 @@ from api.campaigns.schemas import (
 )
 from api.deps import Backend
 from api.errors import reaching_temporal
+from api.sequences.schemas import PlannedStepView
 from db.models import Campaign
 from db.types import utcnow
 from domain import campaigns
@@ -82,6 +83,11 @@ def preview(session: Session, campaign_id: uuid.UUID, actor: Actor) -> CampaignP
         if sample
         else None,
         problem=found.problem,
+        timezone=found.timezone,
+        plan=[
+            PlannedStepView(step_id=s.step_id, at=s.at, action=s.action, detail=s.detail)
+            for s in found.plan
+        ],
     )
 
 

@@ -47,6 +47,8 @@ async def test_marketing_creates_previews_starts_and_watches_a_campaign(
     preview = (await http.get(f"{path}/preview", headers=marketing)).json()
     assert preview["count"] == 3 and preview["sample_lead_id"] in {str(x) for x in leads}
     assert preview["sample"]["step_id"] == "gift_guide" and preview["sample"]["channel"] == "email"
+    assert [s["step_id"] for s in preview["plan"]] == ["gift_guide", "engraving_deadline",
+                                                       "last_minute"]  # fmt: skip
 
     started = await http.post(f"{path}/start", headers=marketing)
     assert started.status_code == 200 and started.json()["total"] == 3

@@ -47,6 +47,7 @@ def test_marketing_previews_and_starts_a_campaign_and_sees_its_progress(
     expect(page.locator("#audience-count")).to_have_text("5")
     expect(page.get_by_text("The first message, gift_guide, by email")).to_be_visible()
     expect(page.frame_locator("iframe.email").locator("body")).to_contain_text("Diwali")
+    expect(page.locator("#sample-plan li.send")).to_have_count(4)
     _fits_a_phone(page)
     shoot(page, "campaign-preview", full_page=True)
 

@@ -4,7 +4,7 @@ database; and a campaign whose festival date is unknown for its year refuses to 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,8 @@ from domain import campaigns
 from domain.access import Actor
 from domain.campaigns import Audience
 from domain.errors import InvalidField
-from sequences.vocabulary import Channel, Priority
+from sequences.calendar import festival_in_year
+from sequences.vocabulary import Channel, Festival, Priority
 from tests.factories import make_lead
 
 MARKETING = Actor(
@@ -107,6 +108,12 @@ def test_the_preview_shows_the_first_message_rendered_for_an_audience_lead(datab
     assert found.sample is not None
     assert (found.sample.step_id, found.sample.channel) == ("gift_guide", Channel.EMAIL)
     assert found.sample.message.subject and "Asha" in found.sample.message.body
+    # ... and when each step would reach that lead: the gift guide three weeks before Diwali.
+    sends = {step.step_id: step for step in found.plan if step.action == "send"}
+    diwali = festival_in_year(Festival.DIWALI, sends["gift_guide"].at.year)
+    assert diwali is not None
+    assert sends["gift_guide"].at.date() == diwali - timedelta(days=21)
+    assert found.timezone == str(sends["gift_guide"].at.tzinfo)
 
 
 def test_a_campaign_for_a_year_without_a_festival_date_refuses_to_start_naming_it(database, store):
