@@ -11,6 +11,7 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from core.vocabulary import ApiRole, JourneyStatus, TouchStatus
@@ -25,7 +26,7 @@ from sequences.vocabulary import Channel
 from tests.factories import make_lead, set_caps
 from tests.workflows.replay import keep_history
 from workflows import handles
-from workflows.campaign import CampaignWorkflow
+from workflows.campaign import CampaignInput, CampaignWorkflow
 
 MARKETING = Actor(
     key_id=None, name="marketing", role=ApiRole.MARKETING, store_id=None, staff_id=None
@@ -245,3 +246,33 @@ async def test_a_diwali_campaign_enrolls_gifting_leads_in_festive_diwali(
         status = await handles.journey_status(env.client, journeys[0].workflow_id)
         assert status is not None and status.sequence_key == "festive_diwali"
         assert status.current_step == "gift_guide" and status.next_due_at is not None
+
+
+async def test_a_long_campaign_continues_as_new_and_enrolls_everyone_once(
+    dev_server, database, store, worker_for
+):
+    """The dev server here suggests continue-as-new after 60 events: 12 batches of 5 leads
+    carry their progress across runs, and no lead is enrolled twice."""
+    leads = [make_lead(database, store, consent=[Channel.EMAIL]) for _ in range(60)]
+    key = _collection_sequence(database)
+    campaign_id = _campaign(database, store, key)
+    client = dev_server.client
+    async with worker_for(client) as task_queue:
+        database.run(lambda s: campaigns.start(s, campaign_id, MARKETING, utcnow()))
+        handle = await client.start_workflow(
+            CampaignWorkflow.run,
+            CampaignInput(campaign_id=campaign_id, batch_size=5),
+            id=f"campaign:{campaign_id}",
+            task_queue=task_queue,
+        )
+        progress = await handle.result()
+        first_run = await client.get_workflow_handle(
+            handle.id, run_id=handle.first_execution_run_id
+        ).describe()
+
+    assert first_run.status is WorkflowExecutionStatus.CONTINUED_AS_NEW
+    assert (progress.enrolled, progress.batches_done) == (60, 13)
+    members = _members(database, campaign_id)
+    assert sorted(m.lead_id for m in members) == sorted(leads)
+    row = database.read(lambda s: s.get_one(Campaign, campaign_id))
+    assert (row.status, row.enrolled, row.batches_done) == ("completed", 60, 13)
