@@ -28,6 +28,7 @@ from temporalio.worker import (
     WorkerTuner,
 )
 
+from activities.campaigns import CampaignActivities
 from activities.channel_check import ChannelCheckActivities
 from activities.journey import JourneyActivities
 from activities.messaging import MessagingActivities
@@ -44,6 +45,7 @@ from providers import registry
 from providers.base import Registry
 from qualification.config import QualificationConfig
 from workflows import handles
+from workflows.campaign import CampaignWorkflow
 from workflows.channel_check import ChannelCheck
 from workflows.escalation import EscalationTask
 from workflows.journey import NurtureJourney
@@ -61,6 +63,7 @@ WORKFLOWS = [
     NightlyQualification,
     ColdLeadSweep,
     ChannelCheck,
+    CampaignWorkflow,
 ]
 ACTIVITY_THREADS = 16
 # What the worker always takes on, however busy the machine is (see worker_tuner).
@@ -113,6 +116,12 @@ def build_worker(
     messaging = MessagingActivities(database, providers, settings)
     journeys = JourneyActivities(database, reference)
     checks = ChannelCheckActivities(database, providers)
+    campaigns = CampaignActivities(
+        database,
+        reference,
+        handles.journey_starter(client, task_queue),
+        handles.journey_ender(client),
+    )
     scoring = ScoringActivities(database, reference, qualification)
     tasks = TaskActivities(
         database,
@@ -142,6 +151,9 @@ def build_worker(
             tasks.find_cold_leads,
             tasks.cancel_escalations,
             checks.send_channel_check,
+            campaigns.enroll_campaign_batch,
+            campaigns.finish_campaign,
+            campaigns.end_campaign_journeys,
         ],
         activity_executor=executor,
         graceful_shutdown_timeout=graceful_shutdown,

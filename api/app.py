@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api import errors
 from api.auth import actor_cache
+from api.campaigns.router import router as campaigns_router
 from api.docs import document_answers, install_docs
 from api.health.router import router as health_router
 from api.inputs import InputGuard, Refusal, answer_refusal
@@ -76,6 +77,7 @@ def create_app(
         webhooks_router,
         tasks_router,
         scoring_router,
+        campaigns_router,
     ):
         document_answers(router.routes)
         app.include_router(router)

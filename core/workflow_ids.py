@@ -32,3 +32,16 @@ def qualify_workflow_id(event_id: uuid.UUID) -> str:
 def channel_check_workflow_id(check_id: uuid.UUID) -> str:
     """One test send from store setup: sent once, however often the page is posted."""
     return f"channel-check:{check_id}"
+
+
+def campaign_workflow_id(campaign_id: uuid.UUID) -> str:
+    """The CampaignWorkflow that enrolls one campaign's audience: started once."""
+    return f"campaign:{campaign_id}"
+
+
+def campaign_journey_workflow_id(
+    lead_id: uuid.UUID, sequence_key: str, campaign_id: uuid.UUID
+) -> str:
+    """A lead's journey in a campaign's sequence: one per lead per campaign, so the same
+    festival's campaign next year is a journey of its own."""
+    return f"{journey_workflow_id(lead_id, sequence_key)}:campaign:{campaign_id}"

@@ -470,3 +470,46 @@ class ChannelCheck(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
     finished_at: Mapped[datetime | None]
+
+
+class Campaign(Base):
+    """A one-off or seasonal send to an audience: its leads are enrolled in the campaign's
+    sequence in batches by a CampaignWorkflow, each message still through the send gate.
+
+    `audience` holds the filters (segment, store, score tier, last purchase before/after);
+    `channels` the channels a lead must have marketing consent on (any of them). The counts
+    are the workflow's progress, written batch by batch."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[uuid.UUID] = _id()
+    name: Mapped[str] = mapped_column(String(200))
+    sequence_key: Mapped[str] = mapped_column(String(100))
+    store_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("store.id"), index=True)
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    channels: Mapped[list[str]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # see domain.campaigns
+    total: Mapped[int | None]
+    enrolled: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    batches_done: Mapped[int] = mapped_column(Integer, default=0)
+    journeys_ended: Mapped[int] = mapped_column(Integer, default=0)
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = _created()
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class CampaignMember(Base):
+    """One lead the campaign reached: the journey it enrolled them in, or why it did not."""
+
+    __tablename__ = "campaign_member"
+    __table_args__ = (UniqueConstraint("campaign_id", "lead_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaign.id"), index=True)
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(32))  # enrolled, or why not
+    created_at: Mapped[datetime] = _created()

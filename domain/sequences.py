@@ -18,12 +18,15 @@ from sqlalchemy.orm import Session
 from core.vocabulary import JourneyStatus
 from db.models import SequenceVersion
 from db.repositories import EnrollmentRepository, SequenceRepository, TouchRepository
+from db.types import utcnow
 from domain.access import Actor
 from domain.enrollment import lead_occasions, lead_timezone
 from domain.errors import Conflict, InvalidSequence, NotFound
 from domain.leads import lead_for
 from domain.reference import Reference
+from sequences.calendar import UnknownFestivalYear, check_known, festivals_of
 from sequences.loader import SequenceError, SequenceProblem, parse_sequence
+from sequences.model import FestivalDate, Sequence
 from sequences.preview import LeadSample, PlannedStep, plan
 from sequences.source import DiffLine, diff, to_yaml
 from sequences.templates import (
@@ -82,6 +85,7 @@ def publish(session: Session, reference: Reference, body: dict[str, Any], *, by:
             if step.enroll is not None and step.enroll.sequence in unknown
         ]
         raise InvalidSequence("steps", message, tuple(where))
+    check_festival_dates(sequence, utcnow().date())
     latest = repository.latest(sequence.key)
     if latest is not None and bool(latest.body.get("occasion")) != bool(sequence.occasion):
         raise Conflict(
@@ -96,6 +100,21 @@ def publish(session: Session, reference: Reference, body: dict[str, Any], *, by:
     if created:
         reference.forget_on_commit(session)  # the next capture enrolls in the new version
     return Published(version, created)
+
+
+def check_festival_dates(sequence: Sequence, on_or_after: date) -> None:
+    """Refuse a sequence timed by a festival whose date is unknown for the year it would run
+    in from `on_or_after` (InvalidSequence naming the step, the festival and the year)."""
+    try:
+        check_known(festivals_of(sequence), on_or_after)
+    except UnknownFestivalYear as unknown:
+        message = f"{unknown}: add it to sequences/calendar.py before using {sequence.key!r}"
+        where = tuple(
+            SequenceProblem(("steps", index, "at", "festival"), message)
+            for index, step in enumerate(sequence.steps)
+            if isinstance(step.at, FestivalDate) and step.at.festival is unknown.festival
+        )
+        raise InvalidSequence("steps", message, where) from unknown
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,16 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.payloads import ChannelCheckRequest, ChannelCheckResult
 from activities.qualification_payloads import Cancellation
 from core.vocabulary import TaskOutcome
-from core.workflow_ids import channel_check_workflow_id, qualify_workflow_id, task_workflow_id
+from core.workflow_ids import (
+    campaign_workflow_id,
+    channel_check_workflow_id,
+    qualify_workflow_id,
+    task_workflow_id,
+)
 from qualification.outcomes import Qualification
 from sequences.model import Sequence as SequenceBody
 from sequences.vocabulary import EventKind, Occasion
+from workflows.campaign import CampaignCancel, CampaignInput, CampaignProgress, CampaignWorkflow
 from workflows.channel_check import ChannelCheck
 from workflows.escalation import (
     Acknowledgement,
@@ -49,6 +55,7 @@ from workflows.journey import NurtureJourney
 from workflows.journey_model import (
     ChangeDate,
     CountdownInput,
+    EndRequest,
     JourneyEvent,
     JourneyInput,
     JourneyView,
@@ -397,4 +404,81 @@ async def send_channel_check(
         )
     except WorkflowFailureError as error:
         log.info("test send %s did not finish: %s", check_id, error.cause)
+        return None
+
+
+# --- campaigns --------------------------------------------------------------------------------
+
+
+def journey_starter(client: Client, task_queue: str) -> Callable[[PlannedJourney], Awaitable[bool]]:
+    """`start_journey` bound to a client and queue, for the campaign activities."""
+
+    async def start(planned: PlannedJourney) -> bool:
+        return await start_journey(client, task_queue, planned)
+
+    return start
+
+
+CAMPAIGN_CANCELLED = "campaign_cancelled"
+
+
+async def end_journeys(client: Client, workflow_ids: Sequence[str], outcome: str) -> int:
+    """End these journeys with `outcome`; how many were still running to hear it."""
+    ended = 0
+    for workflow_id in workflow_ids:
+        ended += await signal_if_running(
+            client, workflow_id, NurtureJourney.end, EndRequest(outcome=outcome)
+        )
+    return ended
+
+
+def journey_ender(client: Client) -> Callable[[Sequence[str], str], Awaitable[int]]:
+    """`end_journeys` bound to a client, for the campaign activities."""
+
+    async def end(workflow_ids: Sequence[str], outcome: str) -> int:
+        return await end_journeys(client, workflow_ids, outcome)
+
+    return end
+
+
+async def start_campaign(
+    client: Client, task_queue: str, campaign_id: uuid.UUID, *, pace: timedelta = timedelta(0)
+) -> None:
+    """Start the campaign's CampaignWorkflow (once: a repeated start finds it)."""
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            CampaignWorkflow.run,
+            CampaignInput(campaign_id=campaign_id, pace=pace),
+            id=campaign_workflow_id(campaign_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+
+
+async def cancel_campaign(
+    client: Client,
+    campaign_id: uuid.UUID,
+    still_running: Callable[[], Awaitable[Sequence[str]]],
+) -> int | None:
+    """Tell the running CampaignWorkflow to stop (it ends the campaign's journeys once its
+    batch in flight is done): None. When it has finished already, end the journeys
+    `still_running()` names here, and return how many heard it."""
+    if await signal_if_running(
+        client, campaign_workflow_id(campaign_id), CampaignWorkflow.cancel, CampaignCancel()
+    ):
+        return None
+    return await end_journeys(client, await still_running(), CAMPAIGN_CANCELLED)
+
+
+async def campaign_progress(client: Client, campaign_id: uuid.UUID) -> CampaignProgress | None:
+    """The CampaignWorkflow's own account of its progress; None if it cannot answer."""
+    handle = client.get_workflow_handle(campaign_workflow_id(campaign_id))
+    try:
+        return await asyncio.wait_for(
+            handle.query(CampaignWorkflow.progress, rpc_timeout=QUERY_TIMEOUT),
+            timeout=QUERY_TIMEOUT.total_seconds() + 1,
+        )
+    except (RPCError, TimeoutError) as error:
+        log.info("campaign %s did not answer its progress query: %s", campaign_id, error)
         return None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from core.vocabulary import JourneyStatus
     from workflows.journey_model import (
+        EndRequest,
         JourneyEvent,
         JourneyInput,
         JourneyResult,
@@ -35,7 +37,8 @@ class NurtureJourney:
     in the lead's time zone); the journey sleeps on durable timers and acts through
     activities: `send_message`, `open_task`, `prepare_enrollment` (+ a child journey).
     Signals: `record_event` (deduplicated by event id; the goal converts, `exit_on` exits,
-    a reply pauses per `reply_pauses`, `on_event` reactions), `pause`, `resume`.
+    a reply pauses per `reply_pauses`, `on_event` reactions), `pause`, `resume`, `end` (exits
+    with the outcome given, e.g. a cancelled campaign's).
     Query: `status`.
     Ends: on the goal, on an exit event or `exit` step, or after the last step; the outcome
     is written to the enrollment row. Continues as new when the SDK suggests it, carrying
@@ -72,6 +75,13 @@ class NurtureJourney:
     @workflow.signal
     def resume(self) -> None:
         self._runner.state.paused = False
+
+    @workflow.signal
+    def end(self, request: EndRequest) -> None:
+        state = self._runner.state
+        if state.status is JourneyStatus.ACTIVE:
+            state.status = JourneyStatus.EXITED
+            state.outcome = request.outcome
 
     @workflow.query
     def status(self) -> JourneyView:

@@ -124,3 +124,9 @@ class JourneyView(BaseModel):
 
 class PauseRequest(BaseModel):
     reason: str
+
+
+class EndRequest(BaseModel):
+    """Ends a running journey from outside (a cancelled campaign): what was sent stays sent."""
+
+    outcome: str

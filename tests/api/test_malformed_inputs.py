@@ -34,6 +34,8 @@ from api.app import create_app
 from api.auth import issue_api_key
 from core.vocabulary import ApiRole
 from db.models import Base, Lead, Staff, Task
+from domain import campaigns
+from domain.access import Actor
 from domain.consent import unsubscribe_token
 from sequences.vocabulary import Channel, StaffRole
 from tests.conftest import api_client, bearer
@@ -69,6 +71,7 @@ POST_ROUTES = sorted(
 MAX_BODY = APP.state.settings.max_body_bytes
 MAX_WEBHOOK_BODY = APP.state.settings.max_webhook_body_bytes
 
+NO_CAMPAIGN = uuid.UUID(int=0)
 Where = tuple[str | int, ...]  # a field's place in the body, e.g. ("customer", "phone")
 
 
@@ -239,6 +242,7 @@ class World:
     task_id: uuid.UUID
     phone: str
     keys: dict[str, str]
+    campaign_id: uuid.UUID = NO_CAMPAIGN
 
 
 def _valid_requests(world: World) -> dict[str, Valid]:
@@ -309,6 +313,21 @@ def _valid_requests(world: World) -> dict[str, Valid]:
             "/v1/admin/scoring/refit", {"store_id": store, "rescore": False}, admin,
             typed=("rescore",), uuid=("store_id",), unknown_ids=((("store_id",), 422),),
         ),
+        "/v1/campaigns": Valid(
+            "/v1/campaigns",
+            {"name": "Diwali", "sequence_key": "festive_diwali", "channels": ["email"],
+             "store_id": store, "last_purchase_before": "2026-01-01"},
+            marketing, text=("name",), uuid=("store_id",), dates=(("last_purchase_before",),),
+            unknown_ids=((("store_id",), 422),),
+        ),
+        "/v1/campaigns/{campaign_id}/start": Valid(
+            f"/v1/campaigns/{world.campaign_id}/start", {}, marketing,
+            path_ids=(("campaign_id", str(world.campaign_id), 404),),
+        ),
+        "/v1/campaigns/{campaign_id}/cancel": Valid(
+            f"/v1/campaigns/{world.campaign_id}/cancel", {}, marketing,
+            path_ids=(("campaign_id", str(world.campaign_id), 404),),
+        ),
         "/v1/webhooks/twilio/inbound": Valid(
             "/v1/webhooks/twilio/inbound",
             {"MessageSid": f"SM{uuid.uuid4().hex}", "From": world.phone, "To": "+15005550006",
@@ -360,7 +379,18 @@ async def world_http(dev_server, database, worker_for, make_store):
         "admin": issue_api_key(database, name="admin", role=ApiRole.ADMIN),
     }
     phone = database.read(lambda s: s.get_one(Lead, lead_id).phone_e164)
-    world = World(store.id, lead_id, database.run(add_task), phone, keys)
+    campaign_id = database.run(
+        lambda s: (
+            campaigns.create(
+                s,
+                Actor(None, "mkt", ApiRole.MARKETING, None, None),
+                name="Malformed",
+                sequence_key="gifting_valentines",
+                audience=campaigns.Audience(channels=(Channel.EMAIL,), store_id=store.id),
+            ).id
+        )
+    )
+    world = World(store.id, lead_id, database.run(add_task), phone, keys, campaign_id)
     async with (
         worker_for(dev_server.client) as task_queue,
         api_client(database, dev_server.client, task_queue, **WEBHOOK_SETTINGS) as http,

@@ -29,7 +29,7 @@ MAX_BODY = APP.state.settings.max_body_bytes
 
 def _path(template: str) -> str:
     path = template
-    for name in ("lead_id", "task_id", "other_id"):
+    for name in ("lead_id", "task_id", "other_id", "campaign_id"):
         path = path.replace("{" + name + "}", str(uuid.uuid4()))
     return path.replace("{token}", "not-a-token")
 

@@ -1,0 +1,1 @@
+"""Campaigns for marketing: create, preview, start, progress, cancel."""
