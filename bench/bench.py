@@ -800,6 +800,8 @@ def report(results: dict[str, Any], output: Path) -> None:
         ("season_sim_still_running", "journeys still running at its end"),
         ("year_sim_wall_s", "the year's wall time"),
         ("year_messages", "messages that went out in the year"),
+        ("year_campaign_previewed", "the Diwali campaign's audience in its preview"),
+        ("year_campaign_enrolled", "and the leads it enrolled"),
     ]
     width = max(len(name) for name in [*metrics, *(d[0] for d in diagnostics)]) + 2
     print()

@@ -10,7 +10,7 @@ of it.
    random events (store visits, product views, appointment bookings, purchases, opt-outs).
    Reported: the wall time (`season_sim_wall_s`, target <= 60 s) and journeys per second.
 2. The year: 1,000 leads of mixed segments captured over a year, with purchases, repeat
-   purchases months later, opt-outs and (where the campaign door exists) a Diwali campaign.
+   purchases months later, opt-outs and a Diwali campaign to every lead with email consent.
    Reported: messages per lead per month (mean and the busiest lead's busiest month); it
    checks, over every message that went out, that none reached a lead after a full opt-out,
    none broke the store's frequency caps and none left inside quiet hours.
@@ -58,8 +58,9 @@ from db.session import Database  # noqa: E402
 from domain.messages import recipient_of  # noqa: E402
 from providers import registry  # noqa: E402
 from scripts.demo import seed_demo  # noqa: E402
+from sequences.calendar import next_festival  # noqa: E402
 from sequences.send_window import is_within_window, local_day, zone_of  # noqa: E402
-from sequences.vocabulary import Purpose  # noqa: E402
+from sequences.vocabulary import Festival, Purpose  # noqa: E402
 from worker import build_worker  # noqa: E402
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -109,6 +110,7 @@ class Harness:
     pos_key: str
     staff_key: str
     manager_key: str
+    marketing_key: str
     started: datetime
     clock_queue: str
 
@@ -166,6 +168,7 @@ async def harness(label: str) -> AsyncIterator[Harness]:
         database, name="season-staff", role=ApiRole.ASSOCIATE, store_id=demo.store_id
     )
     manager_key = issue_api_key(database, name="season-admin", role=ApiRole.ADMIN)
+    marketing_key = issue_api_key(database, name="season-marketing", role=ApiRole.MARKETING)
     task_queue = f"facet-season-{uuid.uuid4().hex[:8]}"
     settings = Settings(
         environment="test",
@@ -207,6 +210,7 @@ async def harness(label: str) -> AsyncIterator[Harness]:
                 pos_key=pos_key,
                 staff_key=staff_key,
                 manager_key=manager_key,
+                marketing_key=marketing_key,
                 started=await env.get_current_time(),
                 clock_queue=clock_queue,
             )
@@ -451,13 +455,39 @@ async def whole_year(leads: int, seed: int = 11) -> dict[str, float]:
         progress(f"the year: {leads} leads of mixed segments, 365 days")
         began = time.perf_counter()
 
-        async def nothing(day: int) -> None:
-            return None
+        diwali = next_festival(Festival.DIWALI, h.started.date())
+        assert diwali is not None, "the calendar knows the coming Diwali"
+        campaign_day = (diwali - h.started.date()).days - 25
+        campaign: dict[str, Any] = {}
 
-        await live_through(h, people, 365, on_day=nothing)
+        async def diwali_campaign(day: int) -> None:
+            if day != campaign_day:
+                return
+            created = await h.post(
+                "/v1/campaigns",
+                {"name": "Diwali", "sequence_key": "festive_diwali", "channels": ["email"]},
+                h.marketing_key,
+            )
+            preview = await h.http.get(
+                f"/v1/campaigns/{created['id']}/preview",
+                headers={"Authorization": f"Bearer {h.marketing_key}"},
+            )
+            campaign["previewed"] = preview.json()["count"]
+            await h.post(f"/v1/campaigns/{created['id']}/start", {}, h.marketing_key)
+            campaign["id"] = created["id"]
+            progress(f"Diwali campaign started on day {day} for {campaign['previewed']} leads")
+
+        await live_through(h, people, 365, on_day=diwali_campaign)
         await wait_for_journeys(h, give_up_after_days=5)
         wall = time.perf_counter() - began
         outcome = examine(h, people)
+        enrolled = 0
+        if "id" in campaign:
+            shown = await h.http.get(
+                f"/v1/campaigns/{campaign['id']}",
+                headers={"Authorization": f"Bearer {h.marketing_key}"},
+            )
+            enrolled = int(shown.json()["enrolled"])
     _check(outcome, "year")
     return {
         "year_sim_wall_s": wall,
@@ -467,6 +497,8 @@ async def whole_year(leads: int, seed: int = 11) -> dict[str, float]:
         "year_after_opt_out": outcome.after_opt_out,
         "year_over_cap": outcome.over_cap,
         "year_in_quiet_hours": outcome.in_quiet_hours,
+        "year_campaign_previewed": campaign.get("previewed", 0),
+        "year_campaign_enrolled": enrolled,
     }
 
 
