@@ -13,8 +13,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import BackendDep, DatabaseDep, SettingsDep
+from api.inputs import check_form, check_text
 from api.webhooks import service
-from api.webhooks.schemas import EventsReceived
+from api.webhooks.schemas import EmailReceived, EventsReceived
 from core.settings import Settings
 
 router = APIRouter(tags=["webhooks"])
@@ -72,6 +73,18 @@ async def sendgrid_events(
 ) -> EventsReceived:
     """SendGrid's signed event batch: delivery, engagement, bounces and opt-outs."""
     return await service.sendgrid_events(await request.body(), signature, timestamp, backend)
+
+
+@router.post("/v1/webhooks/sendgrid/inbound/{secret}", responses=_refused)
+async def sendgrid_inbound(secret: str, request: Request, backend: BackendDep) -> EmailReceived:
+    """An email reply through SendGrid Inbound Parse; the URL's secret authenticates it."""
+    service.inbound_secret_valid(backend.settings, secret)
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        check_form(await request.body())
+    async with request.form() as form:
+        fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    check_text(list(fields.items()), "body")
+    return await service.sendgrid_inbound(fields, backend)
 
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>

@@ -1,0 +1,85 @@
+"""What SendGrid's Inbound Parse posts: an email a lead sent to the store's reply address.
+
+SendGrid signs nothing here: the route's URL carries a secret only Facet and SendGrid's
+settings know (`secret_valid`). The post is multipart/form-data with the message already
+parsed: `from`, `to`, `subject`, `text`, `html`, `headers` (the raw header block), `envelope`,
+`dkim`, `SPF`, `spam_score`, attachments … Facet reads the sender, the subject, what the
+person wrote above the quoted thread, and the Message-ID that makes a redelivery count once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from email.utils import parseaddr
+from html import unescape
+
+# Where a reply stops and the quoted thread, a signature or a phone's footer begins.
+_THREAD_STARTS = re.compile(
+    r"^(>|--\s*$|_{10,}|-{3,}\s*original message|on .{0,200} wrote:\s*$|"
+    r"from:\s|sent from my |get outlook for )",
+    re.IGNORECASE,
+)
+_TAGS = re.compile(r"<[^>]+>")
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd)\s*:\s*)+", re.IGNORECASE)
+
+
+def secret_valid(expected: str, given: str) -> bool:
+    """The secret in the URL, compared in constant time."""
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+@dataclass(frozen=True)
+class InboundEmail:
+    """An email from a person, as Facet reads it. `text` is the whole body (kept with the
+    lead's event, never logged); `reply` is what they wrote above the thread."""
+
+    message_key: str  # a digest of the Message-ID (or of the mail): the redelivery key
+    sender: str  # the From address as written; the domain normalises it
+    subject: str
+    text: str
+    reply: str
+
+
+class NotAnEmail(ValueError):
+    """The post is not an email SendGrid parsed: `field` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def parse_inbound(form: Mapping[str, str]) -> InboundEmail:
+    """The email in SendGrid's form; `NotAnEmail` naming the field for a post that is not one."""
+    sender = parseaddr(form.get("from", ""))[1].strip()
+    if not sender or "@" not in sender:
+        raise NotAnEmail("from", "must hold the sender's email address")
+    text = form.get("text") or ""
+    if not text.strip() and form.get("html"):
+        text = unescape(_TAGS.sub(" ", form["html"]))
+    subject = form.get("subject", "")
+    headers = HeaderParser().parsestr(form.get("headers", ""), headersonly=True)
+    message_id = (headers.get("Message-ID") or headers.get("Message-Id") or "").strip()
+    identity = message_id or "\n".join((sender.lower(), subject, text))
+    return InboundEmail(
+        message_key=hashlib.sha256(identity.encode()).hexdigest()[:40],
+        sender=sender,
+        subject=subject,
+        text=text,
+        reply=reply_portion(text) or _REPLY_PREFIX.sub("", subject).strip(),
+    )
+
+
+def reply_portion(text: str) -> str:
+    """What the person wrote above the quoted thread, their signature and phone footer."""
+    kept: list[str] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if _THREAD_STARTS.match(line.strip()):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip()
