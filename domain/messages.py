@@ -3,7 +3,8 @@
 A step's Touch row (unique by (workflow id, step id)) moves through
 `held` (quiet hours) → `claimed` (committed before the provider is called) → `sending`
 (committed just before the HTTP call) → `sent` → delivered, opened, clicked … as the
-provider reports. A retry that finds `claimed` sends (the earlier attempt died before
+provider reports; with no provider configured, `outbox` instead of `sent` (kept in Facet,
+nothing left it). A retry that finds `claimed` sends (the earlier attempt died before
 calling); a retry that finds `sending` never calls the provider again, because the provider
 may have accepted the message: it records `failed` with reason `outcome_unknown` instead.
 SendGrid and Twilio have no idempotency keys, so this is the only way to promise "never
@@ -75,6 +76,7 @@ FINAL_STATUSES = frozenset(TouchStatus) - {
 # A touch's status moves forward only: a late "delivered" never hides a "clicked".
 PROGRESS = {
     TouchStatus.SENT: 1,
+    TouchStatus.OUTBOX: 1,
     TouchStatus.DELIVERED: 2,
     TouchStatus.UNDELIVERED: 3,
     TouchStatus.BOUNCED: 3,
@@ -114,10 +116,15 @@ def hand_back(session: Session, touch_id: uuid.UUID) -> None:
 def record_sent(
     session: Session, touch_id: uuid.UUID, receipt: ProviderReceipt, at: datetime
 ) -> Touch:
+    """The provider took the message, or the outbox kept it: the touch says which."""
     touch = TouchRepository(session).mark_sent(
-        touch_id, provider=receipt.provider, provider_message_id=receipt.message_id, at=at
+        touch_id,
+        provider=receipt.provider,
+        provider_message_id=receipt.message_id,
+        at=at,
+        status=TouchStatus.SENT if receipt.left_facet else TouchStatus.OUTBOX,
     )
-    log.info("touch %s (lead %s) sent by %s", touch.id, touch.lead_id, receipt.provider)
+    log.info("touch %s (lead %s) %s by %s", touch.id, touch.lead_id, touch.status, receipt.provider)
     return touch
 
 

@@ -37,6 +37,8 @@ class OutgoingMessage:
 class ProviderReceipt:
     provider: str
     message_id: str
+    # False for the outbox: the message was kept in Facet, and staff must not read `sent`.
+    left_facet: bool = True
 
 
 class ProviderOutcomeUnknown(Exception):
