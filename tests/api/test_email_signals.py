@@ -20,6 +20,7 @@ from db.models import Event, Lead, Staff, Task
 from db.repositories import ConsentRepository, TouchRepository
 from sequences.model import Offset, SendAction, Sequence, Step
 from sequences.vocabulary import Channel, Purpose, StaffRole
+from tests.api.test_leads import _decoded_payloads
 from tests.api.test_webhooks import PUBLIC, PUBLIC_KEY, sendgrid_signed, sent_touch
 from tests.conftest import api_client
 from tests.factories import enroll, make_lead
@@ -201,6 +202,9 @@ async def test_an_email_reply_pauses_the_journey_and_opens_a_task_for_the_owner(
     assert view.paused_until - datetime.now(UTC) > timedelta(hours=71)
     [reply] = _events(database, lead_id, "reply")
     assert (reply.source, reply.payload["text"]) == ("email", text)
+    history = _decoded_payloads(json.loads((await handle.fetch_history()).to_json()))
+    assert str(reply.id) in history  # the journey heard the event, by its id
+    assert "oval one" not in history and "Asha" not in history, "the email reached the history"
     await handle.terminate("test over")
 
 
