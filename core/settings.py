@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # The secret path segment of the Inbound Parse URL set in SendGrid
     # (…/v1/webhooks/sendgrid/inbound/<secret>): email replies are refused without it.
     sendgrid_inbound_secret: SecretStr | None = None
+    # The Inbound Parse receiving domain (e.g. reply.store.example): set, every email to a
+    # lead carries Reply-To reply+<lead token>@<domain>, so a reply from any address finds them.
+    sendgrid_reply_domain: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_base_url: str = "https://api.twilio.com"

@@ -36,6 +36,7 @@ from domain.intake import capture
 from domain.leads import Details, Identity, lead_for, normalise_email
 from domain.messages import advance
 from domain.reference import Reference
+from domain.reply_address import lead_replied_to
 from domain.tasks import escalation, open_task
 from sequences.vocabulary import Channel, EventKind, Priority, Purpose, StaffRole
 
@@ -182,10 +183,12 @@ class EmailFromLead:
     subject: str
     text: str  # the whole body: kept with the event, never logged or given to a journey
     reply: str  # what they wrote above the quoted thread: where STOP words are read
+    recipients: tuple[str, ...] = ()  # where it was sent: a lead's reply address names them
 
 
-def record_email(session: Session, email: EmailFromLead, now: datetime) -> Inbound:
-    """An email from a lead, for each store's lead with the sender's address, acting as an
+def record_email(session: Session, email: EmailFromLead, now: datetime, secret: str) -> Inbound:
+    """An email from a lead — the lead its reply address names (signed with `secret`), else
+    each store's lead with the sender's address — acting as an
     SMS reply does: a journey that pauses on replies pauses and opens a task for the lead's
     owner; a STOP word (the whole reply) stops marketing email, receipts still go; a stop
     asked in plain words stops marketing email and asks a person to confirm. START and HELP
@@ -195,11 +198,7 @@ def record_email(session: Session, email: EmailFromLead, now: datetime) -> Inbou
     if kind in (InboundKind.OPT_IN, InboundKind.HELP):
         kind = InboundKind.REPLY
     effects = Effects()
-    try:
-        address = normalise_email(email.sender)
-    except ValueError:
-        address = None
-    leads = LeadRepository(session).by_email(address) if address else []
+    leads = _writers(session, email, secret)
     for lead in leads:
         _lead_wrote(
             session,
@@ -223,6 +222,21 @@ def record_email(session: Session, email: EmailFromLead, now: datetime) -> Inbou
         )
     log.info("an email reply matched %d lead(s)", len(leads))
     return Inbound(kind, None, effects, len(leads))
+
+
+def _writers(session: Session, email: EmailFromLead, secret: str) -> list[Lead]:
+    """Who wrote: the lead of the reply address it was sent to (a reply from any of their
+    addresses), else every store's lead with the sender's address."""
+    repository = LeadRepository(session)
+    named = lead_replied_to(secret, email.recipients)
+    lead = repository.get(named) if named is not None else None
+    if lead is not None:
+        return [lead]
+    try:
+        address = normalise_email(email.sender)
+    except ValueError:
+        return []
+    return list(repository.by_email(address)) if address else []
 
 
 def _welcome_newcomer(

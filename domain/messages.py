@@ -53,6 +53,7 @@ from domain.gate import (
     over_frequency_cap,
     whatsapp_window_open,
 )
+from domain.reply_address import reply_address
 from providers.base import OutgoingMessage, ProviderError, ProviderReceipt
 from sequences.send_window import Recipient, local_day, next_send_time, zone_of
 from sequences.templates import (
@@ -522,7 +523,14 @@ class LeadMessages:
             if touch.content_sid
             else {},
             purpose=order.purpose,
+            reply_to=self._reply_to(lead.id) if channel is Channel.EMAIL else None,
         )
+
+    def _reply_to(self, lead_id: uuid.UUID) -> str | None:
+        domain = self._settings.sendgrid_reply_domain
+        if not domain:
+            return None
+        return reply_address(self._settings.secret_key.get_secret_value(), lead_id, domain)
 
     def _approved_sid(self, template_name: str) -> str | None:
         """The store's approved WhatsApp template for this message: settings, then the file."""

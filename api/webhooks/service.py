@@ -162,8 +162,10 @@ async def sendgrid_inbound(form: dict[str, str], backend: Backend) -> EmailRecei
                 subject=email.subject,
                 text=email.text,
                 reply=email.reply,
+                recipients=email.recipients,
             ),
             now,
+            backend.settings.secret_key.get_secret_value(),
         ),
     )
     await backend.tell_temporal(heard.effects, saved="the email")

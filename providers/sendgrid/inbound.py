@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.parser import HeaderParser
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from html import unescape
 
 # Where a reply stops and the quoted thread, a signature or a phone's footer begins.
@@ -43,6 +44,7 @@ class InboundEmail:
     subject: str
     text: str
     reply: str
+    recipients: tuple[str, ...] = ()  # To, Cc and the envelope's recipients: a reply address
 
 
 class NotAnEmail(ValueError):
@@ -72,7 +74,21 @@ def parse_inbound(form: Mapping[str, str]) -> InboundEmail:
         subject=subject,
         text=text,
         reply=reply_portion(text) or _REPLY_PREFIX.sub("", subject).strip(),
+        recipients=_recipients(form),
     )
+
+
+def _recipients(form: Mapping[str, str]) -> tuple[str, ...]:
+    written = [address for _name, address in getaddresses([form.get("to", ""), form.get("cc", "")])]
+    try:
+        envelope = json.loads(form.get("envelope") or "{}")
+    except ValueError:
+        envelope = {}
+    to = envelope.get("to") if isinstance(envelope, dict) else None
+    delivered = (
+        [address for address in to if isinstance(address, str)] if isinstance(to, list) else []
+    )
+    return tuple(address for address in (*written, *delivered) if address)
 
 
 def reply_portion(text: str) -> str:

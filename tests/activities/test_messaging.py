@@ -22,6 +22,7 @@ from core.vocabulary import TouchStatus
 from db.models import Event, Lead, Touch
 from db.repositories import ConsentRepository, TouchRepository
 from db.session import READ_ONLY
+from domain.reply_address import lead_replied_to
 from providers.base import (
     OutgoingMessage,
     ProviderError,
@@ -308,6 +309,22 @@ def test_marketing_and_service_email_go_in_separate_unsubscribe_groups(database,
 
     marketing, service = standin.accepted("/v3/mail/send")
     assert (marketing.json["asm"]["group_id"], service.json["asm"]["group_id"]) == (101, 202)
+
+
+def test_an_email_replies_to_the_leads_own_address_on_the_inbound_domain(database, store, standin):
+    settings = settings_for(standin).model_copy(
+        update={"sendgrid_reply_domain": "reply.store.example"}
+    )
+    messaging = MessagingActivities(database, configured(settings), settings)
+    lead_id = lead_in_kolkata(database, store)
+    run_at(messaging, request_for(lead_id, Channel.EMAIL), AFTERNOON)
+
+    [sent] = standin.accepted("/v3/mail/send")
+    address = sent.json["reply_to"]["email"]
+    assert address.startswith("reply+") and address.endswith("@reply.store.example")
+    secret = settings.secret_key.get_secret_value()
+    assert lead_replied_to(secret, [address.upper()]) == lead_id  # case-proof
+    assert lead_replied_to("another-secret", [address]) is None
 
 
 def test_sms_goes_through_twilio_with_a_status_callback(database, store, messaging, standin):

@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from core.vocabulary import TaskStatus, TouchStatus
 from db.models import Event, Lead, Staff, Task
 from db.repositories import ConsentRepository, TouchRepository
+from domain.reply_address import reply_address
 from sequences.model import Offset, SendAction, Sequence, Step
 from sequences.vocabulary import Channel, Purpose, StaffRole
 from tests.api.test_leads import _decoded_payloads
-from tests.api.test_webhooks import PUBLIC, PUBLIC_KEY, sendgrid_signed, sent_touch
+from tests.api.test_webhooks import PUBLIC, PUBLIC_KEY, SECRET, sendgrid_signed, sent_touch
 from tests.conftest import api_client
 from tests.factories import enroll, make_lead
 from tests.standin import inbound_parse_post
@@ -243,6 +244,25 @@ async def test_an_inbound_email_without_the_secret_is_refused_and_records_nothin
     assert database.read(
         lambda s: ConsentRepository(s).is_granted(lead_id, Channel.EMAIL, Purpose.MARKETING)
     )
+
+
+async def test_a_reply_from_another_address_finds_the_lead_its_reply_address_names(
+    http, database, store
+):
+    lead_id = make_lead(database, store, consent=[Channel.EMAIL])
+    another = make_lead(database, store, consent=[Channel.EMAIL])
+    own = reply_address(SECRET, lead_id, "reply.store.example")
+    forged = own.replace(own[-30:-20], "0" * 10)  # a signature that is not Facet's
+    # Asha answers from her work address, which no lead has.
+    fields, files = inbound_parse_post("asha@work.example", "Yes, Saturday works", to=own)
+    bad_fields, bad_files = inbound_parse_post("asha@work.example", "Hello", to=forged)
+
+    answer = await http.post(INBOUND, data=fields, files=files)
+    refused = await http.post(INBOUND, data=bad_fields, files=bad_files)
+
+    assert answer.json() == {"leads": 1} and refused.json() == {"leads": 0}
+    assert [e.kind for e in _events(database, lead_id)] == ["reply"]
+    assert _events(database, another) == []
 
 
 async def test_an_email_delivered_twice_is_recorded_once(http, database, store):
