@@ -360,6 +360,12 @@ def record_reports(session: Session, reports: list[DeliveryReport], now: datetim
             continue
         if report.status is not None and advance(touch, report.status, report.reason):
             changed += 1
+        if touch.staff_id is not None:
+            # A task notice to a member of staff, about the lead: their opening it, or their
+            # address bouncing, says nothing of the lead, whose consent and score stay as
+            # they are.
+            session.flush()
+            continue
         if report.bounce:
             session.get_one(Lead, touch.lead_id).email_invalid_reason = "bounce"
         if report.engagement is not None:

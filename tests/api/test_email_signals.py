@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.vocabulary import TaskStatus, TouchStatus
-from db.models import Event, Lead, Staff, Task
+from db.models import Event, Lead, Staff, Task, Touch
 from db.repositories import ConsentRepository, TouchRepository
 from domain.reply_address import reply_address
 from sequences.model import Offset, SendAction, Sequence, Step
@@ -138,6 +138,49 @@ async def test_a_machine_open_is_not_engagement(http, database, store):
     assert row is not None and row.status is TouchStatus.SENT  # nobody read it
     lead = database.read(lambda s: s.get_one(Lead, lead_id))
     assert lead.score is None  # nothing to qualify
+
+
+async def test_a_staff_member_clicking_their_task_notice_is_no_engagement_of_the_lead(
+    http, database, store
+):
+    lead_id = make_lead(database, store, consent=[Channel.EMAIL])
+    message_id = f"sg{uuid.uuid4().hex[:20]}"
+
+    def notice(session) -> uuid.UUID:
+        priya = session.scalars(
+            select(Staff).where(Staff.store_id == store.id, Staff.role == StaffRole.ASSOCIATE)
+        ).one()
+        touch, _new = TouchRepository(session).claim(
+            Touch(
+                lead_id=lead_id,
+                staff_id=priya.id,
+                step_id="notice",
+                channel=Channel.EMAIL,
+                purpose=Purpose.TRANSACTIONAL,
+                template="task_notice",
+                idempotency_key=f"test:{uuid.uuid4()}",
+                status=TouchStatus.SENT,
+                provider="sendgrid",
+                provider_message_id=message_id,
+            )
+        )
+        return touch.id
+
+    touch_id = database.run(notice)
+    batch = [
+        {"event": name, "sg_event_id": uuid.uuid4().hex, "touch_id": str(touch_id)}
+        for name in ("open", "click", "spamreport")
+    ]
+
+    answer = await _post_events(http, batch)
+
+    assert answer.json() == {"processed": 3, "duplicates": 0}
+    row = database.read(lambda s: TouchRepository(s).get(touch_id))
+    assert row is not None and row.status is TouchStatus.CLICKED  # the notice was read
+    assert _events(database, lead_id) == []  # … by staff: the lead did nothing
+    assert database.read(
+        lambda s: ConsentRepository(s).is_granted(lead_id, Channel.EMAIL, Purpose.MARKETING)
+    )
 
 
 # --- replies through Inbound Parse --------------------------------------------------------------
