@@ -25,7 +25,9 @@ _THREAD_STARTS = re.compile(
     r"from:\s|sent from my |get outlook for )",
     re.IGNORECASE,
 )
+_BREAKS = re.compile(r"<(br|/p|/div|/li|/tr|/h\d|/blockquote)\b[^>]*>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"[ \t\u00a0]+")
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd)\s*:\s*)+", re.IGNORECASE)
 
 
@@ -63,7 +65,7 @@ def parse_inbound(form: Mapping[str, str]) -> InboundEmail:
         raise NotAnEmail("from", "must hold the sender's email address")
     text = form.get("text") or ""
     if not text.strip() and form.get("html"):
-        text = unescape(_TAGS.sub(" ", form["html"]))
+        text = _html_text(form["html"])
     subject = form.get("subject", "")
     headers = HeaderParser().parsestr(form.get("headers", ""), headersonly=True)
     message_id = (headers.get("Message-ID") or headers.get("Message-Id") or "").strip()
@@ -89,6 +91,12 @@ def _recipients(form: Mapping[str, str]) -> tuple[str, ...]:
         [address for address in to if isinstance(address, str)] if isinstance(to, list) else []
     )
     return tuple(address for address in (*written, *delivered) if address)
+
+
+def _html_text(html: str) -> str:
+    """An HTML-only email's words, a line per block (so a quoted thread still starts a line)."""
+    lines = unescape(_TAGS.sub("", _BREAKS.sub("\n", html))).split("\n")
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in lines).strip()
 
 
 def reply_portion(text: str) -> str:
