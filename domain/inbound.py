@@ -133,11 +133,12 @@ class Written:
 
 def _lead_wrote(
     session: Session, effects: Effects, lead: Lead, written: Written, now: datetime
-) -> None:
+) -> bool:
     """Record what the lead wrote once, then act on it: a STOP revokes `written.stops` on the
     channel; plain words asking to stop revoke marketing and ask a person to confirm; START
     opts back in; anything but HELP reaches the journeys and qualification. A redelivery
-    changes nothing again (a STOP after START), and only tells Temporal again."""
+    changes nothing again (a STOP after START), and only tells Temporal again. True when it
+    was recorded now (not a redelivery)."""
     kind, channel = written.kind, written.channel
     recorded = record_event_once(
         session,
@@ -162,7 +163,7 @@ def _lead_wrote(
         if recorded.new:
             consent.stop(session, lead.id, channel, said, written.stops)
         _opt_out_heard(effects, session, lead, event)
-        return
+        return recorded.new
     if recorded.new and kind is InboundKind.STOP_REQUEST:
         # Plain words: marketing stops; a person confirms the rest with them.
         asked = replace(said, source=f"{channel.value}:plain_words_stop_request")
@@ -172,6 +173,7 @@ def _lead_wrote(
         consent.opt_in(session, lead.id, channel, said)
     if kind is not InboundKind.HELP:
         _heard(effects, session, event)
+    return recorded.new
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ def record_email(session: Session, email: EmailFromLead, now: datetime, secret: 
     effects = Effects()
     leads = _writers(session, email, secret)
     for lead in leads:
-        _lead_wrote(
+        wrote = _lead_wrote(
             session,
             effects,
             lead,
@@ -220,8 +222,31 @@ def record_email(session: Session, email: EmailFromLead, now: datetime, secret: 
             ),
             now,
         )
+        if wrote:
+            _answered(session, lead)
     log.info("an email reply matched %d lead(s)", len(leads))
     return Inbound(kind, None, effects, len(leads))
+
+
+# An email that went out and may be answered (not the outbox's: nothing reached the lead).
+_ANSWERABLE = frozenset(
+    {TouchStatus.SENT, TouchStatus.DELIVERED, TouchStatus.OPENED, TouchStatus.CLICKED}
+)
+
+
+def _answered(session: Session, lead: Lead) -> None:
+    """The lead's newest email that went out is the one they replied to: it shows `replied`."""
+    emails = [
+        touch
+        for touch in TouchRepository(session).for_lead(lead.id)
+        if touch.channel is Channel.EMAIL
+        and touch.staff_id is None
+        and touch.sent_at is not None
+        and touch.status in _ANSWERABLE
+    ]
+    if emails:
+        newest = max(emails, key=lambda touch: touch.sent_at or touch.created_at)
+        advance(newest, TouchStatus.REPLIED)
 
 
 def _writers(session: Session, email: EmailFromLead, secret: str) -> list[Lead]:

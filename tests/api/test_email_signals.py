@@ -308,6 +308,43 @@ async def test_a_reply_from_another_address_finds_the_lead_its_reply_address_nam
     assert _events(database, another) == []
 
 
+async def test_an_email_reply_shows_on_the_newest_email_that_went_out_as_replied(
+    http, database, store
+):
+    lead_id = make_lead(database, store, consent=[Channel.EMAIL])
+    now = datetime.now(UTC)
+
+    def emails(session) -> list[uuid.UUID]:
+        ids = []
+        for step_id, days_ago in (("welcome", 3), ("four_cs", 1)):
+            touch, _new = TouchRepository(session).claim(
+                Touch(
+                    lead_id=lead_id,
+                    step_id=step_id,
+                    channel=Channel.EMAIL,
+                    purpose=Purpose.MARKETING,
+                    template=f"engagement/{step_id}",
+                    idempotency_key=f"test:{uuid.uuid4()}",
+                    status=TouchStatus.DELIVERED,
+                    provider="sendgrid",
+                    provider_message_id=f"sg{uuid.uuid4().hex[:20]}",
+                    sent_at=now - timedelta(days=days_ago),
+                )
+            )
+            ids.append(touch.id)
+        return ids
+
+    welcome, four_cs = database.run(emails)
+    fields, files = inbound_parse_post(_email_of(database, lead_id), "Which clarity is best?")
+
+    await http.post(INBOUND, data=fields, files=files)
+
+    statuses = database.read(
+        lambda s: [s.get_one(Touch, touch_id).status for touch_id in (welcome, four_cs)]
+    )
+    assert statuses == [TouchStatus.DELIVERED, TouchStatus.REPLIED]
+
+
 async def test_an_email_delivered_twice_is_recorded_once(http, database, store):
     lead_id = make_lead(database, store, consent=[Channel.EMAIL])
     fields, files = inbound_parse_post(
