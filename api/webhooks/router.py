@@ -1,7 +1,8 @@
-"""Webhook routes: authenticated by the provider's signature, never by an API key.
+"""Webhook routes: authenticated by the provider's signature, never by an API key; SendGrid's
+Inbound Parse signs nothing, so its URL carries a secret instead.
 
-A forged or missing signature answers 403 and records nothing; a malformed payload answers
-400 (see `service`).
+A forged or missing signature (or secret) answers 403 and records nothing; a malformed
+payload answers 400, or 422 naming the field (see `service`).
 """
 
 from __future__ import annotations
