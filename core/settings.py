@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     # Base64 DER public key of SendGrid's signed Event Webhook ("Verification Key").
     sendgrid_webhook_public_key: str | None = None
     # The secret path segment of the Inbound Parse URL set in SendGrid
-    # (…/v1/webhooks/sendgrid/inbound/<secret>): email replies are refused without it.
-    sendgrid_inbound_secret: SecretStr | None = None
+    # (…/v1/webhooks/sendgrid/inbound/<secret>): email replies are refused without it. It is
+    # all that guards the route, so it must be long enough not to be guessed.
+    sendgrid_inbound_secret: SecretStr | None = Field(default=None, min_length=16)
     # The Inbound Parse receiving domain (e.g. reply.store.example): set, every email to a
     # lead carries Reply-To reply+<lead token>@<domain>, so a reply from any address finds them.
     sendgrid_reply_domain: str | None = None
