@@ -12,3 +12,4 @@ class EventsReceived(BaseModel):
 
 class EmailReceived(BaseModel):
     leads: int  # the leads (one per store) whose address sent it; 0: nobody Facet knows
+    automatic: bool = False  # an out-of-office, a bounce: no person wrote it, nothing recorded

@@ -151,6 +151,8 @@ async def sendgrid_inbound(form: dict[str, str], backend: Backend) -> EmailRecei
         email = sendgrid_inbound_parse.parse_inbound(form)
     except sendgrid_inbound_parse.NotAnEmail as error:
         raise InvalidField(error.field, error.message) from error
+    if email.automatic:  # an out-of-office or a bounce: answered, so SendGrid stops, and ignored
+        return EmailReceived(leads=0, automatic=True)
     now = utcnow()
     heard = await run_in_threadpool(
         backend.database.run,

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 from html import unescape
@@ -28,6 +29,7 @@ _THREAD_STARTS = re.compile(
 _BREAKS = re.compile(r"<(br|/p|/div|/li|/tr|/h\d|/blockquote)\b[^>]*>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"[ \t\u00a0]+")
+_MACHINE_SENDERS = frozenset({"mailer-daemon", "postmaster", "no-reply", "noreply"})
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd)\s*:\s*)+", re.IGNORECASE)
 
 
@@ -47,6 +49,9 @@ class InboundEmail:
     text: str
     reply: str
     recipients: tuple[str, ...] = ()  # To, Cc and the envelope's recipients: a reply address
+    # An out-of-office answer, a bounce or another machine's reply (RFC 3834 Auto-Submitted,
+    # Precedence, mailer daemons): no person wrote it.
+    automatic: bool = False
 
 
 class NotAnEmail(ValueError):
@@ -77,6 +82,19 @@ def parse_inbound(form: Mapping[str, str]) -> InboundEmail:
         text=text,
         reply=reply_portion(text) or _REPLY_PREFIX.sub("", subject).strip(),
         recipients=_recipients(form),
+        automatic=_automatic(sender, headers),
+    )
+
+
+def _automatic(sender: str, headers: Message) -> bool:
+    if sender.split("@")[0].lower() in _MACHINE_SENDERS:
+        return True
+    submitted = (headers.get("Auto-Submitted") or "no").strip().lower()
+    precedence = (headers.get("Precedence") or "").strip().lower()
+    return (
+        submitted != "no"
+        or precedence in {"bulk", "junk", "list", "auto_reply"}
+        or any(name in headers for name in ("X-Autoreply", "X-Autorespond"))
     )
 
 

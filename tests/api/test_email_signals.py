@@ -238,7 +238,7 @@ async def test_an_email_reply_pauses_the_journey_and_opens_a_task_for_the_owner(
 
     answer = await http.post(INBOUND, data=fields, files=files)
 
-    assert answer.status_code == 200 and answer.json() == {"leads": 1}
+    assert answer.status_code == 200 and answer.json()["leads"] == 1
     task = await _task(database, lead_id, "answer_reply")
     assert task.assignee_id == owner_id and task.status is TaskStatus.OPEN
     view = await handle.query(NurtureJourney.status)
@@ -303,7 +303,7 @@ async def test_a_reply_from_another_address_finds_the_lead_its_reply_address_nam
     answer = await http.post(INBOUND, data=fields, files=files)
     refused = await http.post(INBOUND, data=bad_fields, files=bad_files)
 
-    assert answer.json() == {"leads": 1} and refused.json() == {"leads": 0}
+    assert answer.json()["leads"] == 1 and refused.json()["leads"] == 0
     assert [e.kind for e in _events(database, lead_id)] == ["reply"]
     assert _events(database, another) == []
 
@@ -345,6 +345,28 @@ async def test_an_email_reply_shows_on_the_newest_email_that_went_out_as_replied
     assert statuses == [TouchStatus.DELIVERED, TouchStatus.REPLIED]
 
 
+async def test_an_out_of_office_answer_is_no_reply_and_pauses_nothing(
+    http, database, store, dev_server, task_queue
+):
+    lead_id = make_lead(database, store, consent=[Channel.EMAIL])
+    workflow_id, start = enroll(database, lead_id, sequence=PAUSES_ON_REPLY)
+    handle = await dev_server.client.start_workflow(
+        NurtureJourney.run, start, id=workflow_id, task_queue=task_queue
+    )
+    fields, files = inbound_parse_post(
+        _email_of(database, lead_id), "I am away until Monday.", subject="Out of office"
+    )
+    fields["headers"] += "Auto-Submitted: auto-replied\n"
+
+    answer = await http.post(INBOUND, data=fields, files=files)
+
+    assert answer.json() == {"leads": 0, "automatic": True}
+    assert _events(database, lead_id) == []
+    view = await handle.query(NurtureJourney.status)
+    assert view.paused_until is None
+    await handle.terminate("test over")
+
+
 async def test_an_email_delivered_twice_is_recorded_once(http, database, store):
     lead_id = make_lead(database, store, consent=[Channel.EMAIL])
     fields, files = inbound_parse_post(
@@ -366,7 +388,7 @@ async def test_an_email_from_an_unknown_address_is_answered_and_recorded_nowhere
 
     answer = await http.post(INBOUND, data=fields, files=files)
 
-    assert answer.status_code == 200 and answer.json() == {"leads": 0}
+    assert answer.status_code == 200 and answer.json() == {"leads": 0, "automatic": False}
     assert database.read(lambda s: s.scalar(select(func.count()).select_from(Event))) == before
 
 

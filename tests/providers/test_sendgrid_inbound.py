@@ -61,3 +61,20 @@ def test_a_post_without_a_sender_address_names_the_from_field(sender):
     with pytest.raises(NotAnEmail) as refused:
         parse_inbound({**fields, "from": sender})
     assert refused.value.field == "from"
+
+
+@pytest.mark.parametrize(
+    ("sender", "extra_headers", "automatic"),
+    [
+        ("asha@example.com", "", False),
+        ("asha@example.com", "Auto-Submitted: no\n", False),
+        ("asha@example.com", "Auto-Submitted: auto-replied\n", True),
+        ("asha@example.com", "Precedence: auto_reply\n", True),
+        ("asha@example.com", "X-Autoreply: yes\n", True),
+        ("MAILER-DAEMON@mx.example.com", "", True),
+    ],
+)
+def test_an_answer_no_person_wrote_is_told_apart(sender, extra_headers, automatic):
+    fields, _files = inbound_parse_post(sender, "I am away until Monday.")
+    fields["headers"] += extra_headers
+    assert parse_inbound(fields).automatic is automatic
