@@ -76,7 +76,35 @@ async def sendgrid_events(
     return await service.sendgrid_events(await request.body(), signature, timestamp, backend)
 
 
-@router.post("/v1/webhooks/sendgrid/inbound/{secret}", responses=_refused)
+# What SendGrid's Inbound Parse posts ("POST the raw, full MIME message" off); Facet reads these.
+_INBOUND_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["from"],
+                    "properties": {
+                        "from": {"type": "string", "description": "the sender, 'Name <address>'"},
+                        "to": {"type": "string"},
+                        "cc": {"type": "string"},
+                        "subject": {"type": "string"},
+                        "text": {"type": "string", "description": "the plain-text body"},
+                        "html": {"type": "string", "description": "read when there is no text"},
+                        "headers": {"type": "string", "description": "Message-ID, Auto-Submitted"},
+                        "envelope": {"type": "string", "description": "JSON: to, from"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/v1/webhooks/sendgrid/inbound/{secret}", responses=_refused, openapi_extra=_INBOUND_FORM
+)
 async def sendgrid_inbound(secret: str, request: Request, backend: BackendDep) -> EmailReceived:
     """An email reply through SendGrid Inbound Parse; the URL's secret authenticates it."""
     service.inbound_secret_valid(backend.settings, secret)
