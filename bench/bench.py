@@ -239,7 +239,7 @@ class SentTouches:
         """Each given lead's earliest `sent_at` over its sent touches."""
         query = (
             select(Touch.lead_id, func.min(Touch.sent_at))
-            .where(Touch.status == TouchStatus.SENT)
+            .where(Touch.status.in_((TouchStatus.SENT, TouchStatus.OUTBOX)))
             .group_by(Touch.lead_id)
         )
         with self._engine.connect() as connection:

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     score_half_life_days: float = 14.0
     score_hot_at: int = 65
     score_warm_at: int = 40
+    # What a person opening a marketing email, or clicking a link in one, adds to the score.
+    score_email_open_points: float = Field(default=1.0, ge=0, le=20)
+    score_email_click_points: float = Field(default=5.0, ge=0, le=20)
     model_min_labelled_leads: int = 200
     model_min_purchases: int = 20
     # The worker creates the nightly refit and going-cold schedules at start unless false.
@@ -73,6 +76,13 @@ class Settings(BaseSettings):
     sendgrid_from_name: str | None = None
     # Base64 DER public key of SendGrid's signed Event Webhook ("Verification Key").
     sendgrid_webhook_public_key: str | None = None
+    # The secret path segment of the Inbound Parse URL set in SendGrid
+    # (…/v1/webhooks/sendgrid/inbound/<secret>): email replies are refused without it. It is
+    # all that guards the route, so it must be long enough not to be guessed.
+    sendgrid_inbound_secret: SecretStr | None = Field(default=None, min_length=16)
+    # The Inbound Parse receiving domain (e.g. reply.store.example): set, every email to a
+    # lead carries Reply-To reply+<lead token>@<domain>, so a reply from any address finds them.
+    sendgrid_reply_domain: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_base_url: str = "https://api.twilio.com"

@@ -57,6 +57,9 @@ class TouchStatus(StrEnum):
     CLAIMED = "claimed"
     SENDING = "sending"  # the provider is being called; a retry that finds this never resends
     SENT = "sent"
+    # No provider is configured for the channel: the message was written to the outbox and
+    # nothing left Facet. Never shown as `sent`; it counts toward caps as a sent message does.
+    OUTBOX = "outbox"
     DELIVERED = "delivered"
     OPENED = "opened"
     CLICKED = "clicked"

@@ -82,7 +82,8 @@ def record(
     row = session.get_one(ChannelCheck, check_id)
     row.provider = outcome.provider
     if isinstance(outcome, ProviderReceipt):
-        row.status, row.provider_message_id = "sent", outcome.message_id
+        status = "sent" if outcome.left_facet else "outbox"
+        row.status, row.provider_message_id = status, outcome.message_id
     else:
         row.status, row.reason = "failed", outcome.reason
     row.finished_at = now

@@ -129,15 +129,23 @@ class Happening:
     facts: dict[str, str] = field(default_factory=dict)
 
 
+# The payload facts a journey may branch on, per kind (`wait_for: {where: …}`): never personal.
+_FACTS = {
+    EventKind.JOB_STATUS.value: ("status", "job_id"),
+    # Which message was opened or clicked: a step can wait for a click on its own email.
+    EventKind.EMAIL_OPENED.value: ("step_id", "template"),
+    EventKind.EMAIL_CLICKED.value: ("step_id", "template"),
+}
+
+
 def happening(event: Event) -> Happening:
-    """An event row as journeys hear it: a sale's revenue; a custom job's id and status."""
+    """An event row as journeys hear it: a sale's revenue; a custom job's id and status; the
+    step and template of an email opened or clicked."""
     revenue = event.payload.get("revenue_minor")
     has_revenue = isinstance(revenue, int)
-    facts: dict[str, str] = {}
-    if event.kind == EventKind.JOB_STATUS.value:
-        facts = {
-            key: str(event.payload[key]) for key in ("status", "job_id") if key in event.payload
-        }
+    facts = {
+        key: str(event.payload[key]) for key in _FACTS.get(event.kind, ()) if key in event.payload
+    }
     return Happening(
         event_id=event.id,
         kind=EventKind(event.kind),

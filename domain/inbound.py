@@ -33,9 +33,10 @@ from domain.effects import Effects, QualifyOrder
 from domain.enrollment import active_journeys
 from domain.events import happening, new_event, record_event_once
 from domain.intake import capture
-from domain.leads import Details, Identity, lead_for
+from domain.leads import Details, Identity, lead_for, normalise_email
 from domain.messages import advance
 from domain.reference import Reference
+from domain.reply_address import lead_replied_to
 from domain.tasks import escalation, open_task
 from sequences.vocabulary import Channel, EventKind, Priority, Purpose, StaffRole
 
@@ -64,6 +65,7 @@ class Inbound:
     kind: InboundKind
     help_text: str | None  # what to answer a HELP with
     effects: Effects
+    leads: int = 0  # the leads whose number or address it came from
 
 
 @dataclass(frozen=True)
@@ -99,44 +101,167 @@ def record_text(
             effects = _welcome_newcomer(session, newcomers, message_id, phone, text, sender_name)
         return Inbound(kind, HELP_TEXT if kind is InboundKind.HELP else None, effects)
     for lead in leads:
-        recorded = record_event_once(
+        _lead_wrote(
             session,
-            new_event(
-                store_id=lead.store_id,
-                lead_id=lead.id,
+            effects,
+            lead,
+            Written(
                 key=f"twilio:{message_id}",
-                kind=_INBOUND_EVENTS[kind],
-                source=channel.value,
+                kind=kind,
+                channel=channel,
                 payload={"channel": channel.value, "text": text},
-                occurred_at=now,
+                evidence=text,
+                source=f"{channel.value}:keyword",
             ),
+            now,
         )
-        if not recorded.new:  # a redelivered text changes nothing again (a STOP after START)
-            if kind is InboundKind.OPT_OUT:
-                _opt_out_heard(effects, session, lead, recorded.event)
-            elif kind is not InboundKind.HELP:
-                _heard(effects, session, recorded.event)
-            continue
-        said = Capture(
-            source=f"{channel.value}:keyword",
-            captured_by=consent.CapturedBy.WEBHOOK,
-            evidence=text,
-            given_at=now,
-        )
-        if kind is InboundKind.OPT_OUT:
-            consent.stop(session, lead.id, channel, said)
-            _opt_out_heard(effects, session, lead, recorded.event)
-            continue
-        if kind is InboundKind.STOP_REQUEST:
-            # Plain words: marketing stops; a person confirms the rest with them.
-            asked = replace(said, source=f"{channel.value}:plain_words_stop_request")
-            consent.stop(session, lead.id, channel, asked, consent.MARKETING_ONLY)
-            _review_stop_request(session, effects, lead, recorded.event, channel, now)
-        elif kind is InboundKind.OPT_IN:
-            consent.opt_in(session, lead.id, channel, said)
-        if kind is not InboundKind.HELP:
-            _heard(effects, session, recorded.event)
     return Inbound(kind, HELP_TEXT if kind is InboundKind.HELP else None, effects)
+
+
+@dataclass(frozen=True)
+class Written:
+    """One message a lead wrote, in Facet's words: its event and what a keyword would change."""
+
+    key: str  # the event's idempotency key: the provider's message id
+    kind: InboundKind
+    channel: Channel
+    payload: dict[str, Any]
+    evidence: str  # what the consent ledger keeps of their words
+    source: str  # where the ledger says the words came from
+    stops: tuple[Purpose, ...] = consent.EVERY_PURPOSE  # what a STOP keyword revokes
+
+
+def _lead_wrote(
+    session: Session, effects: Effects, lead: Lead, written: Written, now: datetime
+) -> bool:
+    """Record what the lead wrote once, then act on it: a STOP revokes `written.stops` on the
+    channel; plain words asking to stop revoke marketing and ask a person to confirm; START
+    opts back in; anything but HELP reaches the journeys and qualification. A redelivery
+    changes nothing again (a STOP after START), and only tells Temporal again. True when it
+    was recorded now (not a redelivery)."""
+    kind, channel = written.kind, written.channel
+    recorded = record_event_once(
+        session,
+        new_event(
+            store_id=lead.store_id,
+            lead_id=lead.id,
+            key=written.key,
+            kind=_INBOUND_EVENTS[kind],
+            source=channel.value,
+            payload=written.payload,
+            occurred_at=now,
+        ),
+    )
+    event = recorded.event
+    said = Capture(
+        source=written.source,
+        captured_by=consent.CapturedBy.WEBHOOK,
+        evidence=written.evidence,
+        given_at=now,
+    )
+    if kind is InboundKind.OPT_OUT:
+        if recorded.new:
+            consent.stop(session, lead.id, channel, said, written.stops)
+        _opt_out_heard(effects, session, lead, event)
+        return recorded.new
+    if recorded.new and kind is InboundKind.STOP_REQUEST:
+        # Plain words: marketing stops; a person confirms the rest with them.
+        asked = replace(said, source=f"{channel.value}:plain_words_stop_request")
+        consent.stop(session, lead.id, channel, asked, consent.MARKETING_ONLY)
+        _review_stop_request(session, effects, lead, event, channel, now)
+    elif recorded.new and kind is InboundKind.OPT_IN:
+        consent.opt_in(session, lead.id, channel, said)
+    if kind is not InboundKind.HELP:
+        _heard(effects, session, event)
+    return recorded.new
+
+
+@dataclass(frozen=True)
+class EmailFromLead:
+    """An email someone sent to the store's reply address (SendGrid Inbound Parse)."""
+
+    key: str  # unique per message (a digest of its Message-ID): a redelivery counts once
+    sender: str  # the From address
+    subject: str
+    text: str  # the whole body: kept with the event, never logged or given to a journey
+    reply: str  # what they wrote above the quoted thread: where STOP words are read
+    recipients: tuple[str, ...] = ()  # where it was sent: a lead's reply address names them
+
+
+def record_email(session: Session, email: EmailFromLead, now: datetime, secret: str) -> Inbound:
+    """An email from a lead — the lead its reply address names (signed with `secret`), else
+    each store's lead with the sender's address — acting as an
+    SMS reply does: a journey that pauses on replies pauses and opens a task for the lead's
+    owner; a STOP word (the whole reply) stops marketing email, receipts still go; a stop
+    asked in plain words stops marketing email and asks a person to confirm. START and HELP
+    are plain replies here: a yes to a question in an email is no opt-in. An address no lead
+    has is left unrecorded."""
+    kind = classify_inbound(email.reply)
+    if kind in (InboundKind.OPT_IN, InboundKind.HELP):
+        kind = InboundKind.REPLY
+    effects = Effects()
+    leads = _writers(session, email, secret)
+    for lead in leads:
+        wrote = _lead_wrote(
+            session,
+            effects,
+            lead,
+            Written(
+                key=f"email:{email.key}",
+                kind=kind,
+                channel=Channel.EMAIL,
+                payload={
+                    "channel": Channel.EMAIL.value,
+                    "subject": email.subject[:300],
+                    "text": email.text,
+                },
+                evidence=email.reply[:500],
+                source="email:reply",
+                # An email STOP leaves marketing email: receipts and service messages still go.
+                stops=consent.MARKETING_ONLY,
+            ),
+            now,
+        )
+        if wrote:
+            _answered(session, lead)
+    log.info("an email reply matched %d lead(s)", len(leads))
+    return Inbound(kind, None, effects, len(leads))
+
+
+# An email that went out and may be answered (not the outbox's: nothing reached the lead).
+_ANSWERABLE = frozenset(
+    {TouchStatus.SENT, TouchStatus.DELIVERED, TouchStatus.OPENED, TouchStatus.CLICKED}
+)
+
+
+def _answered(session: Session, lead: Lead) -> None:
+    """The lead's newest email that went out is the one they replied to: it shows `replied`."""
+    emails = [
+        touch
+        for touch in TouchRepository(session).for_lead(lead.id)
+        if touch.channel is Channel.EMAIL
+        and touch.staff_id is None
+        and touch.sent_at is not None
+        and touch.status in _ANSWERABLE
+    ]
+    if emails:
+        newest = max(emails, key=lambda touch: touch.sent_at or touch.created_at)
+        advance(newest, TouchStatus.REPLIED)
+
+
+def _writers(session: Session, email: EmailFromLead, secret: str) -> list[Lead]:
+    """Who wrote: the lead of the reply address it was sent to (a reply from any of their
+    addresses), else every store's lead with the sender's address."""
+    repository = LeadRepository(session)
+    named = lead_replied_to(secret, email.recipients)
+    lead = repository.get(named) if named is not None else None
+    if lead is not None:
+        return [lead]
+    try:
+        address = normalise_email(email.sender)
+    except ValueError:
+        return []
+    return list(repository.by_email(address)) if address else []
 
 
 def _welcome_newcomer(
@@ -220,6 +345,10 @@ class DeliveryReport:
     bounce: bool = False  # the address cannot receive: stop using it
     opt_out: bool = False  # the person unsubscribed or reported spam: stop email
     marketing_only: bool = False  # an unsubscribe: marketing email stops, receipts still go
+    # A person opened the message or clicked a link in it (never a machine's prefetch): the
+    # lead's event, which scores and which a journey step may wait for.
+    engagement: EventKind | None = None
+    occurred_at: datetime | None = None  # when the provider says it happened
 
 
 @dataclass(frozen=True)
@@ -256,8 +385,16 @@ def record_reports(session: Session, reports: list[DeliveryReport], now: datetim
             continue
         if report.status is not None and advance(touch, report.status, report.reason):
             changed += 1
+        if touch.staff_id is not None:
+            # A task notice to a member of staff, about the lead: their opening it, or their
+            # address bouncing, says nothing of the lead, whose consent and score stay as
+            # they are.
+            session.flush()
+            continue
         if report.bounce:
             session.get_one(Lead, touch.lead_id).email_invalid_reason = "bounce"
+        if report.engagement is not None:
+            _engaged(session, effects, touch, report, now)
         if report.opt_out:
             _opted_out(
                 session,
@@ -277,6 +414,36 @@ def record_reports(session: Session, reports: list[DeliveryReport], now: datetim
             )
         session.flush()
     return Reported(processed, duplicates, changed, effects)
+
+
+def _engaged(
+    session: Session, effects: Effects, touch: Touch, report: DeliveryReport, now: datetime
+) -> None:
+    """An open or a click becomes the lead's event once per message: a second open of the
+    same email, or the provider posting the batch again, is the same event (keyed by the
+    touch), so re-reading one email does not inflate the score."""
+    assert report.engagement is not None
+    lead = session.get_one(Lead, touch.lead_id)
+    recorded = record_event_once(
+        session,
+        new_event(
+            store_id=lead.store_id,
+            lead_id=lead.id,
+            key=f"{report.engagement.value}:{touch.id}",
+            kind=report.engagement,
+            source=report.source,
+            payload={
+                "channel": Channel.EMAIL.value,
+                "touch_id": str(touch.id),
+                "step_id": touch.step_id,
+                "template": touch.template,
+            },
+            occurred_at=min(report.occurred_at or now, now),
+        ),
+    )
+    # Told again on a later open of the same message: journeys and qualification deduplicate
+    # by event id, and a first telling that Temporal missed is made good.
+    _heard(effects, session, recorded.event)
 
 
 def unsubscribe(session: Session, lead_id: uuid.UUID, channel: Channel, now: datetime) -> Effects:

@@ -282,7 +282,7 @@ class LeadPage:
 
 
 def _payload_text(payload: dict[str, Any]) -> str | None:
-    for key in ("text", "message", "note", "outcome", "product", "category"):
+    for key in ("text", "message", "note", "outcome", "product", "category", "template"):
         value = payload.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()

@@ -3,7 +3,8 @@
 A step's Touch row (unique by (workflow id, step id)) moves through
 `held` (quiet hours) → `claimed` (committed before the provider is called) → `sending`
 (committed just before the HTTP call) → `sent` → delivered, opened, clicked … as the
-provider reports. A retry that finds `claimed` sends (the earlier attempt died before
+provider reports; with no provider configured, `outbox` instead of `sent` (kept in Facet,
+nothing left it). A retry that finds `claimed` sends (the earlier attempt died before
 calling); a retry that finds `sending` never calls the provider again, because the provider
 may have accepted the message: it records `failed` with reason `outcome_unknown` instead.
 SendGrid and Twilio have no idempotency keys, so this is the only way to promise "never
@@ -52,6 +53,7 @@ from domain.gate import (
     over_frequency_cap,
     whatsapp_window_open,
 )
+from domain.reply_address import reply_address
 from providers.base import OutgoingMessage, ProviderError, ProviderReceipt
 from sequences.send_window import Recipient, local_day, next_send_time, zone_of
 from sequences.templates import (
@@ -75,6 +77,7 @@ FINAL_STATUSES = frozenset(TouchStatus) - {
 # A touch's status moves forward only: a late "delivered" never hides a "clicked".
 PROGRESS = {
     TouchStatus.SENT: 1,
+    TouchStatus.OUTBOX: 1,
     TouchStatus.DELIVERED: 2,
     TouchStatus.UNDELIVERED: 3,
     TouchStatus.BOUNCED: 3,
@@ -114,10 +117,15 @@ def hand_back(session: Session, touch_id: uuid.UUID) -> None:
 def record_sent(
     session: Session, touch_id: uuid.UUID, receipt: ProviderReceipt, at: datetime
 ) -> Touch:
+    """The provider took the message, or the outbox kept it: the touch says which."""
     touch = TouchRepository(session).mark_sent(
-        touch_id, provider=receipt.provider, provider_message_id=receipt.message_id, at=at
+        touch_id,
+        provider=receipt.provider,
+        provider_message_id=receipt.message_id,
+        at=at,
+        status=TouchStatus.SENT if receipt.left_facet else TouchStatus.OUTBOX,
     )
-    log.info("touch %s (lead %s) sent by %s", touch.id, touch.lead_id, receipt.provider)
+    log.info("touch %s (lead %s) %s by %s", touch.id, touch.lead_id, touch.status, receipt.provider)
     return touch
 
 
@@ -515,7 +523,14 @@ class LeadMessages:
             if touch.content_sid
             else {},
             purpose=order.purpose,
+            reply_to=self._reply_to(lead.id) if channel is Channel.EMAIL else None,
         )
+
+    def _reply_to(self, lead_id: uuid.UUID) -> str | None:
+        domain = self._settings.sendgrid_reply_domain
+        if not domain:
+            return None
+        return reply_address(self._settings.secret_key.get_secret_value(), lead_id, domain)
 
     def _approved_sid(self, template_name: str) -> str | None:
         """The store's approved WhatsApp template for this message: settings, then the file."""

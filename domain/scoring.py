@@ -374,6 +374,8 @@ def qualification_config(settings: Settings) -> QualificationConfig:
             half_life_days=settings.score_half_life_days,
             hot_at=settings.score_hot_at,
             warm_at=settings.score_warm_at,
+            email_open_points=settings.score_email_open_points,
+            email_click_points=settings.score_email_click_points,
         ),
         min_labelled_leads=settings.model_min_labelled_leads,
         min_purchases=settings.model_min_purchases,

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.vocabulary import JourneyStatus
-from db.models import SequenceVersion
+from core.vocabulary import JourneyStatus, TouchStatus
+from db.models import SequenceVersion, Touch
 from db.repositories import EnrollmentRepository, SequenceRepository, TouchRepository
 from db.types import utcnow
 from domain.access import Actor
@@ -137,6 +137,15 @@ class JourneyPosition:
     done: dict[str, str]
 
 
+def _became(touch: Touch) -> str:
+    """What became of a step's message: "sent by email", "outbox (email, nothing left)"."""
+    if touch.channel is None:
+        return touch.status.value
+    if touch.status is TouchStatus.OUTBOX:
+        return f"outbox ({touch.channel.value}, nothing left Facet)"
+    return f"{touch.status.value} by {touch.channel.value}"
+
+
 def journey_position(session: Session, lead_id: uuid.UUID, key: str) -> JourneyPosition | None:
     """The lead's running journey in sequence `key`, if it has one."""
     running = [
@@ -149,9 +158,7 @@ def journey_position(session: Session, lead_id: uuid.UUID, key: str) -> JourneyP
     enrollment = running[0]
     version = session.get_one(SequenceVersion, enrollment.sequence_version_id)
     done = {
-        touch.step_id: f"{touch.status.value} by {touch.channel.value}"
-        if touch.channel
-        else touch.status.value
+        touch.step_id: _became(touch)
         for touch in TouchRepository(session).for_lead(lead_id)
         if touch.enrollment_id == enrollment.id and touch.staff_id is None
     }

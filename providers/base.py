@@ -31,12 +31,15 @@ class OutgoingMessage:
     content_sid: str | None = None  # an approved WhatsApp template instead of the body
     content_variables: dict[str, str] = field(default_factory=dict)
     purpose: Purpose | None = None  # email: marketing and service go in separate unsubscribe groups
+    reply_to: str | None = None  # email: the lead's reply address (Inbound Parse), if configured
 
 
 @dataclass(frozen=True)
 class ProviderReceipt:
     provider: str
     message_id: str
+    # False for the outbox: the message was kept in Facet, and staff must not read `sent`.
+    left_facet: bool = True
 
 
 class ProviderOutcomeUnknown(Exception):

@@ -97,6 +97,11 @@ class ScoringConfig(BaseModel):
     one_off_horizon_days: int = 183
     fit_cap: float = 50.0
     engagement_cap: float = 50.0
+    # What a person opening a marketing email, or clicking a link in one, is worth (before
+    # decay). Opens count little: privacy features and preview panes make them unreliable,
+    # and machine opens (Apple Mail's prefetch) are never recorded at all.
+    email_open_points: float = Field(default=1.0, ge=0, le=20)
+    email_click_points: float = Field(default=5.0, ge=0, le=20)
 
 
 @dataclass(frozen=True)
@@ -151,11 +156,22 @@ def _age_days(signal: Signal, now: datetime) -> float:
     return (now - signal.at).total_seconds() / 86_400
 
 
-def signal_points(signal: Signal) -> float:
-    """A signal's points before decay."""
+# How a reason reads where the kind's own name would not say it plainly.
+KIND_LABELS = {
+    EventKind.EMAIL_OPENED.value: "opened an email",
+    EventKind.EMAIL_CLICKED.value: "clicked a link in an email",
+}
+
+
+def signal_points(signal: Signal, config: ScoringConfig | None = None) -> float:
+    """A signal's points before decay (`config`: the store's worth of email engagement)."""
     if signal.outcome == "not_interested":
         return NOT_INTERESTED_POINTS
     points = ENGAGEMENT_POINTS.get(signal.kind, 0.0)
+    if config is not None and signal.kind == EventKind.EMAIL_OPENED.value:
+        points = config.email_open_points
+    elif config is not None and signal.kind == EventKind.EMAIL_CLICKED.value:
+        points = config.email_click_points
     if signal.kind == EventKind.PRODUCT_VIEW.value and signal.seconds:
         points += min(signal.seconds / 60.0, MAX_MINUTES_ON_PAGE) * MINUTES_ON_PAGE_POINTS
     return points
@@ -229,12 +245,17 @@ def engagement_factors(facts: LeadFacts, now: datetime, config: ScoringConfig) -
         if signal.at > now:
             continue
         key = "not_interested" if signal.outcome == "not_interested" else signal.kind
-        points = signal_points(signal) * decay(_age_days(signal, now), config.half_life_days)
+        weight = decay(_age_days(signal, now), config.half_life_days)
+        points = signal_points(signal, config) * weight
         if points:
             totals[key] = totals.get(key, 0.0) + points
             counts[key] = counts.get(key, 0) + 1
     factors = [
-        Factor(kind, f"{counts[kind]}× {kind.replace('_', ' ')}", round(points, 1))
+        Factor(
+            kind,
+            f"{counts[kind]}× {KIND_LABELS.get(kind, kind.replace('_', ' '))}",
+            round(points, 1),
+        )
         for kind, points in totals.items()
         if round(points, 1) != 0
     ]

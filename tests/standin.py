@@ -176,3 +176,40 @@ def settings_for(standin: StandIn | None = None) -> Settings:
         public_base_url="https://facet.example",
         **(provider_keys(standin) if standin is not None else {}),  # type: ignore[arg-type]
     )
+
+
+# --- what SendGrid posts to Facet ----------------------------------------------------------
+
+
+def inbound_parse_post(
+    sender: str,
+    text: str,
+    *,
+    subject: str = "Re: Your ring",
+    message_id: str | None = None,
+    to: str = "replies@parse.store.example",
+) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]]]:
+    """An email as SendGrid's Inbound Parse posts it (multipart/form-data; "POST the raw,
+    full MIME message" off): the form fields, and an attachment, as httpx's `data`/`files`."""
+    message_id = message_id or f"<{uuid.uuid4().hex}@mail.example.com>"
+    headers = (
+        f"Received: by mx.sendgrid.net with SMTP\nFrom: Asha <{sender}>\nTo: {to}\n"
+        f"Subject: {subject}\nMessage-ID: {message_id}\nMIME-Version: 1.0\n"
+    )
+    fields = {
+        "headers": headers,
+        "dkim": "{@mail.example.com : pass}",
+        "to": to,
+        "from": f"Asha <{sender}>",
+        "subject": subject,
+        "text": text,
+        "html": "<div>" + text.replace("\n", "<br>") + "</div>",
+        "sender_ip": "203.0.113.9",
+        "envelope": json.dumps({"to": [to], "from": sender}),
+        "attachments": "1",
+        "charsets": json.dumps({"to": "UTF-8", "subject": "UTF-8", "from": "UTF-8"}),
+        "SPF": "pass",
+        "spam_score": "0.1",
+    }
+    files = {"attachment1": ("ring.jpg", b"\xff\xd8\xff\xe0 not really a photo", "image/jpeg")}
+    return fields, files

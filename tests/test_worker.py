@@ -107,9 +107,9 @@ async def test_killed_worker_resumes_the_journey_without_sending_twice(
     assert result.status is JourneyStatus.COMPLETED
     sent = touches(database, lead_id)
     assert [(t.step_id, t.status) for t in sent] == [
-        ("welcome", TouchStatus.SENT),
-        ("four_cs", TouchStatus.SENT),
-        ("viewing_invite", TouchStatus.SENT),
+        ("welcome", TouchStatus.OUTBOX),
+        ("four_cs", TouchStatus.OUTBOX),
+        ("viewing_invite", TouchStatus.OUTBOX),
     ]
 
 
@@ -139,9 +139,9 @@ async def test_a_worker_held_to_its_floor_still_walks_the_welcome(
 
     assert result.status is JourneyStatus.COMPLETED
     assert [(t.step_id, t.status) for t in touches(database, lead_id)] == [
-        ("welcome", TouchStatus.SENT),
-        ("four_cs", TouchStatus.SENT),
-        ("viewing_invite", TouchStatus.SENT),
+        ("welcome", TouchStatus.OUTBOX),
+        ("four_cs", TouchStatus.OUTBOX),
+        ("viewing_invite", TouchStatus.OUTBOX),
     ]
 
 

@@ -267,7 +267,11 @@ class TouchEntry(BaseModel):
     step_id: str
     channel: Channel | None
     template: str
-    status: TouchStatus
+    status: TouchStatus = Field(
+        description="sent (the provider took it), then delivered, opened, clicked … as it "
+        "reports; outbox: no provider is configured for the channel, so the message was kept "
+        "in Facet and nothing left; held, suppressed, failed …"
+    )
     reason: str | None = Field(
         description="Why it was not sent: quiet_hours (held), no_consent, frequency_cap, "
         "invalid_contact, window_closed, no_contact, opted_out; or why it failed; or, with "

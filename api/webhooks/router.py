@@ -1,7 +1,8 @@
-"""Webhook routes: authenticated by the provider's signature, never by an API key.
+"""Webhook routes: authenticated by the provider's signature, never by an API key; SendGrid's
+Inbound Parse signs nothing, so its URL carries a secret instead.
 
-A forged or missing signature answers 403 and records nothing; a malformed payload answers
-400 (see `service`).
+A forged or missing signature (or secret) answers 403 and records nothing; a malformed
+payload answers 400, or 422 naming the field (see `service`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import BackendDep, DatabaseDep, SettingsDep
+from api.inputs import check_form, check_text
 from api.webhooks import service
-from api.webhooks.schemas import EventsReceived
+from api.webhooks.schemas import EmailReceived, EventsReceived
 from core.settings import Settings
 
 router = APIRouter(tags=["webhooks"])
@@ -72,6 +74,46 @@ async def sendgrid_events(
 ) -> EventsReceived:
     """SendGrid's signed event batch: delivery, engagement, bounces and opt-outs."""
     return await service.sendgrid_events(await request.body(), signature, timestamp, backend)
+
+
+# What SendGrid's Inbound Parse posts ("POST the raw, full MIME message" off); Facet reads these.
+_INBOUND_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["from"],
+                    "properties": {
+                        "from": {"type": "string", "description": "the sender, 'Name <address>'"},
+                        "to": {"type": "string"},
+                        "cc": {"type": "string"},
+                        "subject": {"type": "string"},
+                        "text": {"type": "string", "description": "the plain-text body"},
+                        "html": {"type": "string", "description": "read when there is no text"},
+                        "headers": {"type": "string", "description": "Message-ID, Auto-Submitted"},
+                        "envelope": {"type": "string", "description": "JSON: to, from"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/v1/webhooks/sendgrid/inbound/{secret}", responses=_refused, openapi_extra=_INBOUND_FORM
+)
+async def sendgrid_inbound(secret: str, request: Request, backend: BackendDep) -> EmailReceived:
+    """An email reply through SendGrid Inbound Parse; the URL's secret authenticates it."""
+    service.inbound_secret_valid(backend.settings, secret)
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        check_form(await request.body())
+    async with request.form() as form:
+        fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    check_text(list(fields.items()), "body")
+    return await service.sendgrid_inbound(fields, backend)
 
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>

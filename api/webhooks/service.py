@@ -20,12 +20,14 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import Backend
 from api.errors import bad_request, forbidden
 from api.inputs import check_form, check_signed_json
-from api.webhooks.schemas import EventsReceived
+from api.webhooks.schemas import EmailReceived, EventsReceived
 from core.settings import Settings
 from db.session import Database
 from db.types import utcnow
 from domain import inbound
 from domain.consent import read_unsubscribe_token
+from domain.errors import InvalidField
+from providers.sendgrid import inbound as sendgrid_inbound_parse
 from providers.sendgrid import webhook as sendgrid_webhook
 from providers.twilio import webhook as twilio_webhook
 from sequences.vocabulary import Channel
@@ -130,6 +132,8 @@ async def sendgrid_events(
             bounce=event.bounce,
             opt_out=event.opt_out,
             marketing_only=event.unsubscribe,
+            engagement=event.engagement,
+            occurred_at=event.at,
         )
         for event in events
     ]
@@ -139,6 +143,44 @@ async def sendgrid_events(
     )
     await backend.tell_temporal(reported.effects, saved="the event batch")
     return EventsReceived(processed=reported.processed, duplicates=reported.duplicates)
+
+
+async def sendgrid_inbound(form: dict[str, str], backend: Backend) -> EmailReceived:
+    """An email a lead sent to the store's reply address (the URL's secret already checked)."""
+    try:
+        email = sendgrid_inbound_parse.parse_inbound(form)
+    except sendgrid_inbound_parse.NotAnEmail as error:
+        raise InvalidField(error.field, error.message) from error
+    if email.automatic:  # an out-of-office or a bounce: answered, so SendGrid stops, and ignored
+        return EmailReceived(leads=0, automatic=True)
+    now = utcnow()
+    heard = await run_in_threadpool(
+        backend.database.run,
+        lambda session: inbound.record_email(
+            session,
+            inbound.EmailFromLead(
+                key=email.message_key,
+                sender=email.sender,
+                subject=email.subject,
+                text=email.text,
+                reply=email.reply,
+                recipients=email.recipients,
+            ),
+            now,
+            backend.settings.secret_key.get_secret_value(),
+        ),
+    )
+    await backend.tell_temporal(heard.effects, saved="the email")
+    return EmailReceived(leads=heard.leads)
+
+
+def inbound_secret_valid(settings: Settings, secret: str) -> None:
+    """403 unless the URL carries the configured Inbound Parse secret."""
+    if settings.sendgrid_inbound_secret is None:
+        raise forbidden("SendGrid Inbound Parse is not configured (SENDGRID_INBOUND_SECRET)")
+    expected = settings.sendgrid_inbound_secret.get_secret_value()
+    if not sendgrid_inbound_parse.secret_valid(expected, secret):
+        raise forbidden("this Inbound Parse URL is not valid")
 
 
 def unsubscribe_target(settings: Settings, token: str) -> tuple[uuid.UUID, Channel]:

@@ -38,6 +38,12 @@ class LeadRepository(Repository[Lead]):
             select(Lead).where(Lead.store_id == store_id, Lead.pos_customer_id == pos_customer_id)
         ).first()
 
+    def by_email(self, email: str) -> Seq[Lead]:
+        """Every store's lead with this (normalised) address: one reply address serves all."""
+        return self.session.scalars(
+            select(Lead).where(Lead.email == email).order_by(Lead.created_at)
+        ).all()
+
     def by_phone(self, phone_e164: str) -> Seq[Lead]:
         """Every store's lead with this number: one sender number serves them all."""
         return self.session.scalars(

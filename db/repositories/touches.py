@@ -23,10 +23,18 @@ class TouchRepository(Repository[Touch]):
         return self.insert_once(touch, Touch.idempotency_key)
 
     def mark_sent(
-        self, touch_id: uuid.UUID, *, provider: str, provider_message_id: str, at: datetime
+        self,
+        touch_id: uuid.UUID,
+        *,
+        provider: str,
+        provider_message_id: str,
+        at: datetime,
+        status: TouchStatus = TouchStatus.SENT,
     ) -> Touch:
+        """The provider took the message (`status` sent), or the outbox kept it (outbox);
+        either way `sent_at` is set, which is what the frequency caps count."""
         touch = self.session.get_one(Touch, touch_id)
-        touch.status = TouchStatus.SENT
+        touch.status = status
         touch.provider = provider
         touch.provider_message_id = provider_message_id
         touch.sent_at = at
@@ -70,7 +78,8 @@ class TouchRepository(Repository[Touch]):
         ).first()
 
     def marketing_sent_times(self, lead_id: uuid.UUID, since: datetime) -> Seq[datetime]:
-        """When marketing messages reached the provider for this lead, across all journeys."""
+        """When marketing messages reached the provider (or the outbox) for this lead, across
+        all journeys."""
         return self.session.scalars(
             select(Touch.sent_at).where(
                 Touch.lead_id == lead_id,

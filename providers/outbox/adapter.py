@@ -14,4 +14,6 @@ class OutboxProvider:
     repeatable = True
 
     def send(self, message: OutgoingMessage) -> ProviderReceipt:
-        return ProviderReceipt(provider=self.name, message_id=f"outbox-{message.touch_id}")
+        return ProviderReceipt(
+            provider=self.name, message_id=f"outbox-{message.touch_id}", left_facet=False
+        )

@@ -10,7 +10,7 @@ from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Asm, Category, CustomArg, GroupId, Header, Mail
+from sendgrid.helpers.mail import Asm, Category, CustomArg, GroupId, Header, Mail, ReplyTo
 
 from providers.base import (
     PROVIDER_HTTP_TIMEOUT_SECONDS,
@@ -59,6 +59,8 @@ class SendGridEmailProvider:
             mail.add_content(message.body, "text/html")
         if message.category:
             mail.category = Category(message.category)
+        if message.reply_to:
+            mail.reply_to = ReplyTo(message.reply_to)
         mail.custom_arg = [CustomArg("touch_id", str(message.touch_id))] + (
             [CustomArg("lead_id", str(message.lead_id))] if message.lead_id else []
         )

@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from core.vocabulary import TouchStatus
+from sequences.vocabulary import EventKind
 
 STATUSES = {
     "delivered": TouchStatus.DELIVERED,
@@ -31,6 +33,8 @@ STATUSES = {
 # report stops all email.
 UNSUBSCRIBES = frozenset({"unsubscribe", "group_unsubscribe"})
 OPT_OUTS = UNSUBSCRIBES | {"spamreport"}
+# The events that show a person engaging with a message: they become the lead's events.
+ENGAGEMENTS = {"open": EventKind.EMAIL_OPENED, "click": EventKind.EMAIL_CLICKED}
 
 
 def signature_valid(
@@ -68,10 +72,19 @@ class EmailEvent:
     name: str  # delivered, open, click, bounce, dropped, spamreport, unsubscribe, …
     touch_id: uuid.UUID | None  # Facet's custom arg, when SendGrid echoes it
     message_id: str | None  # X-Message-Id: sg_message_id is "<X-Message-Id>.<suffix>"
+    # An open SendGrid attributes to a machine (Apple Mail Privacy Protection fetches every
+    # image when the mail arrives): nobody read the message, so it is no engagement.
+    machine_open: bool = False
+    at: datetime | None = None  # the event's own `timestamp` (Unix seconds), when given
 
     @property
     def status(self) -> TouchStatus | None:
-        return STATUSES.get(self.name)
+        return None if self.machine_open else STATUSES.get(self.name)
+
+    @property
+    def engagement(self) -> EventKind | None:
+        """The lead's event when a person opened the message or clicked a link in it."""
+        return None if self.machine_open else ENGAGEMENTS.get(self.name)
 
     @property
     def opt_out(self) -> bool:
@@ -113,4 +126,15 @@ def _event(item: dict[str, Any]) -> EmailEvent:
         name=str(item["event"]),
         touch_id=touch_id,
         message_id=message_id or None,
+        machine_open=item.get("sg_machine_open") in (True, "true", "True", 1),
+        at=_when(item.get("timestamp")),
     )
+
+
+def _when(timestamp: object) -> datetime | None:
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

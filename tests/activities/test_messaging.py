@@ -22,6 +22,7 @@ from core.vocabulary import TouchStatus
 from db.models import Event, Lead, Touch
 from db.repositories import ConsentRepository, TouchRepository
 from db.session import READ_ONLY
+from domain.reply_address import lead_replied_to
 from providers.base import (
     OutgoingMessage,
     ProviderError,
@@ -181,7 +182,7 @@ def test_the_outbox_finishes_a_send_that_died_mid_call_because_nothing_left_face
         )
     )
     result = run_at(outbox, request, AFTERNOON)
-    assert (result.status, result.reason) == (TouchStatus.SENT, None)
+    assert (result.status, result.reason) == (TouchStatus.OUTBOX, None)
     [touch] = touches(database, lead_id)
     assert (touch.provider, touch.body) == ("outbox", "Hi Asha")
 
@@ -204,7 +205,7 @@ def test_an_outbox_send_takes_the_write_lock_once(database, store):
     finally:
         event.remove(database.engine, "begin", count)
 
-    assert (result.status, result.channel) == (TouchStatus.SENT, Channel.EMAIL)
+    assert (result.status, result.channel) == (TouchStatus.OUTBOX, Channel.EMAIL)
     assert len(writes) == 1
     [touch] = touches(database, lead_id)
     assert (touch.provider, touch.provider_message_id) == ("outbox", f"outbox-{touch.id}")
@@ -233,7 +234,7 @@ def test_a_refusal_by_a_repeatable_provider_is_recorded_and_the_step_falls_back(
     )
     result = run_at(messaging, request_for(lead_id), AFTERNOON)
 
-    assert (result.status, result.channel) == (TouchStatus.SENT, Channel.EMAIL)
+    assert (result.status, result.channel) == (TouchStatus.OUTBOX, Channel.EMAIL)
     assert not database.run(
         lambda s: ConsentRepository(s).is_granted(lead_id, Channel.SMS, Purpose.MARKETING)
     )
@@ -308,6 +309,22 @@ def test_marketing_and_service_email_go_in_separate_unsubscribe_groups(database,
 
     marketing, service = standin.accepted("/v3/mail/send")
     assert (marketing.json["asm"]["group_id"], service.json["asm"]["group_id"]) == (101, 202)
+
+
+def test_an_email_replies_to_the_leads_own_address_on_the_inbound_domain(database, store, standin):
+    settings = settings_for(standin).model_copy(
+        update={"sendgrid_reply_domain": "reply.store.example"}
+    )
+    messaging = MessagingActivities(database, configured(settings), settings)
+    lead_id = lead_in_kolkata(database, store)
+    run_at(messaging, request_for(lead_id, Channel.EMAIL), AFTERNOON)
+
+    [sent] = standin.accepted("/v3/mail/send")
+    address = sent.json["reply_to"]["email"]
+    assert address.startswith("reply+") and address.endswith("@reply.store.example")
+    secret = settings.secret_key.get_secret_value()
+    assert lead_replied_to(secret, [address.upper()]) == lead_id  # case-proof
+    assert lead_replied_to("another-secret", [address]) is None
 
 
 def test_sms_goes_through_twilio_with_a_status_callback(database, store, messaging, standin):
@@ -545,3 +562,23 @@ def test_a_provider_that_never_answers_is_not_sent_to_again(
     retry = run_at(messaging, request, AFTERNOON + timedelta(seconds=40))
     assert (retry.status, retry.reason) == (TouchStatus.FAILED, "outcome_unknown")
     assert len(standin.accepted(path)) == 1
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+def test_an_outbox_message_is_outbox_not_sent_counts_toward_the_cap_and_goes_once(database, store):
+    settings = settings_for()
+    outbox = MessagingActivities(database, configured(settings), settings)
+    lead_id = lead_in_kolkata(database, store)
+    request = request_for(lead_id, Channel.SMS)
+
+    first = run_at(outbox, request, AFTERNOON)
+    retried = run_at(outbox, request, AFTERNOON + timedelta(seconds=5))
+    capped = run_at(outbox, request_for(lead_id, Channel.SMS), AFTERNOON + timedelta(hours=1))
+
+    assert (first.status, retried.status) == (TouchStatus.OUTBOX, TouchStatus.OUTBOX)
+    [kept, suppressed] = touches(database, lead_id)
+    assert (kept.status, kept.provider, kept.sent_at) == (TouchStatus.OUTBOX, "outbox", AFTERNOON)
+    assert (capped.status, capped.reason) == (TouchStatus.SUPPRESSED, "frequency_cap")
+    assert suppressed.status is TouchStatus.SUPPRESSED

@@ -101,13 +101,13 @@ def test_a_notice_says_its_due_time_on_the_stores_clock_and_goes_out_once(databa
     result = _notify(database, registry.outbox_only(), task_id)
 
     touch = _notice_touch(database, task_id)
-    assert (result.channel, touch.status, touch.provider) == ("sms", TouchStatus.SENT, "outbox")
+    assert (result.channel, touch.status, touch.provider) == ("sms", TouchStatus.OUTBOX, "outbox")
     assert "Respond by 01 Dec 15:30 IST" in (touch.body or "")
     assert "UTC" not in (touch.body or "")
     assert "certification question" in (touch.body or "")
     task = database.run(lambda s: s.get_one(Task, task_id))
     assert task.notice is not None
-    assert (task.notice["channel"], task.notice["status"]) == ("sms", "sent")
+    assert (task.notice["channel"], task.notice["status"]) == ("sms", "outbox")
 
 
 def test_a_notice_is_written_in_the_staff_members_language(database, store):
@@ -133,7 +133,7 @@ def test_a_staff_member_who_wants_email_gets_email(database, store):
     _notify(database, registry.outbox_only(), task_id)
 
     touch = _notice_touch(database, task_id)
-    assert (touch.channel, touch.status) == (Channel.EMAIL, TouchStatus.SENT)
+    assert (touch.channel, touch.status) == (Channel.EMAIL, TouchStatus.OUTBOX)
     assert touch.subject == "New hot task: certification question"
 
 

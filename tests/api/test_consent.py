@@ -120,7 +120,7 @@ async def test_whatsapp_stop_survives_the_capture_posted_again_and_email_and_rec
         lead_id = uuid.UUID(captured.json()["lead_id"])
         await env.sleep(timedelta(minutes=1))
         [welcome] = touches(database, lead_id)
-        assert (welcome.channel, welcome.status) == ("whatsapp", "sent")
+        assert (welcome.channel, welcome.status) == ("whatsapp", "outbox")
 
         stop = await twilio_post(
             http, "/v1/webhooks/twilio/inbound", inbound(original["phone"], "STOP", whatsapp=True)
@@ -160,7 +160,7 @@ async def test_whatsapp_stop_survives_the_capture_posted_again_and_email_and_rec
         timeline = (await http.get(f"/v1/leads/{lead_id}/timeline", headers=bearer(staff))).json()
 
     assert {j["sequence_key"]: j["status"] for j in journeys}["engagement_ring"] == "active"
-    sent = {t.step_id: t for t in touches(database, lead_id) if t.status == "sent"}
+    sent = {t.step_id: t for t in touches(database, lead_id) if t.status == "outbox"}
     assert [step for step, t in sent.items() if t.channel == "whatsapp"] == ["welcome"]
     assert sent["diamond_grades"].channel == "email"
     shortlist, thanks = sent["shortlist_on_hold"], sent["thank_you"]

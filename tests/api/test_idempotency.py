@@ -116,7 +116,7 @@ async def test_the_same_capture_posted_20_times_at_once_is_one_lead_journey_welc
     assert _count(database, Lead, Lead.store_id == store.id) == 1
     assert _count(database, Enrollment, Enrollment.lead_id == lead_uuid) == 1
     touches = await settled_touches(served, admin, lead_id)
-    assert [(t["step_id"], t["status"]) for t in touches] == [("welcome", "sent")]
+    assert [(t["step_id"], t["status"]) for t in touches] == [("welcome", "outbox")]
     assert _count(database, Touch, Touch.lead_id == lead_uuid) == 1
     kinds = database.read(
         lambda s: s.scalars(select(Event.kind).where(Event.lead_id == lead_uuid)).all()

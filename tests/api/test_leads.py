@@ -82,7 +82,7 @@ async def test_capture_enrolls_and_welcome_appears_on_timeline(http, store, api_
     assert (welcome["step_id"], welcome["channel"], welcome["status"]) == (
         "welcome",
         "whatsapp",
-        "sent",
+        "outbox",  # no provider configured: kept in the outbox, never shown as sent
     )
     assert welcome["provider"] == "outbox"
     assert "Hi Asha" in welcome["body"] and store.name in welcome["body"]

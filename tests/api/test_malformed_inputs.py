@@ -45,6 +45,7 @@ from tests.factories import make_lead
 PUBLIC = "https://facet.example"
 TWILIO_TOKEN = "twilio-auth-token"
 SECRET = "test-secret-that-is-not-a-placeholder"  # test_settings' secret_key
+INBOUND_SECRET = "inbound-parse-secret"
 SIGNING_KEY = ec.generate_private_key(ec.SECP256R1())
 PUBLIC_KEY = base64.b64encode(
     SIGNING_KEY.public_key().public_bytes(
@@ -56,6 +57,7 @@ WEBHOOK_SETTINGS: dict[str, Any] = {
     "twilio_account_sid": "AC" + "1" * 32,
     "twilio_auth_token": TWILIO_TOKEN,
     "sendgrid_webhook_public_key": PUBLIC_KEY,
+    "sendgrid_inbound_secret": INBOUND_SECRET,
 }
 
 APP = create_app(settings_for("sqlite://", "unused", **WEBHOOK_SETTINGS))
@@ -344,6 +346,13 @@ def _valid_requests(world: World) -> dict[str, Valid]:
             [{"event": "open", "sg_event_id": uuid.uuid4().hex, "timestamp": 1_700_000_000}],
             {"Content-Type": "application/json"}, signed="sendgrid", text=(0, "sg_event_id"),
             vendor_body=True, limit=MAX_WEBHOOK_BODY,
+        ),
+        "/v1/webhooks/sendgrid/inbound/{secret}": Valid(
+            f"/v1/webhooks/sendgrid/inbound/{INBOUND_SECRET}",
+            {"from": "Asha <asha@example.com>", "to": "replies@parse.example", "subject": "Re: hi",
+             "text": "Is it still there?", "headers": "Message-ID: <m@example.com>\n"},
+            form, form=True, text=("text",), limit=MAX_WEBHOOK_BODY,
+            path_ids=(("secret", INBOUND_SECRET, 403),),
         ),
         "/v1/unsubscribe/{token}": Valid(
             f"/v1/unsubscribe/{unsubscribe_token(SECRET, world.lead_id, Channel.EMAIL)}",

@@ -40,7 +40,7 @@ async def test_a_fallback_from_whatsapp_to_email_says_why_on_the_timeline(http, 
     assert (welcome["step_id"], welcome["channel"], welcome["status"]) == (
         "welcome",
         "email",
-        "sent",
+        "outbox",
     )
     assert welcome["fell_back_from"] == "whatsapp"
     assert welcome["reason"] == "window_closed", "no approved template outside the 24 h window"
@@ -83,7 +83,7 @@ async def test_the_preview_of_an_enrolled_lead_starts_from_its_journey(
     steps = {step["step_id"]: step for step in plan["steps"]}
     welcome = steps["welcome"]
     assert welcome["action"] == "done", "the welcome was sent; it is not to come"
-    assert welcome["detail"].startswith("sent by email")
+    assert welcome["detail"].startswith("outbox (email, nothing left Facet)")
     profile = steps["complete_profile"]
     assert datetime.fromisoformat(profile["at"]) == began + timedelta(hours=1)
     upcoming = [s for s in plan["steps"] if s["action"] == "send"]

@@ -88,7 +88,7 @@ async def test_a_whatsapp_message_from_an_unknown_number_is_a_lead_welcomed_on_w
     ]
     assert events[0].idempotency_key == f"twilio:{message['MessageSid']}"
     # Free-form on WhatsApp: the window their message opened, no template, no fallback.
-    assert welcome.channel is Channel.WHATSAPP and welcome.status is TouchStatus.SENT
+    assert welcome.channel is Channel.WHATSAPP and welcome.status is TouchStatus.OUTBOX
     assert welcome.reason is None and welcome.fell_back_from is None
     assert welcome.provider == "outbox" and "Lakshmi" in (welcome.body or "")
     # Writing to a store is not consent to its marketing.

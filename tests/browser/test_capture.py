@@ -31,7 +31,7 @@ def _welcome(database, lead_id: uuid.UUID, seconds: float = 30) -> Touch:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         touch = welcome_of(database, lead_id)
-        if touch is not None and touch.status is TouchStatus.SENT:
+        if touch is not None and touch.status is TouchStatus.OUTBOX:
             return touch
         time.sleep(0.1)
     raise AssertionError(f"no welcome sent to lead {lead_id} within {seconds} s")

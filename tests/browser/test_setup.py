@@ -117,7 +117,7 @@ def test_setup_pages_screenshots_and_a_key_shown_once(live_stack, offline_page, 
     page.get_by_label("To", exact=True).fill("owner@example.com")
     page.get_by_role("button", name="Send a test").click()
     expect(page.locator(".test-result")).to_have_text(
-        "Sent through outbox (kept here, nothing left Facet)."
+        "Written to the outbox: kept here, nothing left Facet."
     )
     shoot(page, "setup", full_page=True)
 

@@ -42,3 +42,11 @@ def test_a_worker_cpu_target_outside_zero_to_one_is_refused(monkeypatch, value):
     monkeypatch.setenv("WORKER_TARGET_CPU", value)
     with pytest.raises(ValidationError, match="worker_target_cpu"):
         Settings(_env_file=None)
+
+
+def test_an_inbound_parse_secret_short_enough_to_guess_is_refused(monkeypatch):
+    monkeypatch.setenv("SENDGRID_INBOUND_SECRET", "hunter2")
+    with pytest.raises(ValidationError, match="sendgrid_inbound_secret"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("SENDGRID_INBOUND_SECRET", "k3J9x-long-enough-to-resist")
+    assert Settings(_env_file=None).sendgrid_inbound_secret is not None

@@ -222,3 +222,18 @@ def test_a_named_amount_counts_as_its_band(amount, currency, band, label):
     assert budget_band(facts, CONFIG) == band
     labels = [f.label for f in explainable_score(facts, NOW, CONFIG).positive]
     assert labels == ([label] if label else [])
+
+
+def test_a_store_sets_what_email_engagement_is_worth_and_the_reasons_read_plainly():
+    facts = _facts(_ago("email_clicked", 0), _ago("email_opened", 0), _ago("email_opened", 0))
+
+    default = explainable_score(facts, NOW, CONFIG)
+    keen = explainable_score(facts, NOW, ScoringConfig(email_click_points=12, email_open_points=0))
+
+    assert [(f.label, f.points) for f in default.positive] == [
+        ("1× clicked a link in an email", 5.0),
+        ("2× opened an email", 2.0),
+    ]
+    assert default.value == 7
+    assert [(f.label, f.points) for f in keen.positive] == [("1× clicked a link in an email", 12.0)]
+    assert keen.value == 12

@@ -45,9 +45,9 @@ async def test_welcome_sends_at_once_then_after_two_and_seven_days(
     sent = touches(database, lead_id)
     assert [(t.step_id, t.channel, t.status) for t in sent] == [
         # The lead never wrote on WhatsApp: its 24-hour window is closed, so email carries it.
-        ("welcome", Channel.EMAIL, TouchStatus.SENT),
-        ("four_cs", Channel.EMAIL, TouchStatus.SENT),
-        ("viewing_invite", Channel.EMAIL, TouchStatus.SENT),
+        ("welcome", Channel.EMAIL, TouchStatus.OUTBOX),
+        ("four_cs", Channel.EMAIL, TouchStatus.OUTBOX),
+        ("viewing_invite", Channel.EMAIL, TouchStatus.OUTBOX),
     ]
     assert "Asha" in (sent[0].body or "")
     assert enrollment(database, workflow_id).status is JourneyStatus.COMPLETED
@@ -135,7 +135,7 @@ async def test_lead_without_consent_gets_the_enquiry_answer_but_no_marketing(
     assert result.status is JourneyStatus.COMPLETED
     rows = touches(database, lead_id)
     assert [(t.step_id, t.purpose, t.status, t.reason) for t in rows] == [
-        ("welcome", Purpose.TRANSACTIONAL, TouchStatus.SENT, None),
+        ("welcome", Purpose.TRANSACTIONAL, TouchStatus.OUTBOX, None),
         ("four_cs", Purpose.MARKETING, TouchStatus.SUPPRESSED, "no_consent"),
         ("viewing_invite", Purpose.MARKETING, TouchStatus.SUPPRESSED, "no_consent"),
     ]

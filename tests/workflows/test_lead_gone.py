@@ -39,7 +39,7 @@ async def test_a_lead_deleted_mid_journey_ends_it_once_with_the_reason(
             NurtureJourney.run, start, id=workflow_id, task_queue=task_queue
         )
         await time_skipping.sleep(timedelta(hours=1))
-        assert [t.status for t in touches(database, lead_id)] == [TouchStatus.SENT]
+        assert [t.status for t in touches(database, lead_id)] == [TouchStatus.OUTBOX]
 
         erase(database, lead_id)
         result = await handle.result()

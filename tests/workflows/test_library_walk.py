@@ -34,7 +34,7 @@ IST = ZoneInfo("Asia/Kolkata")
 LIBRARY = load_library()
 # What the workflow records for each kind of planned step.
 RECORDED_AS = {
-    "send": {TouchStatus.SENT.value},
+    "send": {TouchStatus.OUTBOX.value},
     "task": {"task_opened"},
     "wait": {"timed_out"},
     "goto": {"goto"},
@@ -140,7 +140,7 @@ async def test_library_journey_runs_its_plan(key, time_skipping, database, store
     sent = {
         t.step_id
         for t in touches(database, lead_id)
-        if t.status is TouchStatus.SENT and t.enrollment_id == begin.enrollment_id
+        if t.status is TouchStatus.OUTBOX and t.enrollment_id == begin.enrollment_id
     }
     assert sent == {p.step_id for p in planned if p.action == "send"} - _whatsapp_only(sequence)
     tasks = database.run(lambda s: s.scalars(select(Task).where(Task.lead_id == lead_id)).all())
@@ -180,7 +180,7 @@ async def test_library_countdown_runs_its_plan(key, time_skipping, database, sto
 
     first_year = [r for r in view.history if r.step_id.startswith(f"{day.year}-")]
     _compare(planned, first_year, sequence, prefix=f"{day.year}-")
-    final = [r for r in first_year if r.status == "sent"][-1]
+    final = [r for r in first_year if r.status == "outbox"][-1]
     assert final.at.astimezone(IST).date() == day  # the greeting lands on the day itself
 
 

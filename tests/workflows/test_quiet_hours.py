@@ -149,9 +149,9 @@ async def test_no_send_outside_the_window_across_a_dst_change(
         )
 
     # Every step was sent (held ones when the window opened), none dropped ...
-    assert [s.status for s in result.steps] == ["sent"] * len(OFFSETS), result.steps
+    assert [s.status for s in result.steps] == ["outbox"] * len(OFFSETS), result.steps
     sent = touches(database, lead_id)
-    assert [(t.step_id, t.status) for t in sent] == [(s, TouchStatus.SENT) for s in OFFSETS]
+    assert [(t.step_id, t.status) for t in sent] == [(s, TouchStatus.OUTBOX) for s in OFFSETS]
     # ... each inside the lead's window, at the first moment the window allowed.
     local = [t.sent_at.astimezone(zone) for t in sent if t.sent_at]
     opens, closes = WINDOW[where]

@@ -113,7 +113,7 @@ async def test_wait_for_event_arriving_in_time_continues_and_goto_skips_ahead(
     )
     assert [t.step_id for t in touches(database, lead_id)] == ["invite", "thanks"]
     assert _tasks(database, lead_id) == []
-    assert [s.status for s in result.steps] == ["sent", "event_arrived", "sent", "goto", "exit"]
+    assert [s.status for s in result.steps] == ["outbox", "event_arrived", "outbox", "goto", "exit"]
 
 
 async def test_wait_for_matches_event_facts(time_skipping, database, store, worker_for):
@@ -176,7 +176,7 @@ steps:
     result, _ = await _run(time_skipping, worker_for, database, lead_id, sequence)
     assert [(s.step_id, s.status, s.reason) for s in result.steps] == [
         ("for_high_scores", "skipped", "condition"),
-        ("for_vips", "sent", None),
+        ("for_vips", "outbox", None),
     ]
 
 
@@ -216,9 +216,9 @@ steps:
     )
     # Day 1 falls inside the 72-hour pause and would be two days late: it is missed, not sent.
     assert [(s.step_id, s.status) for s in result.steps] == [
-        ("hello", "sent"),
+        ("hello", "outbox"),
         ("day_one", "missed"),
-        ("day_five", "sent"),
+        ("day_five", "outbox"),
     ]
     [task] = _tasks(database, lead_id)
     assert (task.kind, task.priority, task.role_needed) == (
@@ -296,7 +296,7 @@ steps:
     )
     lead_id = make_lead(database, store)
     result, _ = await _run(time_skipping, worker_for, database, lead_id, sequence)
-    assert [s.status for s in result.steps] == ["sent", "enrolled"]
+    assert [s.status for s in result.steps] == ["outbox", "enrolled"]
     child_id = f"journey:{lead_id}:engagement_welcome"
     enrollment = database.run(
         lambda s: s.scalars(select(Enrollment).where(Enrollment.workflow_id == child_id)).one()
