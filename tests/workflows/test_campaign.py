@@ -14,7 +14,7 @@ from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from core.vocabulary import ApiRole, JourneyStatus, TouchStatus
+from core.vocabulary import ApiRole, JourneyStatus
 from db.models import Campaign, CampaignMember, Enrollment, Lead, Touch
 from db.types import utcnow
 from domain import campaigns
@@ -76,7 +76,7 @@ def _sent(database, lead_ids) -> list[Touch]:
             s.scalars(
                 select(Touch).where(
                     Touch.lead_id.in_(lead_ids),
-                    Touch.status == TouchStatus.SENT,
+                    Touch.sent_at.is_not(None),  # went out (here: to the outbox)
                     Touch.staff_id.is_(None),
                 )
             )
