@@ -33,7 +33,7 @@ from domain.errors import UnknownLead
 from domain.reference import Reference
 from sequences.model import Sequence
 from sequences.timing import local_date, next_month_day
-from sequences.vocabulary import Occasion
+from sequences.vocabulary import Occasion, WorkPurpose
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,9 @@ def superseded_by(
 ) -> list[str]:
     """The lead's running segment journeys that the new segment's journey `new` takes over
     (their workflow ids): every one of another segment's sequence, unless either sequence
-    declares the other in `runs_beside`. Occasion countdowns always run beside, and journeys
-    no segment names (post-purchase care, a festival campaign) are no segment's to end."""
+    declares the other in `runs_beside`. Occasion countdowns always run beside, so does
+    service work (a custom order in production is not a segment's to end), and journeys no
+    segment names (post-purchase care, a festival campaign) are no segment's to end either."""
     sequences = SequenceRepository(session)
     ended = []
     for enrollment in EnrollmentRepository(session).active_for_lead(lead_id):
@@ -245,6 +246,8 @@ def superseded_by(
             continue
         old = reference.sequence(version)
         if old.occasion is not None or new.occasion is not None or old.segment is None:
+            continue
+        if old.purpose is WorkPurpose.SERVICE:
             continue
         if new.key in old.runs_beside or old.key in new.runs_beside:
             continue

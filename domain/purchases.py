@@ -37,6 +37,7 @@ from domain.errors import Conflict, InvalidField
 from domain.events import Happening, check_same_event, happening, new_event, record_event_once
 from domain.leads import Details, Identity, find_or_create_lead
 from domain.reference import Reference, StoreProfile
+from qualification.scoring import spoken_money
 from sequences.model import purchase_facts
 from sequences.vocabulary import EventKind, Occasion
 
@@ -173,7 +174,8 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
         created_lead=created_lead,
         duplicate=duplicate,
         converted_journeys=list(purchase.converted_journeys or []),
-        post_purchase_workflow_id=next((j.workflow_id for j in effects.journeys), None),
+        # This sale's own post-purchase run (a repeat names the same run).
+        post_purchase_workflow_id=post_purchase.workflow_id if post_purchase else None,
         countdown_workflow_id=next((c.workflow_id for c in effects.countdowns), None),
         effects=effects,
     )
@@ -344,11 +346,23 @@ def record_return(
                 "revenue_reversed_minor": reversed_minor,
                 "journey": row.reversed_workflow_id,
                 "items": [str(item.get("name")) for item in refund.items or []],
+                "note": _return_note(purchase.currency, amount, reversed_minor, credited),
             },
             occurred_at=returned_at,
         ),
     )
     return _return_recorded(purchase, row, duplicate=False)
+
+
+def _return_note(
+    currency: str, amount: int, reversed_minor: int, credited: Enrollment | None
+) -> str:
+    """What the timeline says of a refund: how much, and what it took back from which journey."""
+    said = f"Refund of {spoken_money(amount, currency)}"
+    if credited is None:
+        return f"{said}; no journey was credited with the sale"
+    journey = credited.sequence_key.replace("_", " ")
+    return f"{said}; {spoken_money(reversed_minor, currency)} of revenue taken back from {journey}"
 
 
 def _return_recorded(purchase: Purchase, row: PurchaseReturn, *, duplicate: bool) -> ReturnRecorded:
