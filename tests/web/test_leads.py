@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.vocabulary import ConsentStatus
+from core.vocabulary import ConsentStatus, JourneyStatus
 from db.models import Consent, Enrollment, Event, Lead, StaffAccount
 from db.types import utcnow
 from sequences.vocabulary import Channel, Purpose
@@ -198,3 +198,30 @@ async def test_a_namesake_is_offered_and_merged_from_the_leads_page(console, dat
         again = await me.post(f"/console/leads/{keep}/merge", {"other": str(twin)})
         assert again.status_code == 404
     assert database.read(lambda s: s.get(Lead, twin)) is None
+
+
+async def test_the_leads_page_shows_each_run_of_a_journey_and_its_credit(console, database, store):
+    lead = make_lead(database, store)
+    first, _ = enroll(database, lead, key="post_purchase")
+    second, _ = enroll(database, lead, key="post_purchase")
+
+    def runs(session) -> None:
+        for workflow_id, run, status in (
+            (first, 1, JourneyStatus.SUPERSEDED),
+            (second, 2, JourneyStatus.ACTIVE),
+        ):
+            row = session.scalars(
+                select(Enrollment).where(Enrollment.workflow_id == workflow_id)
+            ).one()
+            row.run, row.status = run, status
+            if run == 1:
+                row.outcome, row.revenue_minor, row.currency = "new_run", 1_50_000_00, "INR"
+
+    database.run(runs)
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get(f"/console/leads/{lead}")).text
+
+    assert "post purchase</b> · superseded (new run)" in page.replace("_", " ")
+    assert "post purchase</b> · run 2 · active" in page
+    assert "credited INR 150,000.00" in page
