@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.enroll import enroll_in_sequence
     from workflows.escalation import OpenEscalation, cancel_escalations, open_escalation
+    from workflows.journey import NurtureJourney
     from workflows.journey_model import SupersedeRequest
 
 # Patch id: a segment change ends the old segment's journey as superseded.
@@ -87,8 +88,11 @@ class QualifyLead:
         if result.superseded_journeys and workflow.patched(SUPERSEDE_OLD_SEGMENT):
             for journey_id in result.superseded_journeys:
                 try:
-                    await workflow.get_external_workflow_handle(journey_id).signal(
-                        "supersede", SupersedeRequest(reason="segment_changed")
+                    journey = workflow.get_external_workflow_handle_for(
+                        NurtureJourney.run, journey_id
+                    )
+                    await journey.signal(
+                        NurtureJourney.supersede, SupersedeRequest(reason="segment_changed")
                     )
                 except FailureError:  # it ended meanwhile: nothing left to supersede
                     continue
