@@ -31,7 +31,7 @@ from db.repositories import (
 )
 from db.types import utcnow
 from domain.access import Actor
-from domain.effects import Effects, QualifyOrder
+from domain.effects import Effects, QualifyOrder, Supersede
 from domain.enrollment import active_journeys, plan_countdowns, plan_journey_by_key
 from domain.errors import Conflict, InvalidField
 from domain.events import Happening, check_same_event, happening, new_event, record_event_once
@@ -164,7 +164,7 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
         )
     if post_purchase is not None and post_purchase.workflow_id not in active:
         effects.journeys.append(post_purchase)
-        effects.supersede.extend(post_purchase.supersedes)
+        effects.supersede += [Supersede(wid, "new_run") for wid in post_purchase.supersedes]
     if sale.occasion is not None:
         effects.countdowns = plan_countdowns(session, reference, lead, only=sale.occasion[0])
     effects.qualify.append(QualifyOrder(lead.id, event.id))

@@ -160,6 +160,13 @@ class QualifyOrder(Protocol):
     def decided(self) -> object | None: ...
 
 
+class SupersedeOrder(Protocol):
+    @property
+    def workflow_id(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+
+
 class Effects(Protocol):
     @property
     def journeys(self) -> Sequence[PlannedJourney]: ...
@@ -174,7 +181,7 @@ class Effects(Protocol):
     @property
     def qualify(self) -> Sequence[QualifyOrder]: ...
     @property
-    def supersede(self) -> Sequence[str]: ...
+    def supersede(self) -> Sequence[SupersedeOrder]: ...
 
 
 def journey_event(happening: Happening) -> JourneyEvent:
@@ -301,9 +308,9 @@ async def apply(client: Client, task_queue: str, effects: Effects) -> Applied:
         )
     for delivery in effects.deliveries:
         applied.delivered += await deliver(client, delivery.workflow_ids, delivery.event)
-    for workflow_id in effects.supersede:
-        if await supersede_journey(client, workflow_id, "new_run"):
-            applied.superseded.append(workflow_id)
+    for ending in effects.supersede:
+        if await supersede_journey(client, ending.workflow_id, ending.reason):
+            applied.superseded.append(ending.workflow_id)
     for escalation in effects.escalations:
         await start_escalation(client, task_queue, escalation)
     for order in effects.qualify:
