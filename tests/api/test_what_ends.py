@@ -182,3 +182,35 @@ async def test_a_segment_change_supersedes_the_old_journey_and_the_countdown_run
     }
     described = await dev_server.client.get_workflow_handle(countdown).describe()
     assert described.status is WorkflowExecutionStatus.RUNNING
+
+
+async def test_a_stop_on_one_channel_leaves_the_sales_follow_up_open(
+    http, store, api_key, database, dev_server
+):
+    till, associate = api_key(ApiRole.POS), api_key(ApiRole.ASSOCIATE, store_id=store.id)
+    lead = await _capture(
+        http,
+        store,
+        till,
+        phone=indian_mobile(),
+        email=f"noor.{uuid.uuid4().hex[:6]}@example.com",
+        segment="engagement",
+        consent={"email": True, "sms": True, "whatsapp": True, "evidence": "counter form"},
+    )
+    lead_id = uuid.UUID(lead["lead_id"])
+    follow_up = await _sales_task(http, database, lead["lead_id"], till)
+
+    stopped = await http.post(
+        f"/v1/leads/{lead_id}/events",
+        json={"event_id": f"stop-{uuid.uuid4().hex[:8]}", "kind": "opted_out",
+              "payload": {"channel": "whatsapp", "note": "No WhatsApp, please"}},
+        headers=bearer(associate),
+    )  # fmt: skip
+    assert stopped.status_code == 201, stopped.text
+    assert stopped.json()["delivered_to"] == []  # email and SMS still reach her
+
+    assert _status(database, follow_up.id) is TaskStatus.OPEN
+    journey = dev_server.client.get_workflow_handle_for(
+        NurtureJourney.run, lead["journey_workflow_id"]
+    )
+    assert (await journey.query(NurtureJourney.status)).status is JourneyStatus.ACTIVE
