@@ -30,19 +30,20 @@ async def _journeys(http, lead_id: str, key: str) -> dict[str, dict[str, Any]]:
     return {j["workflow_id"]: j for j in listed}
 
 
+async def _engaged(http, store, key: str, phone: str) -> dict[str, Any]:
+    """A walk-in choosing an engagement ring: in the engagement journey."""
+    body = {"store_id": str(store.id), "source": "walk_in", "phone": phone, "segment": "engagement"}
+    captured = await http.post("/v1/leads", json=body, headers=bearer(key))
+    assert captured.status_code == 201, captured.text
+    return dict(captured.json())
+
+
 async def test_a_repair_leaves_the_engagement_journey_running_and_a_ring_converts_it(
     http, store, api_key, dev_server
 ):
     till, associate = api_key(ApiRole.POS), api_key(ApiRole.ASSOCIATE, store_id=store.id)
     phone = indian_mobile()
-    lead = (
-        await http.post(
-            "/v1/leads",
-            json={"store_id": str(store.id), "source": "walk_in", "phone": phone,
-                  "segment": "engagement"},
-            headers=bearer(till),
-        )
-    ).json()  # fmt: skip
+    lead = await _engaged(http, store, till, phone)
     engagement = lead["journey_workflow_id"]
 
     repair = await http.post(
@@ -81,14 +82,7 @@ async def test_a_refund_reverses_the_attribution_and_the_timeline_shows_it(
 ):
     till, associate = api_key(ApiRole.POS), api_key(ApiRole.ASSOCIATE, store_id=store.id)
     phone = indian_mobile()
-    lead = (
-        await http.post(
-            "/v1/leads",
-            json={"store_id": str(store.id), "source": "walk_in", "phone": phone,
-                  "segment": "engagement"},
-            headers=bearer(till),
-        )
-    ).json()  # fmt: skip
+    lead = await _engaged(http, store, till, phone)
     engagement = lead["journey_workflow_id"]
     sale = _sale(store.id, phone, [{"name": "solitaire", "category": "ring"}], 2_00_000_00)
     assert (

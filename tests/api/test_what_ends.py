@@ -61,26 +61,25 @@ async def _capture(http, store, key: str, **fields: Any) -> dict[str, Any]:
     return answer.json()
 
 
-async def _say(http, database, dev_server, lead_id, key: str, text: str) -> Any:
-    """The lead says something (an enquiry staff record); what QualifyLead made of it."""
+async def _said(http, lead_id, key: str, kind: str, text: str) -> None:
+    """Staff record what the lead said, as an event of `kind`."""
     said = await http.post(
         f"/v1/leads/{lead_id}/events",
-        json={"event_id": f"e-{uuid.uuid4().hex[:8]}", "kind": "enquiry",
-              "payload": {"text": text}},
+        json={"event_id": uuid.uuid4().hex, "kind": kind, "payload": {"text": text}},
         headers=bearer(key),
-    )  # fmt: skip
+    )
     assert said.status_code == 201, said.text
+
+
+async def _say(http, database, dev_server, lead_id, key: str, text: str) -> Any:
+    """The lead makes an enquiry; what QualifyLead made of it."""
+    await _said(http, lead_id, key, "enquiry", text)
     return await _qualified(dev_server, database, uuid.UUID(str(lead_id)), "enquiry")
 
 
 async def _sales_task(http, database, lead_id: str, key: str) -> Task:
-    asked = await http.post(
-        f"/v1/leads/{lead_id}/events",
-        json={"event_id": f"q-{uuid.uuid4().hex[:8]}", "kind": "question",
-              "payload": {"text": QUESTION}},
-        headers=bearer(key),
-    )  # fmt: skip
-    assert asked.status_code == 201, asked.text
+    """A sales follow-up: the lead's question a person must answer."""
+    await _said(http, lead_id, key, "question", QUESTION)
     return await _task(database, uuid.UUID(lead_id), "certification_question")
 
 
