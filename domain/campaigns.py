@@ -386,7 +386,9 @@ def enroll_batch(
                     outcome=MemberOutcome.ENROLLED.value,
                 )
             )
-        enrollment, pinned, _ = enrollments.ensure(lead_id, version, workflow_id, started_at=now)
+        enrollment, pinned, _ = enrollments.ensure(
+            lead_id, version, workflow_id, started_at=now, started_by=f"campaign:{campaign.id}"
+        )
         planned.append(
             JourneyToStart(
                 workflow_id=workflow_id,
@@ -395,6 +397,8 @@ def enroll_batch(
                 sequence_version=pinned.version,
                 sequence=reference.sequence(pinned),
                 status=enrollment.status,
+                run=enrollment.run,
+                supersedes=(),  # a campaign's journey runs beside whatever the lead is in
             )
         )
     added = len(lead_ids) - len(members)

@@ -37,6 +37,15 @@ class QualifyOrder:
     decided: Qualification | None = None
 
 
+@dataclass(frozen=True)
+class Supersede:
+    """End this running journey as superseded: `new_run` (a newer run of its sequence) or
+    `segment_changed` (the new segment's journey takes over)."""
+
+    workflow_id: str
+    reason: str
+
+
 @dataclass
 class Effects:
     journeys: list[JourneyToStart] = field(default_factory=list)
@@ -46,6 +55,8 @@ class Effects:
     deliveries: list[Delivery] = field(default_factory=list)
     escalations: list[EscalationToStart] = field(default_factory=list)
     qualify: list[QualifyOrder] = field(default_factory=list)
+    # Running journeys to end as superseded (after the journeys above have started).
+    supersede: list[Supersede] = field(default_factory=list)
 
     def deliver(self, event: Happening, workflow_ids: list[str]) -> None:
         if workflow_ids:

@@ -18,6 +18,7 @@ from db.models import Event
 from db.repositories import EventRepository
 from db.types import utcnow
 from domain.errors import Conflict
+from sequences.model import purchase_facts
 from sequences.vocabulary import EventKind
 
 
@@ -146,6 +147,12 @@ def happening(event: Event) -> Happening:
     facts = {
         key: str(event.payload[key]) for key in _FACTS.get(event.kind, ()) if key in event.payload
     }
+    if event.kind == EventKind.PURCHASE.value:  # which goals it meets (`goal_when`)
+        categories = event.payload.get("categories")
+        facts = purchase_facts(
+            [str(c) for c in categories] if isinstance(categories, list) else None,
+            revenue if has_revenue else None,
+        )
     return Happening(
         event_id=event.id,
         kind=EventKind(event.kind),

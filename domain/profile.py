@@ -1,7 +1,8 @@
 """What a member of staff changes on a lead's profile: the segment, an occasion date.
 
 Each returns the `Effects` the door applies after the commit: a new segment starts that
-segment's journey (when a published sequence names it; a lead already in it keeps its run);
+segment's journey (when a published sequence names it; a lead already in it keeps its run)
+and ends the old segment's journey as superseded, as qualification's segment change does;
 a new or corrected date starts its yearly countdown, or moves the running one to the date.
 """
 
@@ -14,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from db.repositories import SequenceRepository
 from domain.access import Actor
-from domain.effects import Effects
-from domain.enrollment import plan_countdowns, plan_journey
+from domain.effects import Effects, Supersede
+from domain.enrollment import plan_countdowns, plan_journey, superseded_by
 from domain.errors import InvalidField
 from domain.leads import lead_for
 from domain.reference import Reference
@@ -35,6 +36,8 @@ def change_segment(
     version = SequenceRepository(session).latest_for_segment(segment.value)
     if version is not None:
         effects.journeys.append(plan_journey(session, reference, lead, version))
+        ended = superseded_by(session, reference, lead.id, reference.sequence(version))
+        effects.supersede += [Supersede(wid, "segment_changed") for wid in ended]
     session.flush()
     return effects
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 import db.types
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

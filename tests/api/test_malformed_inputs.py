@@ -33,7 +33,8 @@ from twilio.request_validator import RequestValidator
 from api.app import create_app
 from api.auth import issue_api_key
 from core.vocabulary import ApiRole
-from db.models import Base, Lead, Staff, Task
+from db.models import Base, Lead, Purchase, Staff, Task
+from db.types import utcnow
 from domain import campaigns
 from domain.access import Actor
 from domain.consent import unsubscribe_token
@@ -71,6 +72,7 @@ POST_ROUTES = sorted(
     and route.path_format.startswith("/v1/")
 )
 MAX_BODY = APP.state.settings.max_body_bytes
+SALE_TO_RETURN = "sale-to-return"  # a sale in each world, for the returns route
 MAX_WEBHOOK_BODY = APP.state.settings.max_webhook_body_bytes
 
 NO_CAMPAIGN = uuid.UUID(int=0)
@@ -283,6 +285,14 @@ def _valid_requests(world: World) -> dict[str, Valid]:
             pos, text=("pos_transaction_id",), uuid=("store_id",), number=("amount_minor",),
             datetimes=(("purchased_at",),), dates=(("occasion", "date"),),
         ),
+        "/v1/pos/returns": Valid(
+            "/v1/pos/returns",
+            {"store_id": store, "pos_transaction_id": SALE_TO_RETURN,
+             "refund_id": f"r-{uuid.uuid4().hex[:8]}", "amount_minor": 1000,
+             "items": [{"name": "ring", "category": "ring"}]},
+            pos, text=("refund_id",), uuid=("store_id",), number=("amount_minor",),
+            datetimes=(("returned_at",),),
+        ),
         "/v1/pos/job-status": Valid(
             "/v1/pos/job-status",
             {"store_id": store, "job_id": f"job-{uuid.uuid4().hex[:6]}", "status": "cad_ready",
@@ -399,6 +409,12 @@ async def world_http(dev_server, database, worker_for, make_store):
             ).id
         )
     )
+    database.run(
+        lambda s: s.add(
+            Purchase(store_id=store.id, lead_id=lead_id, pos_transaction_id=SALE_TO_RETURN,
+                     amount_minor=250000, currency="INR", purchased_at=utcnow())
+        )
+    )  # fmt: skip
     world = World(store.id, lead_id, database.run(add_task), phone, keys, campaign_id)
     async with (
         worker_for(dev_server.client) as task_queue,

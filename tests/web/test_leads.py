@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
-from core.vocabulary import ConsentStatus
+from api.app import create_app
+from core.vocabulary import ConsentStatus, JourneyStatus
 from db.models import Consent, Enrollment, Event, Lead, StaffAccount
 from db.types import utcnow
 from sequences.vocabulary import Channel, Purpose
+from tests.conftest import test_settings as settings_for
 from tests.factories import add_event, enroll, make_lead
 from tests.web.people import make_account, signed_in
 
@@ -198,3 +201,58 @@ async def test_a_namesake_is_offered_and_merged_from_the_leads_page(console, dat
         again = await me.post(f"/console/leads/{keep}/merge", {"other": str(twin)})
         assert again.status_code == 404
     assert database.read(lambda s: s.get(Lead, twin)) is None
+
+
+async def test_the_leads_page_shows_each_run_of_a_journey_and_its_credit(console, database, store):
+    lead = make_lead(database, store)
+    first, _ = enroll(database, lead, key="post_purchase")
+    second, _ = enroll(database, lead, key="post_purchase")
+
+    def runs(session) -> None:
+        for workflow_id, run, status in (
+            (first, 1, JourneyStatus.SUPERSEDED),
+            (second, 2, JourneyStatus.ACTIVE),
+        ):
+            row = session.scalars(
+                select(Enrollment).where(Enrollment.workflow_id == workflow_id)
+            ).one()
+            row.run, row.status = run, status
+            if run == 1:
+                row.outcome, row.revenue_minor, row.currency = "new_run", 1_50_000_00, "INR"
+
+    database.run(runs)
+    async with console() as http:
+        await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get(f"/console/leads/{lead}")).text
+
+    assert "post purchase</b> · superseded (new run)" in page.replace("_", " ")
+    assert "post purchase</b> · run 2 · active" in page
+    assert "credited INR 150,000.00" in page
+
+
+async def test_a_segment_set_by_staff_supersedes_the_old_segments_journey(
+    database, store, dev_server, worker_for
+):
+    lead = make_lead(database, store)
+    async with worker_for(dev_server.client) as task_queue:
+        app = create_app(
+            settings_for(database.url, task_queue), database=database, temporal=dev_server.client
+        )
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://facet.test") as http:
+            me = await signed_in(http, make_account(database, store, "associate"))
+            for segment in ("engagement", "bridal"):
+                changed = await me.post(f"/console/leads/{lead}/segment", {"segment": segment})
+                assert changed.status_code == 303, changed.text
+            old = dev_server.client.get_workflow_handle(f"journey:{lead}:engagement_ring")
+            ended = await old.result()
+
+    assert (ended["status"], ended["outcome"]) == ("superseded", "segment_changed")
+    statuses = database.read(
+        lambda s: dict(
+            s.execute(
+                select(Enrollment.sequence_key, Enrollment.status).where(Enrollment.lead_id == lead)
+            ).all()
+        )
+    )
+    assert statuses == {"engagement_ring": "superseded", "bridal": "active"}

@@ -31,6 +31,8 @@ def test_there_are_recorded_histories_to_replay():
         "journey_continued_as_new",
         # A lead deleted mid-journey: the step fails for good, the journey exits (patched).
         "journey_lead_deleted",
+        # A newer run (or the new segment's journey) took over: it ends superseded.
+        "journey_superseded",
     } <= set(_histories())
 
 
