@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from db.models import Event, Lead, Store
 from core.workflow_ids import journey_workflow_id
+from db.models import Event, Lead, Store
 from db.repositories import Capture, EnrollmentRepository, EventRepository
 from db.types import utcnow
 from domain import consent

@@ -93,10 +93,10 @@ def due_at(
             return None
         return local_instant(festival + timing.shift(), timing.time, tz)
     if isinstance(timing, NextOccasion):
-        day = next_occasion_day(timing, local_date(enrolled_at, tz), occasions)
-        if day is None:
+        target = next_occasion_day(timing, local_date(enrolled_at, tz), occasions)
+        if target is None:
             return None
-        return local_instant(day + timing.shift(), timing.time, tz)
+        return local_instant(target + timing.shift(), timing.time, tz)
     raise TypeError(f"unknown timing {timing!r}")
 
 

@@ -65,6 +65,13 @@ class Shop:
         assert answer.status_code in (200, 201), answer.text
         return {**answer.json(), "body": body}
 
+    async def enquire(self, segment: str, message: str, **overrides: Any) -> dict[str, Any]:
+        """A capture for `segment` that starts its journey; a minute later, for the welcome."""
+        lead = await self.capture(segment=segment, message=message, **overrides)
+        assert lead["journey_workflow_id"].endswith(f":{segment}")
+        await self.env.sleep(timedelta(minutes=1))
+        return lead
+
     async def skip(self, span: timedelta) -> None:
         """Let time pass a week at a time: each skip is one call the server finishes promptly."""
         while span > timedelta(0):
@@ -142,9 +149,7 @@ async def test_a_gift_enquiry_in_march_gets_a_gifting_welcome_the_same_minute(sh
     arrived = await _to_local_eleven(shop.env, march)
     assert (arrived.month, arrived.day) == (3, 10)
 
-    lead = await shop.capture(segment="gifting", message="A present for my sister")
-    assert lead["journey_workflow_id"].endswith(":gifting")
-    await shop.env.sleep(timedelta(minutes=1))
+    lead = await shop.enquire("gifting", "A present for my sister")
 
     [(step, template, subject)] = shop.sent(lead["lead_id"])
     assert (step, template) == ("welcome", "gifting/welcome")
@@ -186,10 +191,8 @@ async def test_a_gift_for_a_known_birthday_counts_to_the_birthday_not_a_festival
 async def test_an_anniversary_lead_without_a_date_is_asked_for_it_then_the_countdown_starts(
     shop: Shop,
 ):
-    lead = await shop.capture(segment="anniversary", message="Something for our anniversary")
-    assert lead["journey_workflow_id"].endswith(":anniversary")
+    lead = await shop.enquire("anniversary", "Something for our anniversary")
     assert lead["countdown_workflow_ids"] == []
-    await shop.env.sleep(timedelta(minutes=1))
     [(step, template, subject)] = shop.sent(lead["lead_id"])
     assert (step, template) == ("welcome_ask_date", "anniversary/ask_date")
     assert subject is not None and "when is it?" in subject
@@ -244,8 +247,7 @@ async def test_an_anniversary_lead_who_never_gives_the_date_is_reminded_and_a_pe
 
 
 async def test_a_daily_wear_lead_gets_the_everyday_welcome_not_the_engagement_copy(shop: Shop):
-    lead = await shop.capture(segment="daily_wear", message="Light chains for office wear")
-    assert lead["journey_workflow_id"].endswith(":daily_wear")
+    lead = await shop.enquire("daily_wear", "Light chains for office wear")
     await shop.skip(timedelta(days=2, hours=1))
     sent = shop.sent(lead["lead_id"])
     assert sent == [
@@ -258,9 +260,7 @@ async def test_a_daily_wear_lead_gets_the_everyday_welcome_not_the_engagement_co
 
 
 async def test_a_gold_scheme_lead_gets_instalment_reminders_and_the_maturity_note(shop: Shop):
-    lead = await shop.capture(segment="gold_scheme", message="How does your gold scheme work?")
-    assert lead["journey_workflow_id"].endswith(":gold_scheme")
-    await shop.env.sleep(timedelta(minutes=1))
+    lead = await shop.enquire("gold_scheme", "How does your gold scheme work?")
     assert shop.sent(lead["lead_id"]) == [
         ("welcome", "gold_scheme/welcome", "How our gold savings scheme works, Meera")
     ]
@@ -299,9 +299,7 @@ async def test_a_gold_scheme_lead_gets_instalment_reminders_and_the_maturity_not
 
 
 async def test_a_repair_lead_hears_at_each_job_status_and_never_the_engagement_copy(shop: Shop):
-    lead = await shop.capture(segment="repair", message="The clasp of my chain is broken")
-    assert lead["journey_workflow_id"].endswith(":repair")
-    await shop.env.sleep(timedelta(minutes=1))
+    lead = await shop.enquire("repair", "The clasp of my chain is broken")
     assert shop.sent(lead["lead_id"]) == [
         ("welcome", "repair/welcome", f"Your repair at {shop.store.name}: what happens next")
     ]
