@@ -460,7 +460,9 @@ def test_anniversary_asks_for_the_date_while_unknown_and_hands_over_once_known()
 def test_gold_scheme_starts_its_reminders_with_the_first_instalment():
     enquiry = LIBRARY["gold_scheme"]
     steps = {step.id: step for step in enquiry.steps}
-    for waiting in ("open_scheme", "how_to_join"):
+    assert _when(steps["paid_already"]).seen is EventKind.SCHEME_INSTALMENT
+    assert steps["paid_already"].goto == "start_instalments"
+    for waiting in ("wait_for_first_instalment", "how_to_join"):
         wait = _wait(steps[waiting])
         assert wait.event is EventKind.SCHEME_INSTALMENT and wait.then == "start_instalments"
     assert enquiry.enrolls() == {"gold_scheme_instalments"}

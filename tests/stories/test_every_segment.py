@@ -72,6 +72,21 @@ class Shop:
         await self.env.sleep(timedelta(minutes=1))
         return lead
 
+    async def job_status(self, lead: dict[str, Any], job_id: str, status: str) -> None:
+        """The till reports the lead's job moved on; five minutes later, for the message."""
+        answer = await self.http.post(
+            "/v1/pos/job-status",
+            headers=bearer(self.till),
+            json={
+                "store_id": str(self.store.id),
+                "job_id": job_id,
+                "status": status,
+                "customer": {"phone": lead["body"]["phone"]},
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        await self.env.sleep(timedelta(minutes=5))
+
     async def skip(self, span: timedelta) -> None:
         """Let time pass a week at a time: each skip is one call the server finishes promptly."""
         while span > timedelta(0):
@@ -304,39 +319,31 @@ async def test_a_repair_lead_hears_at_each_job_status_and_never_the_engagement_c
         ("welcome", "repair/welcome", f"Your repair at {shop.store.name}: what happens next")
     ]
 
-    async def job(status: str) -> None:
-        answer = await shop.http.post(
-            "/v1/pos/job-status",
-            headers=bearer(shop.till),
-            json={
-                "store_id": str(shop.store.id),
-                "job_id": "R-1001",
-                "status": status,
-                "customer": {"phone": lead["body"]["phone"]},
-            },
-        )
-        assert answer.status_code == 201, answer.text
-        await shop.env.sleep(timedelta(minutes=5))
-
     await shop.env.sleep(timedelta(days=1))
-    await job("received")
+    await shop.job_status(lead, "R-1001", "received")
     assert shop.sent(lead["lead_id"])[-1] == (
         "piece_received",
         "repair/received",
         "We have your piece, Meera",
     )
     await shop.env.sleep(timedelta(days=4))
-    await job("ready")
+    await shop.job_status(lead, "R-1001", "ready")
     assert shop.sent(lead["lead_id"])[-1] == (
         "ready",
         "repair/ready",
         "Your repaired piece is ready to collect",
     )
-    await job("picked_up")
+    await shop.job_status(lead, "R-1001", "picked_up")
     await shop.env.sleep(timedelta(hours=1))
     assert shop.sent(lead["lead_id"])[-1][1] == "repair/care_tips"
     assert _enrollments(shop.database, lead["lead_id"])["repair"].outcome == "picked_up"
     _no_engagement_copy(shop.sent(lead["lead_id"]))
+
+
+async def test_a_walk_in_repair_checked_in_at_once_hears_its_piece_is_received(shop: Shop):
+    lead = await shop.capture(segment="repair", message="Please polish my bangles")
+    await shop.job_status(lead, "R-2002", "received")
+    assert [t for _, t, _ in shop.sent(lead["lead_id"])] == ["repair/welcome", "repair/received"]
 
 
 # --- no journey, ties ------------------------------------------------------------------------

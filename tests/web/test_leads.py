@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
-from core.vocabulary import ConsentStatus
+from api.app import create_app
+from core.vocabulary import ApiRole, ConsentStatus, TouchStatus
 from db.models import Consent, Enrollment, Event, Lead, StaffAccount
 from db.types import utcnow
 from sequences.vocabulary import Channel, Purpose
-from tests.factories import add_event, enroll, make_lead
+from tests.conftest import api_client, bearer, test_settings
+from tests.factories import add_event, enroll, indian_mobile, make_lead, touches
 from tests.web.people import make_account, signed_in
 
 PHONE = "+919845012345"
@@ -198,3 +202,58 @@ async def test_a_namesake_is_offered_and_merged_from_the_leads_page(console, dat
         again = await me.post(f"/console/leads/{keep}/merge", {"other": str(twin)})
         assert again.status_code == 404
     assert database.read(lambda s: s.get(Lead, twin)) is None
+
+
+async def test_an_associate_records_the_first_scheme_instalment_and_the_reminders_start(
+    dev_server, database, store, api_key, worker_for
+):
+    """The counter takes the first gold-scheme payment; the associate records it on the
+    lead's page, and the customer hears that her scheme is open."""
+    async with (
+        worker_for(dev_server.client) as task_queue,
+        api_client(database, dev_server.client, task_queue) as api,
+    ):
+        captured = await api.post(
+            "/v1/leads",
+            headers=bearer(api_key(ApiRole.POS)),
+            json={
+                "store_id": str(store.id),
+                "source": "walk_in",
+                "first_name": "Lata",
+                "phone": indian_mobile(),
+                "segment": "gold_scheme",
+                "preferred_channel": "sms",
+                "consent": {"sms": True, "evidence": "counter tablet"},
+            },
+        )
+        assert captured.status_code == 201, captured.text
+        lead = uuid.UUID(captured.json()["lead_id"])
+        app = create_app(
+            test_settings(database.url, task_queue), database=database, temporal=dev_server.client
+        )
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://facet.test") as http:
+            me = await signed_in(http, make_account(database, store, "associate"))
+            page = (await http.get(f"/console/leads/{lead}")).text
+            assert "Gold scheme instalment paid" in page
+            answer = await me.post(
+                f"/console/leads/{lead}/events",
+                {
+                    "kind": "scheme_instalment",
+                    "text": "1 of 11, cash",
+                    "form_id": str(uuid.uuid4()),
+                },
+            )
+            assert answer.status_code == 303
+
+        sent: list[str] = []
+        for _ in range(200):
+            sent = [t.template for t in touches(database, lead) if t.status is TouchStatus.SENT]
+            if "gold_scheme/scheme_opened" in sent:
+                break
+            await asyncio.sleep(0.05)
+    assert sent == ["gold_scheme/welcome", "gold_scheme/scheme_opened"]
+    journeys = database.read(
+        lambda s: s.scalars(select(Enrollment.workflow_id).where(Enrollment.lead_id == lead)).all()
+    )
+    assert {wid.rsplit(":", 1)[1] for wid in journeys} == {"gold_scheme", "gold_scheme_instalments"}
