@@ -423,15 +423,17 @@ def test_each_segment_is_welcomed_at_once_in_its_own_words_never_the_engagement_
 def test_the_fallback_welcome_is_neutral_and_hands_the_lead_to_a_person():
     welcome = LIBRARY["welcome"]
     assert welcome.segment is None and welcome.occasion is None
-    first, task = welcome.steps
+    first, task, check_in = welcome.steps
     assert _send(first).template == "welcome/thank_you"
     assert _send(first).purpose is Purpose.TRANSACTIONAL
     assert (_task(task).role, _task(task).kind) == (StaffRole.ASSOCIATE, "choose_journey")
-    for channel in load_template("welcome/thank_you").channels():
-        said = render("welcome/thank_you", channel, SAMPLE_FIELDS)
-        text = f"{said.subject or ''} {said.body}".lower()
-        for word in ("ring", "diamond", "bridal", "wedding", "gold", "gift", "repair"):
-            assert word not in text, (channel, word)
+    assert check_in.at == Offset(days=7) and _when(check_in).not_seen is EventKind.REPLY
+    for template in welcome.templates():
+        for channel in load_template(template).channels():
+            said = render(template, channel, SAMPLE_FIELDS)
+            text = f"{said.subject or ''} {said.body}".lower()
+            for word in ("ring", "diamond", "bridal", "wedding", "gold", "gift", "repair"):
+                assert word not in text, (template, channel, word)
 
 
 def _planned(key: str, occasions: dict[Occasion, date] | None = None) -> list[PlannedStep]:
