@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("dev-secret")
 
     # Sequence a lead is enrolled in when no sequence names the lead's segment.
-    fallback_sequence_key: str = "engagement_welcome"
+    fallback_sequence_key: str = "welcome"
     # The same person's identical enquiry (same source, message and segment) within this many
     # minutes is one enquiry: a form's retry or a double tap is not new interest.
     enquiry_repeat_minutes: int = Field(default=30, ge=1, le=24 * 60)

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
+from core.workflow_ids import journey_workflow_id
 from db.models import Event, Lead, Store
-from db.repositories import Capture, EventRepository
+from db.repositories import Capture, EnrollmentRepository, EventRepository
 from db.types import utcnow
 from domain import consent
 from domain.access import Actor
@@ -85,9 +86,6 @@ def capture(
     # it takes two flushes (the lead with its score, then the rows that refer to it), not six.
     with session.no_autoflush if created else contextlib.nullcontext():
         now = utcnow()
-        # The journey follows the segment as captured; a segment the score finds later in
-        # the message starts its own journey through QualifyLead.
-        version = reference.newest_journey(session, lead.segment, settings.fallback_sequence_key)
         # The same person's identical enquiry within the window is one event (a retried form,
         # a double tap, a lead-ad re-sync): scored once, whatever the number of requests.
         window = timedelta(minutes=settings.enquiry_repeat_minutes)
@@ -147,9 +145,22 @@ def capture(
         heard = happening(event)
         effects = Effects(start_event=heard)
         journey = None
+        # The journey follows the segment as scored just now (the form's choice, or what the
+        # message says), so a lead is welcomed once, by its own segment's journey.
+        version = reference.newest_journey(session, lead.segment, settings.fallback_sequence_key)
         if version is not None:
+            fallback = version.key == settings.fallback_sequence_key
+            first_welcome = fallback and (
+                created
+                or EnrollmentRepository(session).by_workflow_id(
+                    journey_workflow_id(lead.id, version.key)
+                )
+                is None
+            )
             journey = plan_journey(session, reference, lead, version, new_lead=created)
             effects.journeys.append(journey)
+            if first_welcome:
+                _say_why_the_fallback(session, lead, event, version.key)
         effects.countdowns = plan_countdowns(session, reference, lead, new_lead=created)
         planned = {j.workflow_id for j in effects.journeys} | {
             c.workflow_id for c in effects.countdowns
@@ -163,6 +174,32 @@ def capture(
         created=created,
         journey=journey,
         effects=effects,
+    )
+
+
+def _say_why_the_fallback(session: Session, lead: Lead, capture: Event, key: str) -> None:
+    """Put on the timeline why the lead got the generic welcome (and a person a task)
+    rather than a journey of its own: no segment was told, or its segment has none yet."""
+    if lead.segment:
+        why = f"No journey is published for the segment {lead.segment.replace('_', ' ')}"
+    else:
+        why = "No segment could be told from the enquiry"
+    EventRepository(session).add(
+        new_event(
+            store_id=lead.store_id,
+            lead_id=lead.id,
+            key=f"{capture.idempotency_key}:fallback",
+            kind=EventKind.NOTE,
+            source="facet",
+            payload={
+                "note": f"{why}: sent the neutral welcome ({key}) and asked an associate "
+                "to choose the next steps",
+                "journey_fallback": key,
+                "segment": lead.segment,
+            },
+            occurred_at=capture.occurred_at,
+        ),
+        flush=False,
     )
 
 

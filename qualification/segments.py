@@ -2,9 +2,18 @@
 
 Evidence is weighed, not merely matched: a segment the person picked on a form outweighs words
 in a message or among their interests, which outweigh an occasion date they gave (a wedding
-date says bridal unless they say otherwise), which outweighs browsing. The heaviest segment
-wins; a tie goes to the most recent evidence, so a lead who moves from gifting to engagement
-rings follows them.
+date says bridal unless they say otherwise), which outweighs browsing.
+
+The tie rule, in order:
+1. the heaviest evidence wins;
+2. equal weight: the most recent evidence wins, so a lead who moves from gifting to
+   engagement rings follows them;
+3. equal weight at the same moment (one message that speaks of two segments, "an
+   anniversary gift", "resize my engagement ring"): the first in `TIE_ORDER`. It puts the
+   most specific request first: a repair or a gold scheme is a concrete service about a
+   piece or a plan; a custom design, bridal set or engagement ring is a project with its own
+   people; an anniversary is a dated occasion; daily wear is a kind of piece; gifting is the
+   broadest word of all ("a birthday gift" says little about what to show).
 """
 
 from __future__ import annotations
@@ -61,6 +70,19 @@ CATEGORIES: dict[str, Segment] = {
     "gold_scheme": Segment.GOLD_SCHEME,
     "services": Segment.REPAIR,
 }
+
+# Who wins a tie of equal weight at the same moment (see the module's tie rule).
+TIE_ORDER: tuple[Segment, ...] = (
+    Segment.REPAIR,
+    Segment.GOLD_SCHEME,
+    Segment.CUSTOM_DESIGN,
+    Segment.BRIDAL,
+    Segment.ENGAGEMENT,
+    Segment.ANNIVERSARY,
+    Segment.DAILY_WEAR,
+    Segment.GIFTING,
+)
+_TIE_RANK = {segment: len(TIE_ORDER) - index for index, segment in enumerate(TIE_ORDER)}
 
 _PATTERNS = {
     segment: re.compile(r"\b(" + "|".join(re.escape(word) for word in words) + r")", re.I)
@@ -131,7 +153,8 @@ def evidence_for(facts: LeadFacts, form_segment: str | None = None) -> list[Evid
 
 
 def classify(evidence: Iterable[Evidence]) -> SegmentDecision | None:
-    """The heaviest-evidenced segment and why; None when nothing points anywhere."""
+    """The heaviest-evidenced segment and why (ties: see the module's rule); None when
+    nothing points anywhere."""
     totals: dict[Segment, float] = {}
     latest: dict[Segment, datetime] = {}
     details: dict[Segment, list[str]] = {}
@@ -142,5 +165,5 @@ def classify(evidence: Iterable[Evidence]) -> SegmentDecision | None:
             details[item.segment].append(item.detail)
     if not totals:
         return None
-    best = max(totals, key=lambda segment: (totals[segment], latest[segment], segment.value))
+    best = max(totals, key=lambda segment: (totals[segment], latest[segment], _TIE_RANK[segment]))
     return SegmentDecision(best, "; ".join(details[best][:3]))

@@ -8,7 +8,9 @@ with however the library changes later. The vocabulary:
   followed by a `wait_for` (an event, or a timeout, then branch), or `wait_for` stands alone;
 - `at` is an offset from enrollment (`{days: 2}`), a calendar anchor (`{next: "12-01 10:00"}`
   in the lead's time zone), a lead date (`{before: {days: 45}, of: anniversary}`), or a
-  festival (`{festival: diwali, before: {days: 7}}`); without `at` a step follows the last;
+  festival (`{festival: diwali, before: {days: 7}}`), or the lead's next gifting occasion
+  (`{next_of: [birthday, anniversary], before: {days: 14}}`); without `at` a step follows the
+  last;
 - journey rules: `goal` (reaching it converts; `goal_when` narrows which purchases do),
   `exit_on`, `on_event` reactions and `reply_pauses` (a reply pauses automated sends and
   opens a task for the lead's owner);
@@ -23,6 +25,7 @@ with however the library changes later. The vocabulary:
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -133,6 +136,16 @@ class FestivalDate(_DateAnchor):
     festival: Festival
 
 
+class NextOccasion(_DateAnchor):
+    """Relative to the lead's next gifting moment: `{next_of: [birthday, anniversary],
+    before: {days: 14}}` is the soonest of those dates the lead gave us; when they gave none,
+    the soonest of `festivals` (every festival the calendar knows, unless narrowed). Chosen
+    once, from the day of enrollment, so every step of a journey counts to the same day."""
+
+    next_of: tuple[Occasion, ...] = Field(min_length=1)
+    festivals: tuple[Festival, ...] = tuple(Festival)
+
+
 def _timing_kind(value: Any) -> str:
     """Which kind of `at` this is, told by its keys, so errors name the right fields."""
     keys = set(value) if isinstance(value, dict) else set(type(value).model_fields)
@@ -142,16 +155,19 @@ def _timing_kind(value: Any) -> str:
         return "occasion"
     if "festival" in keys:
         return "festival"
+    if "next_of" in keys:
+        return "next_occasion"
     return "offset"
 
 
-TIMING_KINDS = ("offset", "next", "occasion", "festival")
+TIMING_KINDS = ("offset", "next", "occasion", "festival", "next_occasion")
 
 Timing = Annotated[
     Annotated[Offset, Tag("offset")]
     | Annotated[NextDate, Tag("next")]
     | Annotated[OccasionDate, Tag("occasion")]
-    | Annotated[FestivalDate, Tag("festival")],
+    | Annotated[FestivalDate, Tag("festival")]
+    | Annotated[NextOccasion, Tag("next_occasion")],
     Discriminator(_timing_kind),
 ]
 
@@ -163,6 +179,11 @@ _FORWARD_ONLY: dict[type, Any] = {
         at.shift(),
         "comes before",
         "dates relative to an occasion must not go backwards",
+    ),
+    NextOccasion: lambda at: (
+        at.shift(),
+        "comes before",
+        "dates relative to the next occasion must not go backwards",
     ),
 }
 
@@ -220,6 +241,9 @@ class Condition(_Strict):
     attributes: dict[str, str] | None = None
     seen: EventKind | None = None
     not_seen: EventKind | None = None
+    # Whether the lead has given us this date (an anniversary journey asks until it has).
+    date_known: Occasion | None = None
+    date_unknown: Occasion | None = None
 
     def holds(
         self,
@@ -228,8 +252,13 @@ class Condition(_Strict):
         segment: str | None,
         attributes: dict[str, str],
         seen: set[EventKind],
+        dates: Collection[Occasion] = (),
     ) -> bool:
         """True when every given test passes; an unknown score passes no score test."""
+        if self.date_known is not None and self.date_known not in dates:
+            return False
+        if self.date_unknown is not None and self.date_unknown in dates:
+            return False
         if self.score_at_least is not None and (score is None or score < self.score_at_least):
             return False
         if self.score_below is not None and (score is None or score >= self.score_below):

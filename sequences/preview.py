@@ -60,7 +60,11 @@ def plan(sequence: Sequence, lead: LeadSample, enrolled_at: datetime) -> list[Pl
             continue
         previous = due
         if step.when is not None and not step.when.holds(
-            score=lead.score, segment=lead.segment, attributes=lead.attributes or {}, seen=set()
+            score=lead.score,
+            segment=lead.segment,
+            attributes=lead.attributes or {},
+            seen=set(),
+            dates=set(lead.occasions or {}),
         ):
             planned.append(PlannedStep(step.id, local, "skipped", "condition not met"))
             continue

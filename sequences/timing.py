@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sequences.calendar import next_festival
-from sequences.model import FestivalDate, NextDate, OccasionDate, Offset, Timing
-from sequences.vocabulary import Occasion
+from sequences.model import FestivalDate, NextDate, NextOccasion, OccasionDate, Offset, Timing
+from sequences.vocabulary import ONE_OFF_OCCASIONS, Occasion
 
 # A step whose time passed by more than this (a paused journey, a worker down for days, a
 # bridal journey joined late) is recorded as missed instead of being sent late.
@@ -63,7 +63,8 @@ def due_at(
     - an offset: enrollment + offset, however late earlier steps ran;
     - `next: MM-DD HH:MM`: the next such local time after the previous step;
     - `of: <occasion>`: the lead's occasion date (for countdowns, this cycle's), shifted;
-    - `festival:`: the festival's next date on or after the local enrollment day, shifted.
+    - `festival:`: the festival's next date on or after the local enrollment day, shifted;
+    - `next_of:`: the next gifting occasion (see `next_occasion_day`), shifted.
     """
     if timing is None:
         return previous_due
@@ -91,4 +92,32 @@ def due_at(
         if festival is None:
             return None
         return local_instant(festival + timing.shift(), timing.time, tz)
+    if isinstance(timing, NextOccasion):
+        target = next_occasion_day(timing, local_date(enrolled_at, tz), occasions)
+        if target is None:
+            return None
+        return local_instant(target + timing.shift(), timing.time, tz)
     raise TypeError(f"unknown timing {timing!r}")
+
+
+def next_occasion_day(
+    timing: NextOccasion, on_or_after: date, occasions: dict[Occasion, date]
+) -> date | None:
+    """The day a `next_of` step counts to: the soonest of the lead's own dates it names (a
+    birthday or anniversary comes round every year; a wedding is its day), on or after the
+    given day; when the lead gave none of them, the soonest festival the calendar knows.
+    None when neither gives a day (the step is skipped, never guessed)."""
+    known = []
+    for kind in timing.next_of:
+        day = occasions.get(kind)
+        if day is None:
+            continue
+        if kind in ONE_OFF_OCCASIONS:
+            if day >= on_or_after:
+                known.append(day)
+        else:
+            known.append(next_month_day(day.month, day.day, on_or_after))
+    if known:
+        return min(known)
+    festivals = [next_festival(festival, on_or_after) for festival in timing.festivals]
+    return min((day for day in festivals if day is not None), default=None)

@@ -124,6 +124,9 @@ class EventKind(StrEnum):
     EMAIL_CLICKED = "email_clicked"
     PURCHASE = "purchase"
     JOB_STATUS = "job_status"
+    # A gold-scheme instalment paid at the till (facts: `instalment`, e.g. "1"); the first
+    # starts the scheme's monthly reminders.
+    SCHEME_INSTALMENT = "scheme_instalment"
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
     NOTE = "note"

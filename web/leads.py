@@ -125,6 +125,8 @@ RECORDABLE = {
     EventKind.STORE_VISIT: "Store visit",
     EventKind.NOTE: "Note",
     EventKind.APPOINTMENT_BOOKED: "Appointment booked",
+    # Most stores take scheme payments at the counter: the first starts the monthly reminders.
+    EventKind.SCHEME_INSTALMENT: "Gold scheme instalment paid",
 }
 CHANNELS = [Channel.SMS, Channel.WHATSAPP, Channel.EMAIL]
 
@@ -169,9 +171,14 @@ async def _change(
 
 @router.post("/leads/{lead_id}/events")
 async def record(request: Request, lead_id: uuid.UUID) -> Response:
-    """Record a visit, a note or an appointment: the lead's journeys and score hear of it."""
+    """Record a visit, a note, an appointment or a scheme instalment: the lead's journeys
+    and score hear of it."""
     fields, me, kind = await _lead_form(
-        request, EventKind, "kind", RECORDABLE, "Choose a visit, a note or an appointment."
+        request,
+        EventKind,
+        "kind",
+        RECORDABLE,
+        "Choose a visit, a note, an appointment or a gold scheme instalment.",
     )
     text = fields.get("text", "").strip()[:2000]
     key = _form_key(fields, "record")

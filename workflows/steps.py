@@ -334,7 +334,11 @@ class StepRunner:
         facts = await self.load_facts()
         seen = {event.kind for event in self.state.recent_events}
         return step.when.holds(
-            score=facts.score, segment=facts.segment, attributes=facts.attributes, seen=seen
+            score=facts.score,
+            segment=facts.segment,
+            attributes=facts.attributes,
+            seen=seen,
+            dates=set(self._occasions()),
         )
 
     async def _act(self, step: Step) -> int:

@@ -152,15 +152,15 @@ async def test_a_new_leads_score_at_capture_is_what_a_full_read_of_its_history_g
 async def test_a_segment_named_in_the_capture_message_starts_that_segments_journey(
     http, store, api_key
 ):
-    """The capture enrolls by the form's segment (none here: the fallback journey). Scoring
-    finds the segment in the message, and that segment's journey starts as well."""
+    """No segment on the form: the capture is scored first, finds the segment in the
+    message, and enrolls the lead in that segment's journey only (no neutral welcome)."""
     key = api_key(ApiRole.ADMIN)
     body = _lead_body(
         store.id, segment=None, message="We are planning our wedding and need a bridal set"
     )
     created = (await http.post("/v1/leads", json=body, headers=bearer(key))).json()
     captured_key = created["journey_workflow_id"].rsplit(":", 1)[1]
-    assert captured_key != "bridal"
+    assert captured_key == "bridal"
 
     keys: set[str] = set()
     for _ in range(100):
@@ -170,7 +170,7 @@ async def test_a_segment_named_in_the_capture_message_starts_that_segments_journ
             break
         await asyncio.sleep(0.05)
     assert lead["segment"] == "bridal"
-    assert keys == {captured_key, "bridal"}, "the bridal journey did not start within 5 s"
+    assert keys == {"bridal"}, "one journey, the bridal one, within 5 s"
 
 
 async def test_same_person_again_is_the_same_lead_and_journey(http, store, api_key, database):

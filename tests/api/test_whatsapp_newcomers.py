@@ -82,11 +82,15 @@ async def test_a_whatsapp_message_from_an_unknown_number_is_a_lead_welcomed_on_w
         "Lakshmi",
     )
     # Their message is on the timeline once, though the callback came twice.
-    events = database.read(lambda s: s.scalars(select(Event).where(Event.lead_id == lead.id)).all())
+    rows = database.read(lambda s: s.scalars(select(Event).where(Event.lead_id == lead.id)).all())
+    events = [e for e in rows if e.kind != "note"]
     assert [(e.kind, e.source, e.payload) for e in events] == [
         ("captured", "whatsapp", {"message": "Hello! Do you make polki chokers?"})
     ]
     assert events[0].idempotency_key == f"twilio:{message['MessageSid']}"
+    # No segment in the message: the neutral welcome, and the timeline says why, once.
+    [note] = [e for e in rows if e.kind == "note"]
+    assert note.payload["note"].startswith("No segment could be told from the enquiry")
     # Free-form on WhatsApp: the window their message opened, no template, no fallback.
     assert welcome.channel is Channel.WHATSAPP and welcome.status is TouchStatus.OUTBOX
     assert welcome.reason is None and welcome.fell_back_from is None

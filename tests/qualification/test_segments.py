@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from qualification.facts import LeadFacts, Signal
-from qualification.segments import classify, evidence_for
+from qualification.segments import TEXT_WEIGHT, TIE_ORDER, Evidence, classify, evidence_for
 from sequences.vocabulary import Segment
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -96,3 +97,41 @@ def test_words_outweigh_an_occasion_date():
     )
     decided = classify(evidence_for(facts))
     assert decided is not None and decided.segment is Segment.ENGAGEMENT
+
+
+def test_the_tie_order_ranks_every_segment_once():
+    assert sorted(TIE_ORDER) == sorted(Segment)
+
+
+@pytest.mark.parametrize(
+    ("text", "segment"),
+    [
+        ("An anniversary gift for my wife", Segment.ANNIVERSARY),
+        ("Can you resize my engagement ring?", Segment.REPAIR),
+        ("A custom bridal necklace", Segment.CUSTOM_DESIGN),
+        ("Gold scheme to save for the wedding", Segment.GOLD_SCHEME),
+        ("Office wear earrings as a birthday gift", Segment.DAILY_WEAR),
+    ],
+)
+def test_one_message_naming_two_segments_goes_to_the_first_in_the_tie_order(text, segment):
+    decision = _decide(_said(text))
+    assert decision is not None and decision.segment is segment
+
+
+def test_every_pair_of_tied_segments_is_decided_by_the_tie_order_not_by_name():
+    at = datetime(2026, 3, 10, tzinfo=UTC)
+    for first, second in itertools.combinations(TIE_ORDER, 2):
+        tied = [Evidence(s, TEXT_WEIGHT, at, f"said {s.value}") for s in (second, first)]
+        decision = classify(tied)
+        assert decision is not None and decision.segment is first, (first, second)
+
+
+def test_a_tie_goes_to_the_more_recent_evidence_before_the_tie_order():
+    early = datetime(2026, 3, 10, tzinfo=UTC)
+    decision = classify(
+        [
+            Evidence(Segment.REPAIR, TEXT_WEIGHT, early, "said repair"),
+            Evidence(Segment.GIFTING, TEXT_WEIGHT, early + timedelta(days=1), "said gift"),
+        ]
+    )
+    assert decision is not None and decision.segment is Segment.GIFTING

@@ -5,12 +5,13 @@ channel it can go out on, and the journeys keep the promises the domain report m
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
-from sequences.calendar import LUNAR_FESTIVALS, festival_in_year
+from sequences.calendar import LUNAR_FESTIVALS, festival_in_year, next_festival
 from sequences.loader import LIBRARY_DIR, load_library
 from sequences.model import (
     Condition,
@@ -24,6 +25,7 @@ from sequences.model import (
     TaskAction,
     WaitFor,
 )
+from sequences.preview import LeadSample, PlannedStep, plan
 from sequences.templates import SAMPLE_FIELDS, load_template, render
 from sequences.vocabulary import Channel, EventKind, Festival, Occasion, Purpose, Segment, StaffRole
 
@@ -41,6 +43,13 @@ EXPECTED_KEYS = {
     "gifting_mothers_day",
     "post_purchase",
     "win_back",
+    "welcome",
+    "anniversary",
+    "daily_wear",
+    "gold_scheme",
+    "gold_scheme_instalments",
+    "repair",
+    "gifting",
 }
 STOP_LINE = "Reply STOP to opt out."
 SMS_LIMIT = 320  # two concatenated segments
@@ -175,8 +184,8 @@ def test_every_enroll_names_another_sequence_in_the_library():
 
 def _falls_through(step: Step) -> bool:
     """Whether running `step` can continue at the step written after it."""
-    if step.exit is not None or step.goto is not None:
-        return False
+    if (step.exit is not None or step.goto is not None) and step.when is None:
+        return False  # a conditional exit or goto that does not hold falls through
     wait = step.wait_for
     return wait is None or wait.then is None or wait.otherwise is None
 
@@ -347,15 +356,18 @@ def test_festival_steps_come_due_in_the_order_they_are_written(key, year):
     assert [d for d, _ in due] == sorted(d for d, _ in due), due
 
 
-def test_diwali_reaches_gifting_leads_but_sends_nothing_on_diwali_itself():
+def test_diwali_sends_nothing_on_diwali_itself_and_no_festival_claims_a_segment():
     diwali = LIBRARY["festive_diwali"]
     festivals = {at.festival for _, at in _festival_steps(diwali)}
     assert festivals == {Festival.DHANTERAS, Festival.DIWALI}
     for step, at in _festival_steps(diwali):
         assert not (at.festival is Festival.DIWALI and at.shift() >= timedelta(0)), step.id
-    gifting = {key for key, seq in LIBRARY.items() if seq.segment is Segment.GIFTING}
-    assert gifting == {"festive_diwali"}
-    for key in ("festive_akshaya_tritiya", "gifting_valentines", "gifting_mothers_day"):
+    for key in (
+        "festive_diwali",
+        "festive_akshaya_tritiya",
+        "gifting_valentines",
+        "gifting_mothers_day",
+    ):
         assert LIBRARY[key].segment is None
 
 
@@ -368,3 +380,143 @@ def test_dated_sends_are_timed_inside_every_quiet_hours_window(key):
             continue
         clock = step.at.next[-5:] if isinstance(step.at, NextDate) else step.at.time
         assert "10:00" <= clock <= "17:00", f"{key}.{step.id} sends at {clock}"
+
+
+# --- a journey for every segment -----------------------------------------------------------
+
+SEGMENT_JOURNEYS = {
+    Segment.ENGAGEMENT: "engagement_ring",
+    Segment.BRIDAL: "bridal",
+    Segment.CUSTOM_DESIGN: "custom_order",
+    Segment.ANNIVERSARY: "anniversary",
+    Segment.GIFTING: "gifting",
+    Segment.DAILY_WEAR: "daily_wear",
+    Segment.GOLD_SCHEME: "gold_scheme",
+    Segment.REPAIR: "repair",
+}
+IST_START = datetime(2027, 3, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+
+
+def test_every_segment_has_exactly_one_journey_of_its_own():
+    # The capture takes the newest journey naming the segment; two would be a coin toss.
+    claimed: dict[Segment, list[str]] = {}
+    for key, sequence in LIBRARY.items():
+        if sequence.segment is not None and sequence.occasion is None:
+            claimed.setdefault(sequence.segment, []).append(key)
+    assert claimed == {segment: [key] for segment, key in SEGMENT_JOURNEYS.items()}
+
+
+@pytest.mark.parametrize("segment", sorted(set(SEGMENT_JOURNEYS) - {Segment.ENGAGEMENT}))
+def test_each_segment_is_welcomed_at_once_in_its_own_words_never_the_engagement_copy(segment):
+    sequence = LIBRARY[SEGMENT_JOURNEYS[segment]]
+    first = next(step for step in sequence.steps if step.send is not None)
+    assert first.at == Offset(minutes=0)
+    assert _send(first).purpose is Purpose.TRANSACTIONAL
+    for template in sequence.templates():
+        assert not template.startswith("engagement/"), template
+        for channel in load_template(template).channels():
+            said = render(template, channel, SAMPLE_FIELDS)
+            text = f"{said.subject or ''} {said.body}".lower()
+            assert "4cs" not in text and "engagement ring" not in text, (template, channel)
+
+
+def test_the_fallback_welcome_is_neutral_and_hands_the_lead_to_a_person():
+    welcome = LIBRARY["welcome"]
+    assert welcome.segment is None and welcome.occasion is None
+    first, task, check_in = welcome.steps
+    assert _send(first).template == "welcome/thank_you"
+    assert _send(first).purpose is Purpose.TRANSACTIONAL
+    assert (_task(task).role, _task(task).kind) == (StaffRole.ASSOCIATE, "choose_journey")
+    assert check_in.at == Offset(days=7) and _when(check_in).not_seen is EventKind.REPLY
+    for template in welcome.templates():
+        for channel in load_template(template).channels():
+            said = render(template, channel, SAMPLE_FIELDS)
+            text = f"{said.subject or ''} {said.body}".lower()
+            for word in ("ring", "diamond", "bridal", "wedding", "gold", "gift", "repair"):
+                assert word not in text, (template, channel, word)
+
+
+def _planned(key: str, occasions: dict[Occasion, date] | None = None) -> list[PlannedStep]:
+    return plan(LIBRARY[key], LeadSample("Asia/Kolkata", occasions=occasions), IST_START)
+
+
+def test_anniversary_asks_for_the_date_while_unknown_and_hands_over_once_known():
+    unknown = [(p.step_id, p.action) for p in _planned("anniversary") if p.action != "skipped"]
+    assert unknown == [
+        ("welcome_ask_date", "send"),
+        ("ask_in_person", "task"),
+        ("date_reminder", "send"),
+        ("ideas_any_time", "send"),
+        ("last_ask", "send"),
+    ]
+    known = _planned("anniversary", {Occasion.ANNIVERSARY: date(2015, 6, 20)})
+    assert [(p.step_id, p.action) for p in known if p.action != "skipped"] == [
+        ("welcome_date_known", "send"),
+        ("hand_over", "exit"),
+    ]
+    assert known[-1].detail == "handed_to_countdown"
+    # The countdown it hands over to is the yearly one for the same occasion.
+    assert LIBRARY["anniversary_countdown"].occasion is Occasion.ANNIVERSARY
+
+
+def test_gold_scheme_starts_its_reminders_with_the_first_instalment():
+    enquiry = LIBRARY["gold_scheme"]
+    steps = {step.id: step for step in enquiry.steps}
+    assert _when(steps["paid_already"]).seen is EventKind.SCHEME_INSTALMENT
+    assert steps["paid_already"].goto == "start_instalments"
+    for waiting in ("wait_for_first_instalment", "how_to_join"):
+        wait = _wait(steps[waiting])
+        assert wait.event is EventKind.SCHEME_INSTALMENT and wait.then == "start_instalments"
+    assert enquiry.enrolls() == {"gold_scheme_instalments"}
+
+
+def test_gold_scheme_reminds_before_each_monthly_instalment_then_at_maturity():
+    scheme = LIBRARY["gold_scheme_instalments"]
+    assert scheme.goal is None and scheme.exit_on == (), "service messages about her own scheme"
+    reminders = [
+        step.at.days
+        for step in scheme.steps
+        if step.send is not None and step.send.template == "gold_scheme/instalment_due"
+        and isinstance(step.at, Offset)
+    ]  # fmt: skip
+    # Instalments 2 to 11 fall a calendar month apart; each reminder is three days before.
+    assert reminders == [round(month * 30.44) - 3 for month in range(1, 11)]
+    steps = {step.id: step for step in scheme.steps}
+    assert steps["maturity"].at == Offset(days=335)  # 11 months
+    assert _task(steps["book_redemption"]).kind == "scheme_maturity"
+    assert steps["redeem_reminder"].at == Offset(days=380)  # inside 60 days of maturity
+    assert all(_send(s).purpose is Purpose.TRANSACTIONAL for s in scheme.steps if s.send)
+
+
+def test_repair_follows_the_job_from_drop_off_to_pickup():
+    repair = LIBRARY["repair"]
+    statuses = []
+    for step in repair.steps:
+        if step.wait_for is not None:
+            assert step.wait_for.event is EventKind.JOB_STATUS
+            if step.wait_for.where["status"] not in statuses:
+                statuses.append(step.wait_for.where["status"])
+    assert statuses == ["received", "ready", "picked_up"]
+    assert repair.goal is None and repair.exit_on == ()
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_gifting_counts_to_the_next_festival_of_any_month_not_only_diwali(month):
+    start = IST_START.replace(month=month, day=5)
+    planned = plan(LIBRARY["gifting"], LeadSample("Asia/Kolkata"), start)
+    ideas = next(p for p in planned if p.step_id == "occasion_ideas")
+    soonest = min(
+        day for festival in Festival if (day := next_festival(festival, start.date())) is not None
+    )
+    assert ideas.at.date() == soonest - timedelta(days=21)
+    # The longest gap is June to Dhanteras (no summer gifting day in the calendar yet).
+    assert (soonest - start.date()).days < 150, "a gift enquiry never waits half a year"
+
+
+def test_gifting_counts_to_the_recipients_birthday_when_the_lead_gave_it():
+    birthday = date(1990, 4, 2)
+    planned = _planned("gifting", {Occasion.BIRTHDAY: birthday})
+    dated = [p for p in planned if p.step_id in ("occasion_ideas", "occasion_picks", "last_week")]
+    assert [p.at.date() for p in dated] == [
+        date(2027, 4, 2) - timedelta(days=days) for days in (21, 10, 5)
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -10,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from api.app import create_app
-from core.vocabulary import ConsentStatus, JourneyStatus
+from core.vocabulary import ApiRole, ConsentStatus, JourneyStatus
 from db.models import Consent, Enrollment, Event, Lead, StaffAccount
 from db.types import utcnow
 from sequences.vocabulary import Channel, Purpose
-from tests.conftest import test_settings as settings_for
-from tests.factories import add_event, enroll, make_lead
+from tests.conftest import api_client, bearer, test_settings
+from tests.factories import add_event, enroll, indian_mobile, make_lead, touches
 from tests.web.people import make_account, signed_in
 
 PHONE = "+919845012345"
@@ -236,7 +237,7 @@ async def test_a_segment_set_by_staff_supersedes_the_old_segments_journey(
     lead = make_lead(database, store)
     async with worker_for(dev_server.client) as task_queue:
         app = create_app(
-            settings_for(database.url, task_queue), database=database, temporal=dev_server.client
+            test_settings(database.url, task_queue), database=database, temporal=dev_server.client
         )
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://facet.test") as http:
@@ -256,3 +257,60 @@ async def test_a_segment_set_by_staff_supersedes_the_old_segments_journey(
         )
     )
     assert statuses == {"engagement_ring": "superseded", "bridal": "active"}
+
+
+async def test_an_associate_records_the_first_scheme_instalment_and_the_reminders_start(
+    dev_server, database, store, api_key, worker_for
+):
+    """The counter takes the first gold-scheme payment; the associate records it on the
+    lead's page, and the customer hears that her scheme is open."""
+    async with (
+        worker_for(dev_server.client) as task_queue,
+        api_client(database, dev_server.client, task_queue) as api,
+    ):
+        captured = await api.post(
+            "/v1/leads",
+            headers=bearer(api_key(ApiRole.POS)),
+            json={
+                "store_id": str(store.id),
+                "source": "walk_in",
+                "first_name": "Lata",
+                "phone": indian_mobile(),
+                "segment": "gold_scheme",
+                "preferred_channel": "sms",
+                "consent": {"sms": True, "evidence": "counter tablet"},
+            },
+        )
+        assert captured.status_code == 201, captured.text
+        lead = uuid.UUID(captured.json()["lead_id"])
+        app = create_app(
+            test_settings(database.url, task_queue), database=database, temporal=dev_server.client
+        )
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://facet.test") as http:
+            me = await signed_in(http, make_account(database, store, "associate"))
+            page = (await http.get(f"/console/leads/{lead}")).text
+            assert "Gold scheme instalment paid" in page
+            answer = await me.post(
+                f"/console/leads/{lead}/events",
+                {
+                    "kind": "scheme_instalment",
+                    "text": "1 of 11, cash",
+                    "form_id": str(uuid.uuid4()),
+                },
+            )
+            assert answer.status_code == 303
+
+        sent: list[str] = []
+        for _ in range(200):
+            sent = [  # through a provider, or into the outbox when none is set
+                t.template for t in touches(database, lead) if t.status.value in {"sent", "outbox"}
+            ]
+            if "gold_scheme/scheme_opened" in sent:
+                break
+            await asyncio.sleep(0.05)
+    assert sent == ["gold_scheme/welcome", "gold_scheme/scheme_opened"]
+    journeys = database.read(
+        lambda s: s.scalars(select(Enrollment.workflow_id).where(Enrollment.lead_id == lead)).all()
+    )
+    assert {wid.rsplit(":", 1)[1] for wid in journeys} == {"gold_scheme", "gold_scheme_instalments"}
