@@ -69,6 +69,9 @@ class Sale:
     associate_id: uuid.UUID | None
     purchased_at: datetime | None
     occasion: tuple[Occasion, date] | None
+    # Where it was sold, as the timeline shows it: "pos" (a till), "shopify_pos" (Shopify's
+    # Point of Sale, in the store), "shopify_online", or a store system's own name.
+    source: str = "pos"
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
                 lead_id=lead.id,
                 key=_sale_key(purchase.pos_transaction_id),
                 kind=EventKind.PURCHASE,
-                source="pos",
+                source=sale.source,
                 payload={
                     "pos_transaction_id": purchase.pos_transaction_id,
                     "revenue_minor": purchase.amount_minor,
@@ -170,6 +173,11 @@ def _converted_by_purchase(session: Session, reference: Reference, lead_id: uuid
         if sequence.occasion is None and sequence.goal == EventKind.PURCHASE:
             converted.append(enrollment.workflow_id)
     return sorted(converted)
+
+
+def sale_key(pos_transaction_id: str) -> str:
+    """The idempotency key of a sale's purchase event."""
+    return _sale_key(pos_transaction_id)
 
 
 def _sale_key(pos_transaction_id: str) -> str:
