@@ -176,3 +176,67 @@ def settings_for(standin: StandIn | None = None) -> Settings:
         public_base_url="https://facet.example",
         **(provider_keys(standin) if standin is not None else {}),  # type: ignore[arg-type]
     )
+
+
+class GraphStandIn:
+    """A local stand-in for Meta's Graph API as lead ads use it: `GET /{leadgen_id}` with the
+    Page access token answers the lead (`leads` holds them by id); a wrong token answers 400
+    (OAuthException, as Graph does), an unknown id 404; `fail_next` scripts 5xx answers."""
+
+    def __init__(self, access_token: str = "page-access-token") -> None:
+        self.access_token = access_token
+        self.leads: dict[str, dict[str, Any]] = {}
+        self.requests: list[str] = []
+        self._failures: list[int] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v21.0"
+
+    def start(self) -> GraphStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail_next(self, *statuses: int) -> None:
+        with self._lock:
+            self._failures.extend(statuses)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        graph = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                params = {key: values[0] for key, values in parse_qs(query).items()}
+                graph.requests.append(self.path)
+                with graph._lock:
+                    failure = graph._failures.pop(0) if graph._failures else None
+                leadgen_id = path.rsplit("/", 1)[-1]
+                if failure is not None:
+                    status, body = failure, {"error": {"message": "temporarily unavailable"}}
+                elif params.get("access_token") != graph.access_token:
+                    status, body = 400, {"error": {"type": "OAuthException", "code": 190}}
+                elif leadgen_id not in graph.leads:
+                    status, body = 404, {"error": {"message": "Unsupported get request"}}
+                else:
+                    status, body = 200, graph.leads[leadgen_id]
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
