@@ -224,6 +224,7 @@ class GraphStandIn:
                 with graph._lock:
                     failure = graph._failures.pop(0) if graph._failures else None
                 leadgen_id = path.rsplit("/", 1)[-1]
+                body: dict[str, Any]
                 if failure is not None:
                     status, body = failure, {"error": {"message": "temporarily unavailable"}}
                 elif params.get("access_token") != graph.access_token:
