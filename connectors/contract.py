@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
+from connectors.answers import return_recorded, sale_recorded
 from core.settings import Settings
 from core.vocabulary import LeadSource
 from db.types import MAX_MINOR_UNITS
@@ -294,16 +295,7 @@ def _sale(
             source=source.source,
         ),
     )
-    return Handled(
-        answer={
-            "status": "recorded",
-            "lead_id": str(recorded.lead_id),
-            "purchase_id": str(recorded.purchase_id),
-            "converted_journeys": recorded.converted_journeys,
-        },
-        lead_id=recorded.lead_id,
-        effects=recorded.effects,
-    )
+    return sale_recorded(recorded)
 
 
 def _item(line: Line) -> dict[str, Any]:
@@ -332,15 +324,7 @@ def _return(
             reason=body.reason,
         ),
     )
-    return Handled(
-        answer={
-            "status": "recorded",
-            "lead_id": str(done.lead_id),
-            "purchase_id": str(done.purchase_id),
-            "refunded_minor": done.refunded_minor,
-        },
-        lead_id=done.lead_id,
-    )
+    return return_recorded(done)
 
 
 def _job(session: Session, contract: Contract, source: LiveSource, envelope: JobMoved) -> Handled:

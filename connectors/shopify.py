@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from connectors.answers import return_recorded, sale_recorded
 from core.vocabulary import LeadSource
 from db.repositories import PurchaseRepository
 from db.types import MAX_MINOR_UNITS, utcnow
@@ -141,17 +142,7 @@ def handle_order(
             source="shopify_pos" if in_store else "shopify_online",
         ),
     )
-    return Handled(
-        {
-            "status": "recorded",
-            "in_store": in_store,
-            "lead_id": str(recorded.lead_id),
-            "purchase_id": str(recorded.purchase_id),
-            "converted_journeys": recorded.converted_journeys,
-        },
-        lead_id=recorded.lead_id,
-        effects=recorded.effects,
-    )
+    return sale_recorded(recorded, in_store=in_store)
 
 
 def _item(line: LineItem, currency: str) -> dict[str, Any]:
@@ -210,15 +201,7 @@ def handle_refund(
             reason=refund.note,
         ),
     )
-    return Handled(
-        {
-            "status": "recorded",
-            "lead_id": str(done.lead_id),
-            "purchase_id": str(done.purchase_id),
-            "refunded_minor": done.refunded_minor,
-        },
-        lead_id=done.lead_id,
-    )
+    return return_recorded(done)
 
 
 def stale(triggered_at: datetime, now: datetime, max_age_seconds: int) -> bool:

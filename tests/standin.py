@@ -15,7 +15,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 from core.settings import Settings
@@ -51,7 +51,33 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class StandIn:
+class _Loopback:
+    """A real HTTP server on a free loopback port, serving `_handler()` on its own thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class StandIn(_Loopback):
     """Records requests; answers with scripted replies first, then with success."""
 
     def __init__(self) -> None:
@@ -59,24 +85,11 @@ class StandIn:
         self._replies: list[Reply] = []
         self._holds = 0
         self.release = threading.Event()
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> StandIn:
-        self._thread.start()
-        return self
+        super().__init__()
 
     def stop(self) -> None:
         self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     def fail_next(self, *replies: Reply) -> None:
         with self._lock:
@@ -178,7 +191,7 @@ def settings_for(standin: StandIn | None = None) -> Settings:
     )
 
 
-class GraphStandIn:
+class GraphStandIn(_Loopback):
     """A local stand-in for Meta's Graph API as lead ads use it: `GET /{leadgen_id}` with the
     Page access token answers the lead (`leads` holds them by id); a wrong token answers 400
     (OAuthException, as Graph does), an unknown id 404; `fail_next` scripts 5xx answers."""
@@ -188,23 +201,11 @@ class GraphStandIn:
         self.leads: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
         self._failures: list[int] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v21.0"
-
-    def start(self) -> GraphStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{super().url}/v21.0"  # the Graph API's version prefix
 
     def fail_next(self, *statuses: int) -> None:
         with self._lock:

@@ -256,5 +256,9 @@ async def merge(request: Request, lead_id: uuid.UUID) -> Response:
     if other is None:
         raise Refused(422, "Choose the duplicate to merge into this lead.")
     now = utcnow()
-    await write_once(request, lambda db: merging.merge_leads(db, me.actor, lead_id, other, now))
-    return back_to(request, f"/console/leads/{lead_id}")
+    reference: Reference = request.app.state.reference
+    return await _change(
+        request,
+        lead_id,
+        lambda db: merging.merge_leads(db, me.actor, lead_id, other, now, reference).effects,
+    )

@@ -258,6 +258,7 @@ class World:
     phone: str
     keys: dict[str, str]
     source: str = "jewelmate-world"  # the store system's name in its webhook URL
+    duplicate_id: uuid.UUID | None = None  # a second lead, to merge into the first
     shop: str = "world.myshopify.com"
 
 
@@ -288,6 +289,11 @@ def _valid_requests(world: World) -> dict[str, Valid]:
              "currency": "INR", "payload": {"note": "ring"}},
             associate, text=("payload", "note"), typed=("source",), datetimes=(("occurred_at",),),
             number=("revenue_minor",), path_ids=(("lead_id", lead, 404),),
+        ),
+        "/v1/leads/{lead_id}/merge": Valid(
+            f"/v1/leads/{lead}/merge", {"other_lead_id": str(world.duplicate_id)}, associate,
+            uuid=("other_lead_id",), typed=("other_lead_id",),
+            path_ids=(("lead_id", lead, 404),), unknown_ids=((("other_lead_id",), 404),),
         ),
         "/v1/pos/purchases": Valid(
             "/v1/pos/purchases",
@@ -412,7 +418,11 @@ async def world_http(dev_server, database, worker_for, make_store):
     }
     phone = database.read(lambda s: s.get_one(Lead, lead_id).phone_e164)
     source, shop = f"jewelmate-{uuid.uuid4().hex[:8]}", f"w{uuid.uuid4().hex[:8]}.myshopify.com"
-    world = World(store.id, lead_id, database.run(add_task), phone, keys, source, shop)
+    duplicate = make_lead(database, store, consent=[])
+    world = World(
+        store.id, lead_id, database.run(add_task), phone, keys,
+        source=source, shop=shop, duplicate_id=duplicate,
+    )  # fmt: skip
 
     def store_systems(session) -> None:
         for name, kind in ((source, "contract"), (f"shopify:{shop}", "shopify")):
