@@ -94,6 +94,16 @@ async def leads_page(
     return render(request, "leads.html", context)
 
 
+@router.get("/leads/duplicates")
+async def duplicates_page(request: Request) -> Response:
+    """Leads that look like one person (same mailbox, number, name and birthday, …), each
+    pair with its reasons, for a person to confirm and merge into the older lead."""
+    me = await person(request)
+    _readers(me)
+    pairs = await read(request, lambda db: merging.likely_duplicates(db, me.actor))
+    return render(request, "duplicates.html", {"person": me, "pairs": pairs})
+
+
 @router.get("/leads/{lead_id}")
 async def lead_page(request: Request, lead_id: uuid.UUID) -> Response:
     """The lead: profile, consent, timeline, journeys, tasks and purchases."""
