@@ -241,3 +241,30 @@ async def test_a_return_for_a_sale_facet_never_heard_of_is_404_and_records_nothi
         "external_sale_id": "never-sold"}))  # fmt: skip
     assert answer.status_code == 404
     assert counts(database, store) == before
+
+
+async def test_appointments_jobs_and_wishlists_land_on_the_leads_timeline(http, database, store):
+    source, secret = _source(database, store)
+    who = _customer(f"C-{uuid.uuid4().hex[:6]}", phone_e164=indian_mobile())
+    sent = [
+        envelope(store, "appointment.booked", {"customer": who,
+                 "appointment_at": "2026-12-20T11:00:00+05:30"}),
+        envelope(store, "job.ready", {"customer": who, "job_id": "J-9", "job_type": "repair"}),
+        envelope(store, "wishlist.item_added", {"customer": who, "sku": "E-22",
+                 "title": "Emerald drops"}),
+        envelope(store, "appointment.no_show", {"customer": who}),
+    ]  # fmt: skip
+    answers = [await post(http, source, secret, body) for body in sent]
+    assert [a.status_code for a in answers] == [202] * 4, [a.text for a in answers]
+    assert len({a.json()["lead_id"] for a in answers}) == 1
+    lead_id = uuid.UUID(answers[0].json()["lead_id"])
+    events = database.read(
+        lambda s: {
+            e.kind: e.payload
+            for e in s.scalars(select(Event).where(Event.lead_id == lead_id)).all()
+        }
+    )
+    assert events["appointment_booked"]["appointment_at"].startswith("2026-12-20")
+    assert (events["job_status"]["job_id"], events["job_status"]["status"]) == ("J-9", "ready")
+    assert events["product_view"]["wishlist"] is True and events["product_view"]["sku"] == "E-22"
+    assert events["note"]["text"] == "Did not come to the appointment"
