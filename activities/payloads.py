@@ -115,6 +115,9 @@ class PreparedEnrollment(_Payload):
     enrolled_at: datetime
     status: JourneyStatus
     created: bool
+    # The run's own workflow id (a second run's differs from the first's); None in results
+    # recorded before runs existed, which were always the first run.
+    workflow_id: str | None = None
 
 
 SEND_CHANNEL_CHECK = "send_channel_check"

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from core.vocabulary import TaskStatus
 from qualification.outcomes import ColdLead
-from sequences.vocabulary import Priority, StaffRole
+from sequences.vocabulary import Priority, StaffRole, WorkPurpose
 
 QUALIFY_LEAD = "qualify_lead"
 OPEN_TASK = "open_task"
@@ -52,6 +52,7 @@ class OpenTaskRequest(_Payload):
     requested_at: datetime
     # When the lead already has an open task of this kind for this role, return that one.
     reuse_open: bool = True
+    purpose: WorkPurpose = WorkPurpose.SALES
 
 
 class TaskOpened(_Payload):

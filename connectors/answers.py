@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.integrations import Handled
-from domain.purchases import SaleRecorded
-from domain.returns import ReturnRecorded
+from domain.purchases import ReturnRecorded, SaleRecorded
 
 
 def sale_recorded(recorded: SaleRecorded, **more: Any) -> Handled:

@@ -29,7 +29,7 @@ from connectors.answers import return_recorded, sale_recorded
 from core.settings import Settings
 from core.vocabulary import LeadSource
 from db.types import MAX_MINOR_UNITS
-from domain import intake, purchases, returns
+from domain import intake, purchases
 from domain.errors import InvalidField
 from domain.fields import Happened, YearlyDay
 from domain.integrations import Delivery, Handled, LiveSource
@@ -310,20 +310,20 @@ def _return(
     session: Session, contract: Contract, source: LiveSource, envelope: SaleReturned
 ) -> Handled:
     body = envelope.payload
-    done = returns.record_sale_return(
-        session,
-        contract.reference,
-        source.actor,
-        returns.SaleReturn(
-            store_id=source.store_id,
-            pos_transaction_id=sale_id(source.source, body.external_sale_id),
-            return_id=f"{source.source}:{body.external_return_id or envelope.event_id}",
-            amount_minor=body.amount_minor,
-            source=source.source,
-            occurred_at=envelope.occurred_at,
-            reason=body.reason,
-        ),
+    refund = purchases.Return(
+        store_id=source.store_id,
+        pos_transaction_id=sale_id(source.source, body.external_sale_id),
+        refund_id=f"{source.source}:{body.external_return_id or envelope.event_id}",
+        amount_minor=body.amount_minor,
+        returned_at=envelope.occurred_at,
     )
+    try:
+        done = purchases.record_return(session, contract.reference, source.actor, refund)
+    except InvalidField as error:  # named in the domain's words: say it in the contract's
+        field = {"pos_transaction_id": "payload.external_sale_id"}.get(
+            error.field, f"payload.{error.field}"
+        )
+        raise InvalidField(field, error.message) from error
     return return_recorded(done)
 
 

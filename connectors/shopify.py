@@ -21,7 +21,7 @@ from connectors.answers import return_recorded, sale_recorded
 from core.vocabulary import LeadSource
 from db.repositories import PurchaseRepository
 from db.types import MAX_MINOR_UNITS, utcnow
-from domain import purchases, returns
+from domain import purchases
 from domain.errors import InvalidField
 from domain.integrations import Handled, LiveSource
 from domain.leads import Details, Identity, find_or_create_lead, normalise_email
@@ -179,26 +179,33 @@ def handle_customer(
 def handle_refund(
     session: Session, reference: Reference, source: LiveSource, refund: Refund
 ) -> Handled:
-    sale = PurchaseRepository(session).by_transaction(source.store_id, sale_id(refund.order_id))
+    """Take the refund's successful refund transactions off the sale, once per refund id
+    (never more than is left of it: Shopify may refund shipping Facet did not count)."""
+    purchases_of_store = PurchaseRepository(session)
+    sale = purchases_of_store.by_transaction(source.store_id, sale_id(refund.order_id))
     if sale is None:
         return Handled({"status": "ignored", "reason": "no sale recorded for that order"})
-    currency = sale.currency  # refund transactions are in the order's currency
+    refund_id = f"shopify-refund:{refund.id}"
+    earlier = purchases_of_store.return_by_refund(source.store_id, refund_id)
     refunded = [
         t for t in refund.transactions if t.kind == "refund" and t.status in (None, "success")
     ]
-    amount = sum(minor_units(t.amount, currency, "transactions.amount") for t in refunded)
-    done = returns.record_sale_return(
+    given = sum(minor_units(t.amount, sale.currency, "transactions.amount") for t in refunded)
+    amount = (
+        earlier.amount_minor if earlier else min(given, sale.amount_minor - sale.refunded_minor)
+    )
+    if amount <= 0:
+        return Handled({"status": "ignored", "reason": "nothing of the sale left to refund"})
+    done = purchases.record_return(
         session,
         reference,
         source.actor,
-        returns.SaleReturn(
+        purchases.Return(
             store_id=source.store_id,
             pos_transaction_id=sale_id(refund.order_id),
-            return_id=f"shopify-refund:{refund.id}",
+            refund_id=refund_id,
             amount_minor=amount,
-            source="shopify",
-            occurred_at=refund.created_at or utcnow(),
-            reason=refund.note,
+            returned_at=refund.created_at or utcnow(),
         ),
     )
     return return_recorded(done)

@@ -49,6 +49,7 @@ class JourneyStatus(StrEnum):
     COMPLETED = "completed"  # ran its last step without reaching the goal
     CONVERTED = "converted"  # reached its goal (e.g. a purchase)
     EXITED = "exited"  # left early on an exit event (e.g. opted out), or its lead is gone
+    SUPERSEDED = "superseded"  # a newer run of it, or the new segment's journey, took over
 
 
 # --- messages -------------------------------------------------------------------------------

@@ -9,9 +9,11 @@ from __future__ import annotations
 import uuid
 
 
-def journey_workflow_id(lead_id: uuid.UUID, sequence_key: str) -> str:
-    """One journey per lead per sequence, however often a request retries."""
-    return f"journey:{lead_id}:{sequence_key}"
+def journey_workflow_id(lead_id: uuid.UUID, sequence_key: str, run: int = 1) -> str:
+    """The lead's `run`-th time through a sequence, however often a request retries. The
+    first run keeps the spelling it always had (stored histories and ids go on working)."""
+    base = f"journey:{lead_id}:{sequence_key}"
+    return base if run == 1 else f"{base}:{run}"
 
 
 def occasion_workflow_id(lead_id: uuid.UUID, occasion: str) -> str:

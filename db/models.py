@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.vocabulary import ApiRole, ConsentStatus, JourneyStatus, Stage, TaskStatus, TouchStatus
 from db.types import JSONDocument, MinorUnits, UTCDateTime, string_enum, utcnow
-from sequences.vocabulary import Channel, Purpose, StaffRole
+from sequences.vocabulary import Channel, Purpose, StaffRole, WorkPurpose
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -49,6 +49,7 @@ class Base(DeclarativeBase):
         Purpose: string_enum(Purpose),
         ConsentStatus: string_enum(ConsentStatus),
         StaffRole: string_enum(StaffRole),
+        WorkPurpose: string_enum(WorkPurpose),
         Stage: string_enum(Stage),
         JourneyStatus: string_enum(JourneyStatus),
         TouchStatus: string_enum(TouchStatus),
@@ -82,6 +83,8 @@ class Store(Base):
     # Marketing frequency caps across all of a lead's journeys; None = the settings' default.
     max_marketing_per_day: Mapped[int | None]
     max_marketing_per_week: Mapped[int | None]
+    # A sale's revenue goes to the journey that touched the lead last within this many days.
+    attribution_window_days: Mapped[int] = mapped_column(default=30, server_default="30")
     created_at: Mapped[datetime] = _created()
 
 
@@ -242,6 +245,7 @@ class Enrollment(Base):
     """A lead in one sequence version, run by the journey workflow named here."""
 
     __tablename__ = "enrollment"
+    __table_args__ = (Index("ix_enrollment_lead_sequence", "lead_id", "sequence_key", "run"),)
 
     id: Mapped[uuid.UUID] = _id()
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
@@ -254,6 +258,10 @@ class Enrollment(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))
     revenue_minor: Mapped[int | None] = mapped_column(MinorUnits)
     currency: Mapped[str | None] = mapped_column(String(3))
+    # The lead's n-th time through this sequence (a repeat purchase, a returning enquiry).
+    run: Mapped[int] = mapped_column(default=1, server_default="1")
+    # What started this run (e.g. "purchase:<id>"): a retried request finds the same run.
+    started_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Touch(Base):
@@ -310,6 +318,10 @@ class Task(Base):
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
     kind: Mapped[str] = mapped_column(String(48))
     role_needed: Mapped[StaffRole]
+    # Sales work ends when the lead buys or opts out; service work (CAD, pickup) goes on.
+    purpose: Mapped[WorkPurpose] = mapped_column(
+        default=WorkPurpose.SALES, server_default=WorkPurpose.SALES.value
+    )
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     routing_reason: Mapped[str | None] = mapped_column(Text)
@@ -365,9 +377,29 @@ class Purchase(Base):
     purchased_at: Mapped[datetime]
     # The journeys this sale reached their goal in, as first recorded (a repeat answers them).
     converted_journeys: Mapped[list[str]] = mapped_column(default=list)
-    # What came back: the sum of the sale's refunds (a store system's sale.returned, Shopify's
-    # refunds/create), each recorded once; the journeys it converted lose that revenue.
+    # The one journey credited with its revenue (last touch within the store's window).
+    credited_workflow_id: Mapped[str | None] = mapped_column(String(200))
+    # How much of it has been refunded (returns), in minor units.
     refunded_minor: Mapped[int] = mapped_column(MinorUnits, default=0, server_default="0")
+    created_at: Mapped[datetime] = _created()
+
+
+class PurchaseReturn(Base):
+    """A refund of a sale, full or partial: once per refund id, taking back credited revenue."""
+
+    __tablename__ = "purchase_return"
+    __table_args__ = (UniqueConstraint("store_id", "refund_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    purchase_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("purchase.id"), index=True)
+    refund_id: Mapped[str] = mapped_column(String(100))
+    amount_minor: Mapped[int] = mapped_column(MinorUnits)
+    # The revenue taken back from the credited journey (0 when no journey was credited).
+    reversed_minor: Mapped[int] = mapped_column(MinorUnits)
+    reversed_workflow_id: Mapped[str | None] = mapped_column(String(200))
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    returned_at: Mapped[datetime]
     created_at: Mapped[datetime] = _created()
 
 

@@ -46,6 +46,8 @@ class Effects:
     deliveries: list[Delivery] = field(default_factory=list)
     escalations: list[EscalationToStart] = field(default_factory=list)
     qualify: list[QualifyOrder] = field(default_factory=list)
+    # Running journeys to end as superseded (after the journeys above have started).
+    supersede: list[str] = field(default_factory=list)
 
     def deliver(self, event: Happening, workflow_ids: list[str]) -> None:
         if workflow_ids:

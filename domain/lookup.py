@@ -240,6 +240,8 @@ class JourneyRow:
     ended_at: datetime | None
     outcome: str | None
     workflow_id: str
+    run: int = 1
+    credited: str | None = None  # the revenue credited to it, as a person reads it
 
 
 @dataclass(frozen=True)
@@ -370,6 +372,12 @@ def lead_page(session: Session, lead_id: uuid.UUID, actor: Actor) -> LeadPage:
                 ended_at=row.ended_at,
                 outcome=row.outcome,
                 workflow_id=row.workflow_id,
+                run=row.run,
+                credited=(
+                    spoken_money(row.revenue_minor, row.currency)
+                    if row.revenue_minor is not None and row.currency
+                    else None
+                ),
             )
             for row in EnrollmentRepository(session).for_lead(lead.id)
         ],

@@ -1,23 +1,27 @@
-"""What the till tells Facet: a sale, a custom job moving on.
+"""What the till tells Facet: a sale, a return, a custom job moving on.
 
 A sale is recorded once per POS transaction id; its buyer is found (or becomes a lead) the
-way every door finds a person. The lead's running journeys hear of it (a purchase is most
-journeys' goal), and a post-purchase journey starts, with a yearly countdown if the sale
-was for a date. A repeated webhook finds its first result and repeats only the Temporal
-calls, which the journeys deduplicate by event id.
+way every door finds a person. The lead's running journeys hear of it; it converts only those
+whose goal it meets (`goal_when`: a repair leaves the engagement journey running), and its
+revenue is credited once, to the converted journey that touched the lead last within the
+store's attribution window. Each sale starts its own post-purchase run (a newer one ends the
+running run as superseded), with a yearly countdown if the sale was for a date. A return
+(`record_return`) takes the refunded amount back from the credited journey. A repeated
+webhook finds its first result and repeats only the Temporal calls, which the journeys
+deduplicate by event id.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core.vocabulary import LeadSource, Stage
-from db.models import Lead, Purchase
+from db.models import Enrollment, Lead, Purchase, PurchaseReturn, Store
 from db.repositories import (
     EnrollmentRepository,
     EventRepository,
@@ -29,10 +33,12 @@ from db.types import utcnow
 from domain.access import Actor
 from domain.effects import Effects, QualifyOrder
 from domain.enrollment import active_journeys, plan_countdowns, plan_journey_by_key
-from domain.errors import InvalidField
-from domain.events import check_same_event, happening, new_event, record_event_once
+from domain.errors import Conflict, InvalidField
+from domain.events import Happening, check_same_event, happening, new_event, record_event_once
 from domain.leads import Details, Identity, find_or_create_lead
 from domain.reference import Reference, StoreProfile
+from qualification.scoring import spoken_money
+from sequences.model import purchase_facts
 from sequences.vocabulary import EventKind, Occasion
 
 POST_PURCHASE_SEQUENCE = "post_purchase"
@@ -104,7 +110,11 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
             kind, day = sale.occasion
             details = replace(details, occasion_dates={kind.value: day.isoformat()})
         lead, created_lead = _buyer(session, store, sale.buyer, details)
-        converted = [] if created_lead else _converted_by_purchase(session, reference, lead.id)
+        categories = _categories(sale.items)
+        facts = purchase_facts(categories, sale.amount_minor)
+        converted = (
+            [] if created_lead else _converted_by_purchase(session, reference, lead.id, facts)
+        )
         purchase = purchases.add(
             Purchase(
                 store_id=store.id,
@@ -131,20 +141,33 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
                     "revenue_minor": purchase.amount_minor,
                     "currency": purchase.currency,
                     "items": [str(item.get("name")) for item in sale.items],
+                    **({"categories": categories} if categories is not None else {}),
                 },
                 occurred_at=purchase.purchased_at,
             ),
         )
+        _credit(session, purchase, converted)
         lead.stage = Stage.POST_SALE
     lead = session.get_one(Lead, purchase.lead_id)
     event = EventRepository(session).by_key(store.id, _sale_key(purchase.pos_transaction_id))
     assert event is not None, "a sale's event is written with it"
     active = active_journeys(session, lead.id)
     effects = Effects()
-    effects.deliver(happening(event), active)
-    post_purchase = plan_journey_by_key(session, reference, lead, POST_PURCHASE_SEQUENCE)
+    heard = happening(event)
+    credited = purchase.credited_workflow_id
+    # Only the credited journey hears the revenue: the rest convert (if their goal is met)
+    # without it, so the sale is counted once.
+    effects.deliver(heard, [wid for wid in active if wid == credited])
+    effects.deliver(_without_revenue(heard), [wid for wid in active if wid != credited])
+    started_by = f"purchase:{purchase.id}"
+    post_purchase = None
+    if not duplicate or _run_started_by(session, lead.id, started_by):
+        post_purchase = plan_journey_by_key(
+            session, reference, lead, POST_PURCHASE_SEQUENCE, started_by=started_by
+        )
     if post_purchase is not None and post_purchase.workflow_id not in active:
         effects.journeys.append(post_purchase)
+        effects.supersede.extend(post_purchase.supersedes)
     if sale.occasion is not None:
         effects.countdowns = plan_countdowns(session, reference, lead, only=sale.occasion[0])
     effects.qualify.append(QualifyOrder(lead.id, event.id))
@@ -154,15 +177,25 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
         created_lead=created_lead,
         duplicate=duplicate,
         converted_journeys=list(purchase.converted_journeys or []),
-        post_purchase_workflow_id=next((j.workflow_id for j in effects.journeys), None),
+        # This sale's own post-purchase run (a repeat names the same run).
+        post_purchase_workflow_id=post_purchase.workflow_id if post_purchase else None,
         countdown_workflow_id=next((c.workflow_id for c in effects.countdowns), None),
         effects=effects,
     )
 
 
-def _converted_by_purchase(session: Session, reference: Reference, lead_id: uuid.UUID) -> list[str]:
-    """The lead's running journeys whose goal is a purchase: this sale converts them (a
-    countdown's goal ends its year, not the countdown)."""
+def _categories(items: list[dict[str, Any]]) -> list[str] | None:
+    """The sale's item categories; None when no item names one (the sale is not itemised)."""
+    named = [str(item["category"]) for item in items if item.get("category")]
+    return named or None
+
+
+def _converted_by_purchase(
+    session: Session, reference: Reference, lead_id: uuid.UUID, facts: dict[str, str]
+) -> list[str]:
+    """The lead's running journeys whose goal this sale meets: it converts them (a
+    countdown's goal ends its year, not the countdown). The journeys decide the same from
+    the same facts (`Sequence.goal_reached_by`)."""
     sequences = SequenceRepository(session)
     converted = []
     for enrollment in EnrollmentRepository(session).active_for_lead(lead_id):
@@ -170,18 +203,183 @@ def _converted_by_purchase(session: Session, reference: Reference, lead_id: uuid
         if version is None:
             continue
         sequence = reference.sequence(version)
-        if sequence.occasion is None and sequence.goal == EventKind.PURCHASE:
+        if sequence.occasion is None and sequence.goal_reached_by(EventKind.PURCHASE, facts):
             converted.append(enrollment.workflow_id)
     return sorted(converted)
 
 
-def sale_key(pos_transaction_id: str) -> str:
-    """The idempotency key of a sale's purchase event."""
-    return _sale_key(pos_transaction_id)
+def _credit(session: Session, purchase: Purchase, converted: list[str]) -> None:
+    """Credit the sale's revenue once: to the converted journey whose last touch (a message
+    that went out, or its enrollment) came latest within the store's attribution window
+    before the sale. None in the window: no journey earned it."""
+    if not converted:
+        return
+    enrollments = EnrollmentRepository(session)
+    rows = [row for wid in converted if (row := enrollments.by_workflow_id(wid)) is not None]
+    window = timedelta(days=session.get_one(Store, purchase.store_id).attribution_window_days)
+    since, until = purchase.purchased_at - window, purchase.purchased_at
+    touched = enrollments.last_reached([row.id for row in rows], since=since, until=until)
+
+    def last_touch(row: Enrollment) -> datetime | None:
+        moments = [at for at in (touched.get(row.id), row.started_at) if at and since <= at]
+        return max(moments) if moments else None
+
+    timed = [(at, row.workflow_id, row) for row in rows if (at := last_touch(row)) is not None]
+    if not timed:
+        return
+    _, workflow_id, credited = max(timed, key=lambda item: (item[0], item[1]))
+    credited.revenue_minor = (credited.revenue_minor or 0) + purchase.amount_minor
+    credited.currency = purchase.currency
+    purchase.credited_workflow_id = workflow_id
+
+
+def _without_revenue(heard: Happening) -> Happening:
+    return replace(heard, revenue_minor=None, currency=None)
+
+
+def _run_started_by(session: Session, lead_id: uuid.UUID, started_by: str) -> bool:
+    runs = EnrollmentRepository(session).runs(lead_id, POST_PURCHASE_SEQUENCE)
+    return any(run.started_by == started_by for run in runs)
 
 
 def _sale_key(pos_transaction_id: str) -> str:
     return f"pos-purchase:{pos_transaction_id}"
+
+
+@dataclass(frozen=True)
+class Return:
+    """A refund of one POS sale, as the till (or a connector) reports it.
+
+    `refund_id`: the refund's own id in the store system; the return is recorded once per
+    refund id. `amount_minor`: what was refunded; None refunds what is left of the sale.
+    """
+
+    store_id: uuid.UUID
+    pos_transaction_id: str
+    refund_id: str
+    amount_minor: int | None = None
+    items: list[dict[str, Any]] | None = None
+    returned_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReturnRecorded:
+    return_id: uuid.UUID
+    purchase_id: uuid.UUID
+    lead_id: uuid.UUID
+    duplicate: bool
+    amount_minor: int  # refunded by this return
+    reversed_minor: int  # revenue taken back from the credited journey
+    reversed_workflow_id: str | None  # that journey (None: no journey was credited)
+    refunded_minor: int  # refunded of the sale in all, this return included
+    effects: Effects
+
+
+def record_return(
+    session: Session, reference: Reference, actor: Actor, refund: Return
+) -> ReturnRecorded:
+    """Record a refund of a POS sale (full or partial) once per `refund_id`, and take the
+    refunded amount back from the journey the sale's revenue was credited to.
+
+    Raises InvalidField (`store_id`, `pos_transaction_id`, `amount_minor`) for a store,
+    sale or amount that does not fit — nothing is written then — and Conflict when the
+    refund id was used before for another sale or amount. A repeat returns the first
+    result with `duplicate=True`. The lead's timeline shows a `purchase_returned` event
+    with the amount and the revenue taken back. Called by `POST /v1/pos/returns` and by
+    store-system connectors (Shopify refunds, the store contract's `sale.returned`).
+    """
+    store = _store(session, reference, refund.store_id, actor)
+    purchases = PurchaseRepository(session)
+    purchase = purchases.by_transaction(store.id, refund.pos_transaction_id)
+    if purchase is None:
+        raise InvalidField("pos_transaction_id", "no sale with this transaction id in this store")
+    earlier = purchases.return_by_refund(store.id, refund.refund_id)
+    if earlier is not None:
+        asked = refund.amount_minor
+        if earlier.purchase_id != purchase.id or (
+            asked is not None and asked != earlier.amount_minor
+        ):
+            raise Conflict(
+                f"refund_id {refund.refund_id!r} was already used for another sale or amount; "
+                "use a new refund_id"
+            )
+        return _return_recorded(purchase, earlier, duplicate=True)
+    left = purchase.amount_minor - purchase.refunded_minor
+    amount = refund.amount_minor if refund.amount_minor is not None else left
+    if amount <= 0 or amount > left:
+        raise InvalidField(
+            "amount_minor",
+            f"between 1 and {left}: what is left of the sale to refund"
+            if left > 0
+            else "nothing is left of this sale to refund",
+        )
+    reversed_minor, credited = 0, None
+    if purchase.credited_workflow_id is not None:
+        credited = EnrollmentRepository(session).by_workflow_id(purchase.credited_workflow_id)
+    if credited is not None and credited.revenue_minor:
+        reversed_minor = min(amount, credited.revenue_minor)
+        credited.revenue_minor -= reversed_minor
+    purchase.refunded_minor += amount
+    returned_at = refund.returned_at or utcnow()
+    row = purchases.add_return(
+        PurchaseReturn(
+            store_id=store.id,
+            purchase_id=purchase.id,
+            refund_id=refund.refund_id,
+            amount_minor=amount,
+            reversed_minor=reversed_minor,
+            reversed_workflow_id=credited.workflow_id if credited is not None else None,
+            items=refund.items or [],
+            returned_at=returned_at,
+        )
+    )
+    record_event_once(
+        session,
+        new_event(
+            store_id=store.id,
+            lead_id=purchase.lead_id,
+            key=f"pos-return:{refund.refund_id}",
+            kind=EventKind.PURCHASE_RETURNED,
+            source="pos",
+            payload={
+                "pos_transaction_id": purchase.pos_transaction_id,
+                "refund_id": refund.refund_id,
+                "amount_minor": amount,
+                "currency": purchase.currency,
+                "revenue_reversed_minor": reversed_minor,
+                "journey": row.reversed_workflow_id,
+                "items": [str(item.get("name")) for item in refund.items or []],
+                "note": _return_note(purchase.currency, amount, reversed_minor, credited),
+            },
+            occurred_at=returned_at,
+        ),
+    )
+    return _return_recorded(purchase, row, duplicate=False)
+
+
+def _return_note(
+    currency: str, amount: int, reversed_minor: int, credited: Enrollment | None
+) -> str:
+    """What the timeline says of a refund: how much, and what it took back from which journey."""
+    said = f"Refund of {spoken_money(amount, currency)}"
+    if credited is None:
+        return f"{said}; no journey was credited with the sale"
+    journey = credited.sequence_key.replace("_", " ")
+    return f"{said}; {spoken_money(reversed_minor, currency)} of revenue taken back from {journey}"
+
+
+def _return_recorded(purchase: Purchase, row: PurchaseReturn, *, duplicate: bool) -> ReturnRecorded:
+    return ReturnRecorded(
+        return_id=row.id,
+        purchase_id=purchase.id,
+        lead_id=purchase.lead_id,
+        duplicate=duplicate,
+        amount_minor=row.amount_minor,
+        reversed_minor=row.reversed_minor,
+        reversed_workflow_id=row.reversed_workflow_id,
+        refunded_minor=purchase.refunded_minor,
+        effects=Effects(),
+    )
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from db.models import Event, Lead
 from db.repositories import QualificationReader, SequenceRepository
 from db.session import Database
 from db.types import utcnow
+from domain import consent
+from domain.enrollment import superseded_by
 from domain.errors import UnknownLead
 from domain.reference import Reference
 from domain.tasks import cancel_open_tasks
@@ -36,12 +38,13 @@ from qualification.outcomes import ColdLead, EscalationNeed, Qualification
 from qualification.scoring import Score, ScoringConfig, idle_days, role_for_text
 from qualification.segments import FORM_REASON, classify, evidence_for
 from sequences.timing import next_month_day
-from sequences.vocabulary import ONE_OFF_OCCASIONS, EventKind, Priority
+from sequences.vocabulary import ONE_OFF_OCCASIONS, EventKind, Priority, WorkPurpose
 
 log = logging.getLogger(__name__)
 
 RESCORE_PAGE = 2_000
-# A lead who bought or opted out needs no more chasing: these events end its open tasks.
+# A lead who bought, or opted out everywhere, needs no more chasing: these events end its open
+# sales tasks. Service tasks (a custom order's CAD and pickup, a repair) go on.
 ENDS_TASKS = frozenset({EventKind.PURCHASE.value, EventKind.OPTED_OUT.value})
 
 Occurrence = tuple[str, datetime, dict[str, Any]]
@@ -259,7 +262,7 @@ def qualify_now(
         _, facts = load_facts(session, [lead.id], now)[lead.id]
     trigger = signal_from(event.kind, event.occurred_at, event.payload or {}) if event else None
 
-    ending = trigger is not None and trigger.kind in ENDS_TASKS
+    ending = event is not None and _ends_sales_work(session, lead, event)
     cancelled = []
     if trigger is not None and ending:
         cancelled = cancel_open_tasks(
@@ -268,6 +271,7 @@ def qualify_now(
             at=now,
             why=f"the lead {trigger.kind.replace('_', ' ')}",
             cause=str(event_id),
+            purpose=WorkPurpose.SALES,
         )
 
     # Read before the lead changes: one UPDATE of the lead, not two.
@@ -287,9 +291,12 @@ def qualify_now(
     lead.scored_at = now
     session.flush()
     new_journey = None
+    superseded: list[str] = []
     if segment_changed and lead.segment and not ending:
         version = SequenceRepository(session).latest_for_segment(lead.segment)
         new_journey = version.key if version else None
+        if version is not None:
+            superseded = superseded_by(session, reference, lead.id, reference.sequence(version))
     return Qualification(
         score=score.value,
         priority=score.tier,
@@ -299,8 +306,20 @@ def qualify_now(
         segment_changed=segment_changed,
         escalation=None if ending else _escalation(config, score, previous, trigger, lead.segment),
         segment_sequence=new_journey,
+        superseded_journeys=superseded,
         cancelled_tasks=[task.id for task in cancelled],
     )
+
+
+def _ends_sales_work(session: Session, lead: Lead, event: Event) -> bool:
+    """A purchase, or an opt-out that leaves no marketing channel (a full opt-out: staff
+    recorded it without a channel, or every channel is stopped). A STOP on one channel
+    ends no sales task: the lead can still be reached on another."""
+    if event.kind not in ENDS_TASKS:
+        return False
+    if event.kind == EventKind.OPTED_OUT.value and (event.payload or {}).get("channel"):
+        return consent.stopped_everywhere(session, lead)
+    return True
 
 
 def score_event(

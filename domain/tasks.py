@@ -35,7 +35,7 @@ from domain.errors import (
 )
 from domain.events import Recorded, new_event, record_event_once
 from qualification.routing import Candidate, RoutingChoice, RoutingRequest, route
-from sequences.vocabulary import EventKind, Priority, StaffRole
+from sequences.vocabulary import EventKind, Priority, StaffRole, WorkPurpose
 
 CLOSED = (TaskStatus.COMPLETED, TaskStatus.CANCELLED)
 
@@ -129,6 +129,7 @@ def open_task(
     idempotency_key: str,
     requested_at: datetime,
     reuse_open: bool = True,
+    purpose: WorkPurpose = WorkPurpose.SALES,
 ) -> TaskOpened:
     """Open the task once (a retry with the same key returns the same task), routed to the
     right person. `reuse_open`: a lead with an open task of this kind for this role gets that
@@ -149,6 +150,7 @@ def open_task(
             role_needed=role_needed,
             reason=reason,
             priority=priority.value,
+            purpose=purpose,
             idempotency_key=idempotency_key,
             created_at=requested_at,
         )
@@ -234,13 +236,22 @@ def reassign(
 
 
 def cancel_open_tasks(
-    session: Session, lead_id: uuid.UUID, *, at: datetime, why: str, cause: str
+    session: Session,
+    lead_id: uuid.UUID,
+    *,
+    at: datetime,
+    why: str,
+    cause: str,
+    purpose: WorkPurpose | None = None,
 ) -> list[Task]:
-    """Cancel the lead's open and acknowledged tasks because of `cause` (an event id): the
-    lead bought or opted out. Returns every task `cause` cancelled, also when called again
-    for it (a retry)."""
+    """Cancel the lead's open and acknowledged tasks (of `purpose` only, when given) because
+    of `cause` (an event id): the lead bought or opted out, which ends sales work and leaves
+    service work (a custom order's CAD, pickup) open. Returns every task `cause` cancelled,
+    also when called again for it (a retry)."""
     tasks = TaskRepository(session)
     for task in tasks.for_lead(lead_id, open_only=True):
+        if purpose is not None and task.purpose is not purpose:
+            continue
         task.status = TaskStatus.CANCELLED
         note(task, {"at": at.isoformat(), "event": "cancelled", "reason": why, "cause": cause})
     session.flush()

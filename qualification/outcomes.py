@@ -41,6 +41,8 @@ class Qualification(_Outcome):
     escalation: EscalationNeed | None = None
     # The newest journey of the segment the lead just moved into (None: no change, or none).
     segment_sequence: str | None = None
+    # The old segment's running journeys the new one takes over: they end as superseded.
+    superseded_journeys: list[str] = Field(default_factory=list)
     # Open tasks this event ended (a purchase or an opt-out): their workflows are told to stop.
     cancelled_tasks: list[uuid.UUID] = Field(default_factory=list)
 
@@ -50,6 +52,7 @@ class Qualification(_Outcome):
         return (
             self.escalation is not None
             or self.segment_sequence is not None
+            or bool(self.superseded_journeys)
             or bool(self.cancelled_tasks)
         )
 

@@ -9,8 +9,15 @@ with however the library changes later. The vocabulary:
 - `at` is an offset from enrollment (`{days: 2}`), a calendar anchor (`{next: "12-01 10:00"}`
   in the lead's time zone), a lead date (`{before: {days: 45}, of: anniversary}`), or a
   festival (`{festival: diwali, before: {days: 7}}`); without `at` a step follows the last;
-- journey rules: `goal` (reaching it converts), `exit_on`, `on_event` reactions and
-  `reply_pauses` (a reply pauses automated sends and opens a task for the lead's owner).
+- journey rules: `goal` (reaching it converts; `goal_when` narrows which purchases do),
+  `exit_on`, `on_event` reactions and `reply_pauses` (a reply pauses automated sends and
+  opens a task for the lead's owner);
+- runs: `reenter_after` (whether, and how long after an unconverted run ended, a lead may
+  start the sequence again), `new_run_supersedes` (a new run ends the running one as
+  superseded: every purchase its own post-purchase run) and `runs_beside` (sequences a
+  segment change leaves running beside this one);
+- `purpose`: `sales` (the default; a purchase or a full opt-out makes it pointless) or
+  `service` (a custom order, a repair: it and its tasks go on after both).
 """
 
 from __future__ import annotations
@@ -29,7 +36,16 @@ from pydantic import (
     model_validator,
 )
 
-from sequences.vocabulary import Channel, EventKind, Festival, Occasion, Purpose, Segment, StaffRole
+from sequences.vocabulary import (
+    Channel,
+    EventKind,
+    Festival,
+    Occasion,
+    Purpose,
+    Segment,
+    StaffRole,
+    WorkPurpose,
+)
 
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -167,6 +183,8 @@ class TaskAction(_Strict):
     kind: str = Field(default="follow_up", pattern=r"^[a-z][a-z0-9_]{0,47}$")
     sla: Offset = Offset(hours=24)
     priority: Literal["hot", "warm", "cold"] = "warm"
+    # None: the sequence's purpose. A custom order's CAD and pickup tasks are `service`.
+    purpose: WorkPurpose | None = None
 
 
 class ExitAction(_Strict):
@@ -266,6 +284,67 @@ class Step(_Strict):
         return self
 
 
+CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+def category_word(category: str) -> str:
+    """A till's category as goals compare it: `Engagement Rings` and `engagement_ring` are
+    one word (lower case, spaces and hyphens as underscores, a plural's trailing s dropped)."""
+    word = "_".join(category.casefold().replace("-", " ").split())
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+class GoalWhen(_Strict):
+    """Which purchases reach a `goal: purchase`: one of `categories` among the sale's items,
+    and at least `min_amount_minor` in all. Every given test must hold. A purchase recorded
+    without items (a sale noted by hand) names no category, so only its amount is tested;
+    one without an amount passes the amount test."""
+
+    categories: tuple[Annotated[str, Field(pattern=CATEGORY_PATTERN)], ...] | None = Field(
+        default=None, min_length=1
+    )
+    min_amount_minor: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _some_test(self) -> GoalWhen:
+        if self.categories is None and self.min_amount_minor is None:
+            raise ValueError("give categories, min_amount_minor or both")
+        return self
+
+    def met_by(self, categories: frozenset[str] | None, amount_minor: int | None) -> bool:
+        if self.categories is not None and categories is not None:
+            wanted = {category_word(c) for c in self.categories}
+            if not wanted & {category_word(c) for c in categories}:
+                return False
+        return not (
+            self.min_amount_minor is not None
+            and amount_minor is not None
+            and amount_minor < self.min_amount_minor
+        )
+
+
+# What a purchase's event tells journeys, as JourneyEvent facts (comma-separated categories).
+PURCHASE_CATEGORIES_FACT = "categories"
+PURCHASE_AMOUNT_FACT = "amount_minor"
+
+
+def purchase_facts(categories: list[str] | None, amount_minor: int | None) -> dict[str, str]:
+    """A sale's facts as journeys hear them; `categories` None: the sale was not itemised."""
+    facts = {}
+    if categories is not None:
+        facts[PURCHASE_CATEGORIES_FACT] = ",".join(sorted({category_word(c) for c in categories}))
+    if amount_minor is not None:
+        facts[PURCHASE_AMOUNT_FACT] = str(amount_minor)
+    return facts
+
+
+def _facts_of_purchase(facts: dict[str, str]) -> tuple[frozenset[str] | None, int | None]:
+    listed = facts.get(PURCHASE_CATEGORIES_FACT)
+    amount = facts.get(PURCHASE_AMOUNT_FACT)
+    categories = None if listed is None else frozenset(c for c in listed.split(",") if c)
+    return categories, int(amount) if amount and amount.isdigit() else None
+
+
 class Sequence(_Strict):
     key: str = Field(pattern=STEP_ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
@@ -273,7 +352,16 @@ class Sequence(_Strict):
     segment: Segment | None = None
     occasion: Occasion | None = None  # set for yearly countdowns (OccasionCountdown runs them)
     goal: EventKind | None = EventKind.PURCHASE
+    goal_when: GoalWhen | None = None
     exit_on: tuple[EventKind, ...] = (EventKind.OPTED_OUT,)
+    purpose: WorkPurpose = WorkPurpose.SALES
+    # None: a lead who has been in this sequence never enters it again. Otherwise a new run
+    # may start this long after an unconverted run ended (completed, exited, superseded).
+    reenter_after: Offset | None = None
+    # A new run (a second purchase's post-purchase care) ends the running one as superseded.
+    new_run_supersedes: bool = False
+    # Sequences a segment change into or out of this one leaves running beside it.
+    runs_beside: tuple[Annotated[str, Field(pattern=STEP_ID_PATTERN)], ...] = ()
     # A reply pauses automated sends this long and asks the lead's owner to answer it.
     reply_pauses: Offset | None = None
     on_event: dict[EventKind, Reaction] = Field(default_factory=dict)
@@ -337,6 +425,38 @@ class Sequence(_Strict):
         ):
             raise ValueError(f"a countdown for {self.occasion} needs steps dated 'of' it")
         return self
+
+    @model_validator(mode="after")
+    def _goal_when_fits_the_goal(self) -> Sequence:
+        if self.goal_when is not None and self.goal is not EventKind.PURCHASE:
+            raise ValueError(
+                "goal_when says which purchases reach the goal; it needs goal: purchase "
+                f"(this sequence's goal is {self.goal})"
+            )
+        if self.new_run_supersedes and self.reenter_after is None:
+            raise ValueError(
+                "new_run_supersedes needs reenter_after (e.g. {days: 0}): without it no "
+                "second run starts"
+            )
+        if self.purpose is WorkPurpose.SERVICE and EventKind.OPTED_OUT in self.exit_on:
+            raise ValueError(
+                "a service sequence goes on after a full opt-out (its messages are service "
+                "messages); remove opted_out from exit_on, or make its purpose sales"
+            )
+        if self.key in self.runs_beside:
+            raise ValueError("runs_beside names this sequence itself")
+        return self
+
+    def goal_reached_by(self, kind: EventKind, facts: dict[str, str]) -> bool:
+        """Whether an event of `kind` with these facts reaches the goal."""
+        if kind != self.goal:
+            return False
+        if self.goal_when is None:
+            return True
+        return self.goal_when.met_by(*_facts_of_purchase(facts))
+
+    def task_purpose(self, task: TaskAction) -> WorkPurpose:
+        return task.purpose or self.purpose
 
     def templates(self) -> set[str]:
         return {step.send.template for step in self.steps if step.send is not None}

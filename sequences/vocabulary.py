@@ -24,6 +24,15 @@ class Purpose(StrEnum):
     TRANSACTIONAL = "transactional"
 
 
+class WorkPurpose(StrEnum):
+    """What a journey or a task is for. A purchase ends sales work (follow-ups that chase the
+    sale); a full opt-out ends sales journeys and tasks. Service work (a custom order's CAD,
+    approval and pickup, a repair, receipts) goes on after both."""
+
+    SALES = "sales"
+    SERVICE = "service"
+
+
 class Segment(StrEnum):
     ENGAGEMENT = "engagement"
     BRIDAL = "bridal"
@@ -121,6 +130,7 @@ class EventKind(StrEnum):
     INBOUND_MESSAGE = "inbound_message"  # anything the lead wrote to us (opens WhatsApp's window)
     DELIVERY_FAILED = "delivery_failed"  # a provider refused a message for good
     TASK_COMPLETED = "task_completed"  # a person finished a task; the payload holds the outcome
+    PURCHASE_RETURNED = "purchase_returned"  # a refund of a sale, full or partial
 
 
 class Priority(StrEnum):

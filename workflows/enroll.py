@@ -1,8 +1,9 @@
 """Starting a lead's journey from inside a workflow: a journey's `enroll` step, a segment change.
 
-One journey per lead per sequence: the workflow id is the business key
-(`journey:{lead}:{sequence}`), the enrollment row is ensured first, and a journey that already
-ran or runs is left as it is. The journey outlives the workflow that started it.
+One journey per lead per sequence at a time: the workflow id is the business key
+(`journey:{lead}:{sequence}`, with `:{run}` from the second run on), the enrollment row is
+ensured first, and a journey that runs, or ran where the sequence allows no re-entry yet, is
+left as it is. The journey outlives the workflow that started it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ async def enroll_in_sequence(lead_id: uuid.UUID, sequence_key: str) -> str:
         return UNKNOWN_SEQUENCE
     if prepared.status is not JourneyStatus.ACTIVE:
         return ALREADY_DONE
+    # A later run (the sequence lets the lead re-enter) has its own id.
+    workflow_id = prepared.workflow_id or workflow_id
     try:
         await workflow.start_child_workflow(
             "NurtureJourney",

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.vocabulary import TaskOutcome, TaskStatus
     from core.workflow_ids import task_workflow_id
-    from sequences.vocabulary import Priority, StaffRole
+    from sequences.vocabulary import Priority, StaffRole, WorkPurpose
     from workflows import policies
 
 
@@ -62,6 +62,7 @@ class OpenEscalation(BaseModel):
     idempotency_key: str
     # A lead that already has an open task of this kind for this role gets no second one.
     reuse_open: bool = True
+    purpose: WorkPurpose = WorkPurpose.SALES
 
 
 class EscalationInput(BaseModel):
@@ -123,6 +124,7 @@ async def open_escalation(request: OpenEscalation) -> uuid.UUID:
             idempotency_key=request.idempotency_key,
             requested_at=workflow.now(),
             reuse_open=request.reuse_open,
+            purpose=request.purpose,
         ),
         result_type=TaskOpened,
         start_to_close_timeout=policies.BOOKKEEPING_TIMEOUT,

@@ -5,7 +5,7 @@ Every start and signal a door makes goes through here, by the workflow's own typ
 
 - `apply(client, task_queue, effects)`: what a domain operation said Temporal must hear once
   its unit of work committed — journeys and countdowns to start, an event for running
-  journeys, EscalationTasks to start, QualifyLead to run;
+  journeys, older runs to end as superseded, EscalationTasks to start, QualifyLead to run;
 - task signals (acknowledge, complete, cancel) and a journey's `status` query;
 - `signal_if_running`: the one place a signal to an ended workflow is "fine, it ended".
 
@@ -52,6 +52,7 @@ from workflows.journey_model import (
     JourneyEvent,
     JourneyInput,
     JourneyView,
+    SupersedeRequest,
 )
 from workflows.occasion import OccasionCountdown
 from workflows.qualification import (
@@ -172,6 +173,8 @@ class Effects(Protocol):
     def escalations(self) -> Sequence[Escalation]: ...
     @property
     def qualify(self) -> Sequence[QualifyOrder]: ...
+    @property
+    def supersede(self) -> Sequence[str]: ...
 
 
 def journey_event(happening: Happening) -> JourneyEvent:
@@ -270,10 +273,18 @@ async def qualify(client: Client, task_queue: str, order: QualifyOrder) -> None:
         )
 
 
+async def supersede_journey(client: Client, workflow_id: str, reason: str) -> bool:
+    """End a running journey as superseded; False if it had ended already."""
+    return await signal_if_running(
+        client, workflow_id, NurtureJourney.supersede, SupersedeRequest(reason=reason)
+    )
+
+
 @dataclass
 class Applied:
     started: dict[str, bool] = field(default_factory=dict)  # workflow id → running now
     delivered: list[str] = field(default_factory=list)  # journeys that heard the event
+    superseded: list[str] = field(default_factory=list)  # journeys ended as superseded
 
 
 async def apply(client: Client, task_queue: str, effects: Effects) -> Applied:
@@ -290,6 +301,9 @@ async def apply(client: Client, task_queue: str, effects: Effects) -> Applied:
         )
     for delivery in effects.deliveries:
         applied.delivered += await deliver(client, delivery.workflow_ids, delivery.event)
+    for workflow_id in effects.supersede:
+        if await supersede_journey(client, workflow_id, "new_run"):
+            applied.superseded.append(workflow_id)
     for escalation in effects.escalations:
         await start_escalation(client, task_queue, escalation)
     for order in effects.qualify:

@@ -11,6 +11,7 @@ with workflow.unsafe.imports_passed_through():
         JourneyResult,
         JourneyView,
         PauseRequest,
+        SupersedeRequest,
     )
     from workflows.steps import Rollover, StepRunner, started
 
@@ -34,10 +35,12 @@ class NurtureJourney:
     step is due by its `at` (offsets count from enrollment; calendar and lead-date anchors
     in the lead's time zone); the journey sleeps on durable timers and acts through
     activities: `send_message`, `open_task`, `prepare_enrollment` (+ a child journey).
-    Signals: `record_event` (deduplicated by event id; the goal converts, `exit_on` exits,
-    a reply pauses per `reply_pauses`, `on_event` reactions), `pause`, `resume`.
+    Signals: `record_event` (deduplicated by event id; the goal — as narrowed by `goal_when` —
+    converts, `exit_on` exits, a reply pauses per `reply_pauses`, `on_event` reactions),
+    `pause`, `resume`, `supersede` (a newer run or the new segment's journey takes over).
     Query: `status`.
-    Ends: on the goal, on an exit event or `exit` step, or after the last step; the outcome
+    Ends: on the goal, on an exit event or `exit` step, when superseded, or after the last
+    step; the outcome
     is written to the enrollment row. Continues as new when the SDK suggests it, carrying
     its whole state (including the event ids it has seen).
     """
@@ -72,6 +75,10 @@ class NurtureJourney:
     @workflow.signal
     def resume(self) -> None:
         self._runner.state.paused = False
+
+    @workflow.signal
+    def supersede(self, request: SupersedeRequest) -> None:
+        self._runner.supersede(request.reason)
 
     @workflow.query
     def status(self) -> JourneyView:

@@ -124,3 +124,10 @@ class JourneyView(BaseModel):
 
 class PauseRequest(BaseModel):
     reason: str
+
+
+class SupersedeRequest(BaseModel):
+    """End the journey as superseded; `reason` is a word, never personal data:
+    `new_run` (a newer run of the sequence) or `segment_changed`."""
+
+    reason: str = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.qualification_payloads import (
@@ -36,6 +37,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.enroll import enroll_in_sequence
     from workflows.escalation import OpenEscalation, cancel_escalations, open_escalation
+    from workflows.journey_model import SupersedeRequest
+
+# Patch id: a segment change ends the old segment's journey as superseded.
+SUPERSEDE_OLD_SEGMENT = "segment-change-supersedes"
 
 
 class QualifyInput(BaseModel):
@@ -53,6 +58,7 @@ class QualifyOutcome(BaseModel):
     model_version: str
     task_id: uuid.UUID | None = None
     enrolled: str | None = None  # what enrolling in the new segment's journey did
+    superseded: list[str] = Field(default_factory=list)  # old segment journeys told to end
     cancelled_tasks: list[uuid.UUID] = Field(default_factory=list)
 
 
@@ -77,6 +83,16 @@ class QualifyLead:
         enrolled = None
         if result.segment_sequence is not None:
             enrolled = await enroll_in_sequence(input.lead_id, result.segment_sequence)
+        superseded = []
+        if result.superseded_journeys and workflow.patched(SUPERSEDE_OLD_SEGMENT):
+            for journey_id in result.superseded_journeys:
+                try:
+                    await workflow.get_external_workflow_handle(journey_id).signal(
+                        "supersede", SupersedeRequest(reason="segment_changed")
+                    )
+                except FailureError:  # it ended meanwhile: nothing left to supersede
+                    continue
+                superseded.append(journey_id)
         task_id = None
         if result.escalation is not None:
             need = result.escalation
@@ -97,6 +113,7 @@ class QualifyLead:
             model_version=result.model_version,
             task_id=task_id,
             enrolled=enrolled,
+            superseded=superseded,
             cancelled_tasks=result.cancelled_tasks,
         )
 

@@ -442,6 +442,7 @@ class StepRunner:
                     sla=action.sla.as_timedelta(),
                     priority=Priority(action.priority),
                     idempotency_key=f"{workflow.info().workflow_id}:{key}",
+                    purpose=self.sequence.task_purpose(action),
                 )
             )
         )
@@ -466,7 +467,7 @@ class StepRunner:
         if not self.active:
             return
         sequence = self.sequence
-        if event.kind == sequence.goal:
+        if sequence.goal_reached_by(event.kind, event.facts):
             self._record(f"{self.step_prefix}{event.kind}", "goal_reached")
             if self.one_cycle_of_many:
                 self.state.next_step = len(sequence.steps)  # done for this year
@@ -502,6 +503,17 @@ class StepRunner:
             self.state.outcome = reaction.exit.outcome
         elif reaction.task is not None:
             await self.open_task(f"{event.kind}-{event.event_id}", reaction.task)
+
+    def supersede(self, reason: str) -> None:
+        """A newer run of this sequence, or the new segment's journey, takes over: the journey
+        ends at once as superseded (its outcome says why), sending nothing more."""
+        if not self.active:
+            return
+        steps = self.sequence.steps
+        current = steps[self.state.next_step].id if self.state.next_step < len(steps) else "end"
+        self._record(self.step_prefix + current, "superseded", reason=reason)
+        self.state.status = JourneyStatus.SUPERSEDED
+        self.state.outcome = reason
 
     def _pause_until(self, until: datetime) -> None:
         current = self.state.paused_until

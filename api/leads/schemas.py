@@ -151,6 +151,7 @@ class JourneySummary(BaseModel):
     workflow_id: str
     sequence_key: str
     sequence_version: int
+    run: int = Field(description="The lead's n-th time through this sequence")
     status: JourneyStatus
     outcome: str | None
     revenue_minor: int | None

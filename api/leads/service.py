@@ -157,6 +157,7 @@ def _journeys(session: Session, lead_id: uuid.UUID) -> list[JourneySummary]:
                 workflow_id=enrollment.workflow_id,
                 sequence_key=enrollment.sequence_key,
                 sequence_version=version,
+                run=enrollment.run,
                 status=enrollment.status,
                 outcome=enrollment.outcome,
                 revenue_minor=enrollment.revenue_minor,

@@ -10,7 +10,14 @@ from api.auth import require_roles
 from api.deps import BackendDep
 from api.idempotency import IdempotentRoute
 from api.pos import service
-from api.pos.schemas import JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
+from api.pos.schemas import (
+    JobStatusIn,
+    JobStatusRecorded,
+    PurchaseIn,
+    PurchaseRecorded,
+    ReturnIn,
+    ReturnRecorded,
+)
 from core.vocabulary import ApiRole
 from domain.access import Actor
 
@@ -34,6 +41,27 @@ async def post_purchase(
 ) -> PurchaseRecorded:
     """Record a sale (once per POS transaction id) and move the buyer's journeys on."""
     result = await service.record_purchase(body, principal, backend)
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.post(
+    "/returns",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "This refund was recorded before", "model": ReturnRecorded},
+        409: {"description": "The refund_id was used for another sale or amount"},
+    },
+)
+async def post_return(
+    body: ReturnIn,
+    response: Response,
+    principal: Till,
+    backend: BackendDep,
+) -> ReturnRecorded:
+    """Record a refund of a sale (once per refund id); the revenue credited goes back."""
+    result = await service.record_return(body, principal, backend)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result

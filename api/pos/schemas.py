@@ -92,3 +92,30 @@ class JobStatusRecorded(BaseModel):
     lead_id: uuid.UUID
     duplicate: bool
     delivered_to: list[str]
+
+
+class ReturnIn(_In):
+    """A refund of a recorded sale, full or partial; recorded once per refund id."""
+
+    store_id: uuid.UUID
+    pos_transaction_id: str = Field(min_length=1, max_length=100)
+    refund_id: str = Field(min_length=1, max_length=100)
+    amount_minor: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_MINOR_UNITS,
+        description="Refunded, in minor units; omit to refund what is left of the sale",
+    )
+    items: list[Item] = Field(default_factory=list, max_length=200)
+    returned_at: Happened | None = None
+
+
+class ReturnRecorded(BaseModel):
+    return_id: uuid.UUID
+    purchase_id: uuid.UUID
+    lead_id: uuid.UUID
+    duplicate: bool
+    amount_minor: int
+    revenue_reversed_minor: int
+    reversed_workflow_id: str | None
+    refunded_minor: int

@@ -7,7 +7,15 @@ repeats only the Temporal calls, which the journeys deduplicate by event id.
 from __future__ import annotations
 
 from api.deps import Backend
-from api.pos.schemas import Customer, JobStatusIn, JobStatusRecorded, PurchaseIn, PurchaseRecorded
+from api.pos.schemas import (
+    Customer,
+    JobStatusIn,
+    JobStatusRecorded,
+    PurchaseIn,
+    PurchaseRecorded,
+    ReturnIn,
+    ReturnRecorded,
+)
 from api.writes import write_once
 from domain import purchases
 from domain.access import Actor
@@ -54,6 +62,33 @@ async def record_purchase(body: PurchaseIn, actor: Actor, backend: Backend) -> P
         converted_journeys=recorded.converted_journeys,
         post_purchase_workflow_id=recorded.post_purchase_workflow_id,
         countdown_workflow_id=recorded.countdown_workflow_id,
+    )
+
+
+async def record_return(body: ReturnIn, actor: Actor, backend: Backend) -> ReturnRecorded:
+    """Record the refund once; take its amount back from the journey credited with the sale."""
+    refund = purchases.Return(
+        store_id=body.store_id,
+        pos_transaction_id=body.pos_transaction_id,
+        refund_id=body.refund_id,
+        amount_minor=body.amount_minor,
+        items=[item.model_dump(exclude_none=True) for item in body.items],
+        returned_at=body.returned_at,
+    )
+    recorded = await write_once(
+        backend.database,
+        lambda session: purchases.record_return(session, backend.reference, actor, refund),
+    )
+    await backend.tell_temporal(recorded.effects, saved=f"refund {body.refund_id}")
+    return ReturnRecorded(
+        return_id=recorded.return_id,
+        purchase_id=recorded.purchase_id,
+        lead_id=recorded.lead_id,
+        duplicate=recorded.duplicate,
+        amount_minor=recorded.amount_minor,
+        revenue_reversed_minor=recorded.reversed_minor,
+        reversed_workflow_id=recorded.reversed_workflow_id,
+        refunded_minor=recorded.refunded_minor,
     )
 
 

@@ -6,12 +6,21 @@ import uuid
 from collections.abc import Sequence as Seq
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from core.vocabulary import JourneyStatus
-from db.models import Enrollment, SequenceVersion
+from core.vocabulary import JourneyStatus, TouchStatus
+from db.models import Enrollment, SequenceVersion, Touch
 from db.repositories.base import Repository
 from db.types import utcnow
+
+# A message in one of these states reached (or went to) the lead: a touch, for attribution.
+REACHED = (
+    TouchStatus.SENT,
+    TouchStatus.DELIVERED,
+    TouchStatus.OPENED,
+    TouchStatus.CLICKED,
+    TouchStatus.REPLIED,
+)
 
 
 class EnrollmentRepository(Repository[Enrollment]):
@@ -30,6 +39,8 @@ class EnrollmentRepository(Repository[Enrollment]):
         *,
         started_at: datetime | None = None,
         new_lead: bool = False,
+        run: int = 1,
+        started_by: str | None = None,
     ) -> tuple[Enrollment, SequenceVersion, bool]:
         """The lead's enrollment under `workflow_id`, created on the latest version if new.
 
@@ -51,10 +62,39 @@ class EnrollmentRepository(Repository[Enrollment]):
                 workflow_id=workflow_id,
                 status=JourneyStatus.ACTIVE,
                 started_at=started_at or utcnow(),
+                run=run,
+                started_by=started_by,
             ),
             flush=not new_lead,
         )
         return enrollment, version, True
+
+    def runs(self, lead_id: uuid.UUID, sequence_key: str) -> Seq[Enrollment]:
+        """The lead's runs through one sequence, first run first."""
+        return self.session.scalars(
+            select(Enrollment)
+            .where(Enrollment.lead_id == lead_id, Enrollment.sequence_key == sequence_key)
+            .order_by(Enrollment.run)
+        ).all()
+
+    def last_reached(
+        self, enrollment_ids: Seq[uuid.UUID], *, since: datetime, until: datetime
+    ) -> dict[uuid.UUID, datetime]:
+        """Each enrollment's latest message that went out (not held back, suppressed or
+        failed) between `since` and `until`."""
+        if not enrollment_ids:
+            return {}
+        rows = self.session.execute(
+            select(Touch.enrollment_id, func.max(Touch.created_at))
+            .where(
+                Touch.enrollment_id.in_(enrollment_ids),
+                Touch.status.in_(REACHED),
+                Touch.created_at >= since,
+                Touch.created_at <= until,
+            )
+            .group_by(Touch.enrollment_id)
+        ).all()
+        return {enrollment_id: at for enrollment_id, at in rows if enrollment_id is not None}
 
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Enrollment]:
         return self.session.scalars(
@@ -88,15 +128,17 @@ class EnrollmentRepository(Repository[Enrollment]):
         revenue_minor: int | None,
         currency: str | None,
     ) -> None:
-        """Record how a journey ended (converted, exited or completed) and its revenue."""
+        """Record how a journey ended (converted, exited, completed or superseded) and its
+        revenue. Revenue a sale's attribution wrote first (and a refund may have reduced)
+        stands: the journey only fills it in where none was credited."""
         self.session.execute(
             update(Enrollment)
             .where(Enrollment.workflow_id == workflow_id)
             .values(
                 status=status,
                 outcome=outcome,
-                revenue_minor=revenue_minor,
-                currency=currency,
+                revenue_minor=func.coalesce(Enrollment.revenue_minor, revenue_minor),
+                currency=func.coalesce(Enrollment.currency, currency),
                 ended_at=utcnow(),
             )
         )

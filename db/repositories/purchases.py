@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from db.models import Purchase
+from db.models import Purchase, PurchaseReturn
 from db.repositories.base import Repository
 
 
@@ -27,6 +27,18 @@ class PurchaseRepository(Repository[Purchase]):
                 Purchase.store_id == store_id, Purchase.pos_transaction_id == pos_transaction_id
             )
         ).first()
+
+    def return_by_refund(self, store_id: uuid.UUID, refund_id: str) -> PurchaseReturn | None:
+        return self.session.scalars(
+            select(PurchaseReturn).where(
+                PurchaseReturn.store_id == store_id, PurchaseReturn.refund_id == refund_id
+            )
+        ).first()
+
+    def add_return(self, row: PurchaseReturn) -> PurchaseReturn:
+        self.session.add(row)
+        self.session.flush()
+        return row
 
     def latest_items(self, lead_id: uuid.UUID) -> list[str]:
         """Names of the items in the lead's latest purchase, for a thank-you's copy."""

@@ -3,10 +3,11 @@
 - integration_secret: each store system's signing secrets (encrypted; two live in rotation).
 - integration_event: the inbox, one row per (source, event_id), written before acting on it.
 - lead_external_id: how another system knows a lead (its customer id there).
-- purchase.refunded_minor: what came back of a sale.
+
+(Refunds use h15-journeys' purchase.refunded_minor and purchase_return, migration 0011.)
 
 Revision ID: 0017
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -19,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 import db.types
 
 revision: str = "0017"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"  # the lead engineer re-chains at merge
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -96,20 +97,9 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_lead_external_id_lead_id"), "lead_external_id", ["lead_id"], unique=False
     )
-    with op.batch_alter_table("purchase") as batch:
-        batch.add_column(
-            sa.Column(
-                "refunded_minor",
-                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                server_default="0",
-                nullable=False,
-            )
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("purchase") as batch:
-        batch.drop_column("refunded_minor")
     op.drop_index(op.f("ix_lead_external_id_lead_id"), table_name="lead_external_id")
     op.drop_table("lead_external_id")
     op.drop_table("integration_event")

@@ -163,10 +163,10 @@ async def test_a_badly_signed_delivery_is_refused_and_records_nothing(http, data
         content = content.replace(b"5000000", b"9000000")
         answer = await http.post(f"/v1/integrations/{source}/events", content=content,
                                  headers={"Facet-Signature": header})  # fmt: skip
-    elif spoil == "stale":  # a captured delivery replayed six minutes later
-        answer = await post(http, source, secret, body, at=at - 301)
+    elif spoil == "stale":  # a captured delivery replayed over five minutes later
+        answer = await post(http, source, secret, body, at=at - 320)
     elif spoil == "from the future":
-        answer = await post(http, source, secret, body, at=at + 301)
+        answer = await post(http, source, secret, body, at=at + 320)
     elif spoil == "wrong secret":
         answer = await post(http, source, "not-the-secret", body)
     elif spoil == "no signature":
@@ -232,14 +232,15 @@ async def test_a_returned_sale_takes_the_refund_off_its_revenue_once(http, datab
     assert (purchase.amount_minor, purchase.refunded_minor) == (50_000_00, 20_000_00)
 
 
-async def test_a_return_for_a_sale_facet_never_heard_of_is_404_and_records_nothing(
+async def test_a_return_for_a_sale_facet_never_heard_of_is_refused_and_records_nothing(
     http, database, store
 ):
     source, secret = _source(database, store)
     before = counts(database, store)
     answer = await post(http, source, secret, envelope(store, "sale.returned", {
         "external_sale_id": "never-sold"}))  # fmt: skip
-    assert answer.status_code == 404
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][-1] == "external_sale_id"
     assert counts(database, store) == before
 
 

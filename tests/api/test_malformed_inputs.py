@@ -35,7 +35,7 @@ from api.app import create_app
 from api.auth import issue_api_key
 from connectors.signature import facet_signature, meta_signature, shopify_hmac
 from core.vocabulary import ApiRole
-from db.models import Base, Lead, Staff, Task
+from db.models import Base, Lead, Purchase, Staff, Task
 from db.repositories import IntegrationSecretRepository
 from db.types import utcnow
 from domain.consent import unsubscribe_token
@@ -76,6 +76,7 @@ POST_ROUTES = sorted(
     and route.path_format.startswith("/v1/")
 )
 MAX_BODY = APP.state.settings.max_body_bytes
+SALE_TO_RETURN = "sale-to-return"  # a sale in each world, for the returns route
 MAX_WEBHOOK_BODY = APP.state.settings.max_webhook_body_bytes
 
 Where = tuple[str | int, ...]  # a field's place in the body, e.g. ("customer", "phone")
@@ -303,6 +304,14 @@ def _valid_requests(world: World) -> dict[str, Valid]:
             pos, text=("pos_transaction_id",), uuid=("store_id",), number=("amount_minor",),
             datetimes=(("purchased_at",),), dates=(("occasion", "date"),),
         ),
+        "/v1/pos/returns": Valid(
+            "/v1/pos/returns",
+            {"store_id": store, "pos_transaction_id": SALE_TO_RETURN,
+             "refund_id": f"r-{uuid.uuid4().hex[:8]}", "amount_minor": 1000,
+             "items": [{"name": "ring", "category": "ring"}]},
+            pos, text=("refund_id",), uuid=("store_id",), number=("amount_minor",),
+            datetimes=(("returned_at",),),
+        ),
         "/v1/pos/job-status": Valid(
             "/v1/pos/job-status",
             {"store_id": store, "job_id": f"job-{uuid.uuid4().hex[:6]}", "status": "cad_ready",
@@ -417,6 +426,12 @@ async def world_http(dev_server, database, worker_for, make_store):
         "admin": issue_api_key(database, name="admin", role=ApiRole.ADMIN),
     }
     phone = database.read(lambda s: s.get_one(Lead, lead_id).phone_e164)
+    database.run(
+        lambda s: s.add(
+            Purchase(store_id=store.id, lead_id=lead_id, pos_transaction_id=SALE_TO_RETURN,
+                     amount_minor=250000, currency="INR", purchased_at=utcnow())
+        )
+    )  # fmt: skip
     source, shop = f"jewelmate-{uuid.uuid4().hex[:8]}", f"w{uuid.uuid4().hex[:8]}.myshopify.com"
     duplicate = make_lead(database, store, consent=[])
     world = World(

@@ -81,8 +81,13 @@ async def test_a_purchase_converts_the_leads_journey_with_its_revenue_once(
             headers=_auth(till),
         )
     ).json()
-    # the till types the number without +91
-    sale = _sale(store.id, customer={"phone": phone[3:]}, amount_minor=amount)
+    # the till types the number without +91; a ring meets the engagement journey's goal
+    sale = _sale(
+        store.id,
+        customer={"phone": phone[3:]},
+        amount_minor=amount,
+        items=[{"name": "oval solitaire", "category": "Engagement Rings"}],
+    )
     first = await http.post("/v1/pos/purchases", json=sale, headers=_auth(till))
     repeat = await http.post("/v1/pos/purchases", json=sale, headers=_auth(till))
 

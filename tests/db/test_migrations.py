@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -9,15 +10,16 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import Uuid, bindparam, inspect, select, text
 from sqlalchemy.orm import Session
 
 from core.vocabulary import ConsentStatus
 from db.migrate import alembic_config
 from db.models import Base, Consent, ConsentRecord, Lead
 from db.session import make_engine
+from db.types import UTCDateTime
 from sequences.vocabulary import Channel, Purpose
-from tests.conftest import _backends, _fresh_postgres_database, new_store
+from tests.conftest import _backends, _fresh_postgres_database
 
 
 @pytest.fixture(params=_backends())
@@ -48,6 +50,19 @@ def test_migrations_match_the_models_and_round_trip(empty_database_url):
         engine.dispose()
 
 
+def _store_as_of_0009(session: Session) -> uuid.UUID:
+    """A store row with the columns schema 0009 has (the model has gained some since)."""
+    store_id = uuid.uuid4()
+    session.execute(
+        text(
+            "INSERT INTO store (id, name, timezone, country, currency, locale, created_at) "
+            "VALUES (:id, 'Old Jewellers', 'Asia/Kolkata', 'IN', 'INR', 'en', :at)"
+        ).bindparams(bindparam("id", type_=Uuid()), bindparam("at", type_=UTCDateTime())),
+        {"id": store_id, "at": datetime(2026, 10, 1, tzinfo=UTC)},
+    )
+    return store_id
+
+
 def test_existing_consent_becomes_ledger_records_and_a_stop_keeps_stopping_receipts(
     empty_database_url,
 ):
@@ -59,8 +74,8 @@ def test_existing_consent_becomes_ledger_records_and_a_stop_keeps_stopping_recei
     first, stop = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
     try:
         with Session(engine) as session, session.begin():
-            store = new_store(session)
-            lead = Lead(store_id=store.id, first_name="Asha", source="instagram")
+            store_id = _store_as_of_0009(session)
+            lead = Lead(store_id=store_id, first_name="Asha", source="instagram")
             session.add(lead)
             session.flush()
 
