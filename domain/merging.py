@@ -100,7 +100,7 @@ def _end_journeys(
     for row in enrollments.active_for_lead(other.id):
         row.status, row.ended_at, row.outcome = JourneyStatus.EXITED, now, "merged"
         ended.append(row.workflow_id)
-        is_journey = row.workflow_id == journey_workflow_id(other.id, row.sequence_key)
+        is_journey = row.workflow_id == journey_workflow_id(other.id, row.sequence_key, row.run)
         if is_journey and row.sequence_key not in running:
             wanted.append(row)
     session.flush()
