@@ -210,6 +210,8 @@ class LikelyDuplicate:
     other_name: str
     store_id: uuid.UUID
     reasons: list[str]
+    keep_contact: str = ""  # how each is reached, to tell two "Tara Menon"s apart
+    other_contact: str = ""
 
 
 _GMAIL = ("gmail.com", "googlemail.com")
@@ -274,9 +276,19 @@ def likely_duplicates(
                         " ".join(p for p in (lead.first_name, lead.last_name) if p) or "(no name)"
                     )
     store_of = {row.id: row.store_id for row in rows}
+    contact = {row.id: " · ".join(v for v in (row.phone_e164, row.email) if v) for row in rows}
     order = {row.id: index for index, row in enumerate(rows)}  # oldest first
     ranked = sorted(pairs.items(), key=lambda pair: (order[pair[0][0]], order[pair[0][1]]))
     return [
-        LikelyDuplicate(keep, named[keep], other, named[other], store_of[keep], reasons)
+        LikelyDuplicate(
+            keep,
+            named[keep],
+            other,
+            named[other],
+            store_of[keep],
+            reasons,
+            keep_contact=contact[keep],
+            other_contact=contact[other],
+        )
         for (keep, other), reasons in ranked[:limit]
     ]
