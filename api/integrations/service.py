@@ -8,8 +8,10 @@ refused with 403 before its body is parsed, and nothing is recorded.
 
 from __future__ import annotations
 
+import hmac
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -170,7 +172,10 @@ async def shopify_webhook(
     return {"webhook_id": webhook_id, "duplicate": received.duplicate, **received.answer}
 
 
-def _shopify_handler(topic: str, document: dict[str, Any], backend: Backend, live: LiveSource):  # type: ignore[no-untyped-def]
+def _shopify_handler(
+    topic: str, document: dict[str, Any], backend: Backend, live: LiveSource
+) -> Callable[[Session], Handled]:
+    """How to act on the topic's body, read into Shopify's shape first (a 400 if it is not)."""
     reference = backend.reference
     if topic in ("orders/create", "orders/updated"):
         order = _vendor(shopify.Order, document)
@@ -191,8 +196,8 @@ def _shopify_time(value: str | None) -> datetime:
 
 
 def meta_handshake(settings_token: str | None, mode: str | None, token: str | None) -> bool:
-    import hmac
-
+    """Meta subscribes with the verify token typed into its dashboard: compared in constant
+    time."""
     return (
         settings_token is not None
         and mode == "subscribe"
