@@ -17,6 +17,7 @@ from api.campaigns.router import router as campaigns_router
 from api.docs import document_answers, install_docs
 from api.health.router import router as health_router
 from api.inputs import InputGuard, Refusal, answer_refusal
+from api.integrations.router import router as integrations_router
 from api.leads.router import router as leads_router
 from api.methods import AllowedMethods
 from api.pos.router import router as pos_router
@@ -78,6 +79,7 @@ def create_app(
         tasks_router,
         scoring_router,
         campaigns_router,
+        integrations_router,
     ):
         document_answers(router.routes)
         app.include_router(router)
@@ -87,8 +89,11 @@ def create_app(
     app.add_middleware(
         InputGuard,
         default_limit=settings.max_body_bytes,
-        limits=(("/v1/webhooks/", settings.max_webhook_body_bytes),),
-        signed_prefixes=("/v1/webhooks/",),
+        limits=(
+            ("/v1/webhooks/", settings.max_webhook_body_bytes),
+            ("/v1/integrations/", settings.max_webhook_body_bytes),
+        ),
+        signed_prefixes=("/v1/webhooks/", "/v1/integrations/"),
     )
     app.add_exception_handler(Refusal, answer_refusal)
     return app

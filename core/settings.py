@@ -113,6 +113,21 @@ class Settings(BaseSettings):
     # Signed webhook bodies older (or newer) than this are refused as replays.
     webhook_max_age_seconds: int = 600
 
+    # Store systems (connectors/). A Facet-Signature more than this many seconds from now,
+    # either way, is refused (a replayed or badly clocked delivery).
+    integration_signature_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
+    # Shopify retries a failed delivery 8 times over 4 hours with its first X-Shopify-
+    # Triggered-At: a delivery triggered longer ago than this (5 h) can only be a replay.
+    shopify_max_delivery_age_seconds: int = Field(default=5 * 3600, ge=60)
+    # Meta lead ads: the token typed into the app's webhook setup (echoed in the handshake),
+    # the Page access token that reads leads, and the Graph API's base URL (tests: a stand-in).
+    meta_verify_token: SecretStr | None = None
+    meta_page_access_token: SecretStr | None = None
+    meta_graph_base_url: str = "https://graph.facebook.com/v21.0"
+    # Attempts at reading one lead from the Graph API before the delivery is answered 503
+    # (Meta then delivers it again, and the next delivery reads it).
+    meta_graph_attempts: int = Field(default=3, ge=1, le=10)
+
     # The largest request body the API reads (413 beyond it, before parsing). Webhooks get
     # more: SendGrid batches events up to 768 KB.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)

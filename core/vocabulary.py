@@ -20,6 +20,8 @@ class LeadSource(StrEnum):
     WALK_IN = "walk_in"
     WHATSAPP = "whatsapp"
     INSTAGRAM = "instagram"
+    FACEBOOK = "facebook"  # a Facebook lead form (Meta lead ads)
+    SHOPIFY = "shopify"  # a Shopify order or customer, online or at its Point of Sale
     POS = "pos"
     PHONE = "phone"
     REFERRAL = "referral"

@@ -547,4 +547,65 @@ class CampaignMember(Base):
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
     workflow_id: Mapped[str | None] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(32))  # enrolled, or why not
+
+
+# --- store systems (connectors/) ----------------------------------------------------------------
+
+
+class IntegrationSecret(Base):
+    """A signing secret of one store system (`source`: the name in its webhook URL, e.g.
+    "jewelmate-mg-road", "shopify:gems.myshopify.com", "meta"), for one branch.
+
+    Signatures are HMACs, so Facet must hold the secret itself, not a hash of it: it is stored
+    encrypted (Fernet, with a key derived from SECRET_KEY) and shown once when made. Rotation
+    makes a new one and keeps the newest previous one live, so two verify at once; anything
+    older is retired.
+    """
+
+    __tablename__ = "integration_secret"
+    __table_args__ = (Index("ix_integration_secret_source", "source", "created_at"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    source: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # contract, shopify, meta
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    retired_at: Mapped[datetime | None]
+
+
+class IntegrationEvent(Base):
+    """The inbox: a store system's delivery, recorded once by (source, event_id) before it is
+    acted on. `answer` is what the first delivery was told, repeated to every redelivery;
+    `delivered_at` is set once Temporal heard, so a redelivery after an outage tells it again."""
+
+    __tablename__ = "integration_event"
+    __table_args__ = (UniqueConstraint("source", "event_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    source: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(48))
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lead.id", ondelete="SET NULL"))
+    occurred_at: Mapped[datetime | None]
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    answer: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = _created()
+    processed_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class LeadExternalId(Base):
+    """How another system knows a lead: its customer id there (Shopify customer 207119551,
+    the POS's C-1042). One person may have one per source; a source's id names one lead."""
+
+    __tablename__ = "lead_external_id"
+    __table_args__ = (UniqueConstraint("store_id", "source", "external_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    source: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(200))
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
     created_at: Mapped[datetime] = _created()

@@ -14,8 +14,8 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
-from db.models import Lead
-from db.repositories import LeadRepository
+from db.models import Lead, LeadExternalId
+from db.repositories import ExternalIdRepository, LeadRepository
 from db.types import utcnow
 from domain.access import Actor
 from domain.errors import InvalidField, OutsideBranch, UnknownLead
@@ -64,6 +64,8 @@ class Identity:
     email: str | None = None
     pos_customer_id: str | None = None
     phone_field: str = "phone"
+    # Another system's id for the person: (source, its customer id), e.g. ("shopify", "207…").
+    external: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,18 +105,25 @@ class FoundLead:
 def find_or_create_lead(
     session: Session, store: StoreProfile, who: Identity, details: Details, *, source: str
 ) -> FoundLead:
-    """The store's lead for this person — by POS customer id, then phone, then email — or a
-    new one from the store's defaults.
+    """The store's lead for this person — by another system's id for them, then POS customer
+    id, then phone, then email — or a new one from the store's defaults. The lead found or
+    made keeps the external id, so that system's next event finds them at once.
 
     A new lead is added but not flushed, with its id set: the caller may score it first, so
     its INSERT carries the score (a capture), or flush with the rows that refer to it.
     """
     phone = normalise_phone(who.phone, store.country, field=who.phone_field) if who.phone else None
     leads = LeadRepository(session)
-    lead = leads.by_pos_customer(store.id, who.pos_customer_id) if who.pos_customer_id else None
+    external = ExternalIdRepository(session)
+    known_id = external.lead_id(store.id, *who.external) if who.external else None
+    lead = leads.get(known_id) if known_id else None
+    if lead is None and who.pos_customer_id:
+        lead = leads.by_pos_customer(store.id, who.pos_customer_id)
     lead = lead or leads.find_by_identity(store.id, phone_e164=phone, email=who.email)
     if lead is not None:
         _learn(leads, lead, who, phone, details, store)
+        if who.external and known_id is None:
+            _link(external, store, lead.id, who.external)
         return FoundLead(lead, created=False)
     now = utcnow()
     lead = Lead(
@@ -140,7 +149,19 @@ def find_or_create_lead(
     )
     _set_budget(lead, details.budget, store)
     leads.add(lead, flush=False)
+    if who.external:
+        _link(external, store, lead.id, who.external)
     return FoundLead(lead, created=True)
+
+
+def _link(
+    external: ExternalIdRepository, store: StoreProfile, lead_id: uuid.UUID, key: tuple[str, str]
+) -> None:
+    source, external_id = key
+    external.add(
+        LeadExternalId(store_id=store.id, source=source, external_id=external_id, lead_id=lead_id),
+        flush=False,
+    )
 
 
 def _set_budget(lead: Lead, budget: Budget | None, store: StoreProfile) -> None:

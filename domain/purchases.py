@@ -75,6 +75,9 @@ class Sale:
     associate_id: uuid.UUID | None
     purchased_at: datetime | None
     occasion: tuple[Occasion, date] | None
+    # Where it was sold, as the timeline shows it: "pos" (a till), "shopify_pos" (Shopify's
+    # Point of Sale, in the store), "shopify_online", or a store system's own name.
+    source: str = "pos"
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
                 lead_id=lead.id,
                 key=_sale_key(purchase.pos_transaction_id),
                 kind=EventKind.PURCHASE,
-                source="pos",
+                source=sale.source,
                 payload={
                     "pos_transaction_id": purchase.pos_transaction_id,
                     "revenue_minor": purchase.amount_minor,

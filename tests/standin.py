@@ -15,7 +15,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 from core.settings import Settings
@@ -51,7 +51,33 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class StandIn:
+class _Loopback:
+    """A real HTTP server on a free loopback port, serving `_handler()` on its own thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class StandIn(_Loopback):
     """Records requests; answers with scripted replies first, then with success."""
 
     def __init__(self) -> None:
@@ -59,24 +85,11 @@ class StandIn:
         self._replies: list[Reply] = []
         self._holds = 0
         self.release = threading.Event()
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> StandIn:
-        self._thread.start()
-        return self
+        super().__init__()
 
     def stop(self) -> None:
         self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     def fail_next(self, *replies: Reply) -> None:
         with self._lock:
@@ -213,3 +226,56 @@ def inbound_parse_post(
     }
     files = {"attachment1": ("ring.jpg", b"\xff\xd8\xff\xe0 not really a photo", "image/jpeg")}
     return fields, files
+
+
+class GraphStandIn(_Loopback):
+    """A local stand-in for Meta's Graph API as lead ads use it: `GET /{leadgen_id}` with the
+    Page access token answers the lead (`leads` holds them by id); a wrong token answers 400
+    (OAuthException, as Graph does), an unknown id 404; `fail_next` scripts 5xx answers."""
+
+    def __init__(self, access_token: str = "page-access-token") -> None:
+        self.access_token = access_token
+        self.leads: dict[str, dict[str, Any]] = {}
+        self.requests: list[str] = []
+        self._failures: list[int] = []
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"{super().url}/v21.0"  # the Graph API's version prefix
+
+    def fail_next(self, *statuses: int) -> None:
+        with self._lock:
+            self._failures.extend(statuses)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        graph = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                params = {key: values[0] for key, values in parse_qs(query).items()}
+                graph.requests.append(self.path)
+                with graph._lock:
+                    failure = graph._failures.pop(0) if graph._failures else None
+                leadgen_id = path.rsplit("/", 1)[-1]
+                body: dict[str, Any]
+                if failure is not None:
+                    status, body = failure, {"error": {"message": "temporarily unavailable"}}
+                elif params.get("access_token") != graph.access_token:
+                    status, body = 400, {"error": {"type": "OAuthException", "code": 190}}
+                elif leadgen_id not in graph.leads:
+                    status, body = 404, {"error": {"message": "Unsupported get request"}}
+                else:
+                    status, body = 200, graph.leads[leadgen_id]
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler

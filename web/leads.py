@@ -94,6 +94,16 @@ async def leads_page(
     return render(request, "leads.html", context)
 
 
+@router.get("/leads/duplicates")
+async def duplicates_page(request: Request) -> Response:
+    """Leads that look like one person (same mailbox, number, name and birthday, …), each
+    pair with its reasons, for a person to confirm and merge into the older lead."""
+    me = await person(request)
+    _readers(me)
+    pairs = await read(request, lambda db: merging.likely_duplicates(db, me.actor))
+    return render(request, "duplicates.html", {"person": me, "pairs": pairs})
+
+
 @router.get("/leads/{lead_id}")
 async def lead_page(request: Request, lead_id: uuid.UUID) -> Response:
     """The lead: profile, consent, timeline, journeys, tasks and purchases."""
@@ -263,5 +273,9 @@ async def merge(request: Request, lead_id: uuid.UUID) -> Response:
     if other is None:
         raise Refused(422, "Choose the duplicate to merge into this lead.")
     now = utcnow()
-    await write_once(request, lambda db: merging.merge_leads(db, me.actor, lead_id, other, now))
-    return back_to(request, f"/console/leads/{lead_id}")
+    reference: Reference = request.app.state.reference
+    return await _change(
+        request,
+        lead_id,
+        lambda db: merging.merge_leads(db, me.actor, lead_id, other, now, reference).effects,
+    )

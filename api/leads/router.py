@@ -20,6 +20,9 @@ from api.leads.schemas import (
     JourneyDetail,
     LeadCapture,
     LeadView,
+    LikelyDuplicateView,
+    MergeIn,
+    MergeResult,
     Timeline,
 )
 from core.vocabulary import ApiRole
@@ -56,6 +59,33 @@ async def capture_lead(
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return result
+
+
+@router.get("/duplicates", responses=_problems)
+async def get_duplicates(
+    principal: Reader,
+    database: DatabaseDep,
+    store_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[LikelyDuplicateView]:
+    """Pairs of leads that look like one person (same mailbox, number, name and birthday…)."""
+    return await run_in_threadpool(
+        database.read, lambda s: service.likely_duplicates(s, principal, store_id, limit)
+    )
+
+
+@router.post(
+    "/{lead_id}/merge",
+    responses={
+        404: {"description": "No such lead (or it was merged already)"},
+        **_problems,
+    },
+)
+async def merge_lead(
+    lead_id: uuid.UUID, body: MergeIn, principal: Reader, backend: BackendDep
+) -> MergeResult:
+    """Merge a duplicate into this lead: its history, journeys and external ids move here."""
+    return await service.merge(lead_id, body, principal, backend)
 
 
 @router.get("/{lead_id}", responses={404: {"description": "No such lead"}, **_problems})

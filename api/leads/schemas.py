@@ -341,3 +341,27 @@ class EventRecorded(BaseModel):
     event_id: uuid.UUID
     duplicate: bool
     delivered_to: list[str]
+
+
+class LikelyDuplicateView(BaseModel):
+    """Two leads that look like one person: merge `other_lead_id` into `keep_lead_id` with
+    POST /v1/leads/{keep_lead_id}/merge once a person has confirmed it."""
+
+    keep_lead_id: uuid.UUID
+    keep_name: str
+    other_lead_id: uuid.UUID
+    other_name: str
+    store_id: uuid.UUID
+    reasons: list[str]
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    other_lead_id: uuid.UUID = Field(description="The duplicate: merged into this lead, then gone")
+
+
+class MergeResult(BaseModel):
+    lead_id: uuid.UUID
+    merge_event_id: uuid.UUID
+    started_journeys: list[str]

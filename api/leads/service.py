@@ -34,6 +34,9 @@ from api.leads.schemas import (
     LeadCapture,
     LeadTask,
     LeadView,
+    LikelyDuplicateView,
+    MergeIn,
+    MergeResult,
     OwnerView,
     ScoreView,
     Timeline,
@@ -52,6 +55,8 @@ from db.repositories import (
     TouchRepository,
 )
 from db.repositories.base import After
+from db.types import utcnow
+from domain import merging
 from domain.access import Actor
 from domain.enrollment import lead_timezone
 from domain.intake import capture, record_lead_event
@@ -378,4 +383,37 @@ def read_timeline(
             for record in ConsentRepository(session).history(lead.id)
         ],
         next_cursor=TimelineCursor.of(page[-1]).encode() if len(entries) > limit else None,
+    )
+
+
+def likely_duplicates(
+    session: Session, actor: Actor, store_id: uuid.UUID | None, limit: int
+) -> list[LikelyDuplicateView]:
+    return [
+        LikelyDuplicateView(
+            keep_lead_id=pair.keep_id,
+            keep_name=pair.keep_name,
+            other_lead_id=pair.other_id,
+            other_name=pair.other_name,
+            store_id=pair.store_id,
+            reasons=pair.reasons,
+        )
+        for pair in merging.likely_duplicates(session, actor, store_id, limit)
+    ]
+
+
+async def merge(lead_id: uuid.UUID, body: MergeIn, actor: Actor, backend: Backend) -> MergeResult:
+    """Merge `body.other_lead_id` into the lead, then start what the kept lead now needs."""
+    now = utcnow()
+    merged = await write_once(
+        backend.database,
+        lambda session: merging.merge_leads(
+            session, actor, lead_id, body.other_lead_id, now, backend.reference
+        ),
+    )
+    await backend.tell_temporal(merged.effects, saved=f"the merge into lead {lead_id}")
+    return MergeResult(
+        lead_id=merged.lead_id,
+        merge_event_id=merged.event_id,
+        started_journeys=[j.workflow_id for j in merged.effects.journeys],
     )

@@ -8,6 +8,11 @@ from db.repositories.base import Repository
 from db.repositories.consent import Capture, ConsentRepository
 from db.repositories.enrollments import EnrollmentRepository
 from db.repositories.events import EventRepository
+from db.repositories.integrations import (
+    ExternalIdRepository,
+    IntegrationEventRepository,
+    IntegrationSecretRepository,
+)
 from db.repositories.keys import ApiKeyRepository, hash_api_key
 from db.repositories.lead_directory import LeadDirectory, LeadFilter
 from db.repositories.leads import LeadRepository
@@ -28,7 +33,10 @@ __all__ = [
     "ConsentRepository",
     "EnrollmentRepository",
     "EventRepository",
+    "ExternalIdRepository",
     "IdempotentRequestRepository",
+    "IntegrationEventRepository",
+    "IntegrationSecretRepository",
     "LeadDirectory",
     "LeadFilter",
     "LeadRepository",

@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 
-from db.models import Enrollment, Event, Lead, Purchase, Task, Touch
+from db.models import Enrollment, Event, IntegrationEvent, Lead, Purchase, Task, Touch
 from db.repositories.base import Repository
 
 
@@ -64,9 +65,9 @@ class LeadDirectory(Repository[Lead]):
         return self.session.scalars(query.order_by(*order).limit(wanted.limit)).all()
 
     def move_history(self, source: uuid.UUID, target: uuid.UUID) -> None:
-        """Give `target` everything recorded of `source`: events, messages, tasks, purchases
-        and journeys (consent is merged row by row by the caller)."""
-        for model in (Event, Touch, Task, Purchase, Enrollment):
+        """Give `target` everything recorded of `source`: events, messages, tasks, purchases,
+        journeys and store systems' deliveries (consent is merged row by row by the caller)."""
+        for model in (Event, Touch, Task, Purchase, Enrollment, IntegrationEvent):
             self.session.execute(
                 update(model).where(model.lead_id == source).values(lead_id=target)
             )
@@ -77,3 +78,20 @@ class LeadDirectory(Repository[Lead]):
             .where(Purchase.lead_id == lead_id)
             .order_by(Purchase.purchased_at.desc())
         ).all()
+
+    def identities(self, store_ids: list[uuid.UUID] | None) -> Seq[Row[Any]]:
+        """What telling people apart needs, for every lead of these stores (None: all):
+        id, store, names, phone, email, occasion dates, created."""
+        query = select(
+            Lead.id,
+            Lead.store_id,
+            Lead.first_name,
+            Lead.last_name,
+            Lead.phone_e164,
+            Lead.email,
+            Lead.occasion_dates,
+            Lead.created_at,
+        )
+        if store_ids is not None:
+            query = query.where(Lead.store_id.in_(store_ids))
+        return self.session.execute(query.order_by(Lead.created_at, Lead.id)).all()

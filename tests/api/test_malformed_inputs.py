@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -32,12 +33,15 @@ from twilio.request_validator import RequestValidator
 
 from api.app import create_app
 from api.auth import issue_api_key
+from connectors.signature import facet_signature, meta_signature, shopify_hmac
 from core.vocabulary import ApiRole
 from db.models import Base, Lead, Purchase, Staff, Task
+from db.repositories import IntegrationSecretRepository
 from db.types import utcnow
 from domain import campaigns
 from domain.access import Actor
 from domain.consent import unsubscribe_token
+from domain.integrations import issue_secret
 from sequences.vocabulary import Channel, StaffRole
 from tests.conftest import api_client, bearer
 from tests.conftest import test_settings as settings_for
@@ -47,6 +51,7 @@ PUBLIC = "https://facet.example"
 TWILIO_TOKEN = "twilio-auth-token"
 SECRET = "test-secret-that-is-not-a-placeholder"  # test_settings' secret_key
 INBOUND_SECRET = "inbound-parse-secret"
+STORE_SYSTEM_SECRET = "a-store-systems-signing-secret"  # every signed store system's, here
 SIGNING_KEY = ec.generate_private_key(ec.SECP256R1())
 PUBLIC_KEY = base64.b64encode(
     SIGNING_KEY.public_key().public_bytes(
@@ -59,6 +64,9 @@ WEBHOOK_SETTINGS: dict[str, Any] = {
     "twilio_auth_token": TWILIO_TOKEN,
     "sendgrid_webhook_public_key": PUBLIC_KEY,
     "sendgrid_inbound_secret": INBOUND_SECRET,
+    "meta_verify_token": "meta-verify",
+    "meta_page_access_token": "page-token",
+    "meta_graph_base_url": "http://127.0.0.1:9/unused",  # the valid notification reads no lead
 }
 
 APP = create_app(settings_for("sqlite://", "unused", **WEBHOOK_SETTINGS))
@@ -87,7 +95,8 @@ class Valid:
     body: Any
     headers: dict[str, str]
     form: bool = False
-    signed: str | None = None  # "twilio" or "sendgrid": signed after it is spoiled
+    # "twilio", "sendgrid", "facet", "shopify" or "meta": signed after it is spoiled
+    signed: str | None = None
     text: Where | None = None  # a string field
     typed: Where | None = None  # a field of a definite type (default: `text`)
     uuid: Where | None = None
@@ -209,6 +218,14 @@ def _names(answer: httpx.Response, name: str) -> bool:
 
 
 def _signed_headers(valid: Valid, path: str, content: bytes) -> dict[str, str]:
+    if valid.signed == "facet":
+        return {"Facet-Signature": facet_signature(STORE_SYSTEM_SECRET, content, int(time.time()))}
+    if valid.signed == "shopify":
+        return {"X-Shopify-Hmac-Sha256": shopify_hmac(STORE_SYSTEM_SECRET, content),
+                "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(),
+                "X-Shopify-Webhook-Id": uuid.uuid4().hex}  # fmt: skip
+    if valid.signed == "meta":
+        return {"X-Hub-Signature-256": meta_signature(STORE_SYSTEM_SECRET, content)}
     if valid.signed == "twilio":
         params = parse_qsl(content.decode(errors="replace"), keep_blank_values=True)
         signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + path, dict(params))
@@ -247,6 +264,9 @@ class World:
     phone: str
     keys: dict[str, str]
     campaign_id: uuid.UUID = NO_CAMPAIGN
+    source: str = "jewelmate-world"  # the store system's name in its webhook URL
+    duplicate_id: uuid.UUID | None = None  # a second lead, to merge into the first
+    shop: str = "world.myshopify.com"
 
 
 def _valid_requests(world: World) -> dict[str, Valid]:
@@ -276,6 +296,11 @@ def _valid_requests(world: World) -> dict[str, Valid]:
              "currency": "INR", "payload": {"note": "ring"}},
             associate, text=("payload", "note"), typed=("source",), datetimes=(("occurred_at",),),
             number=("revenue_minor",), path_ids=(("lead_id", lead, 404),),
+        ),
+        "/v1/leads/{lead_id}/merge": Valid(
+            f"/v1/leads/{lead}/merge", {"other_lead_id": str(world.duplicate_id)}, associate,
+            uuid=("other_lead_id",), typed=("other_lead_id",),
+            path_ids=(("lead_id", lead, 404),), unknown_ids=((("other_lead_id",), 404),),
         ),
         "/v1/pos/purchases": Valid(
             "/v1/pos/purchases",
@@ -364,6 +389,37 @@ def _valid_requests(world: World) -> dict[str, Valid]:
             form, form=True, text=("text",), limit=MAX_WEBHOOK_BODY,
             path_ids=(("secret", INBOUND_SECRET, 403),),
         ),
+        "/v1/integrations/{source}/events": Valid(
+            f"/v1/integrations/{world.source}/events",
+            {"event_id": f"evt-{uuid.uuid4().hex}", "event_type": "customer.upserted",
+             "occurred_at": "2026-12-01T10:00:00+05:30", "store_id": store,
+             "source_system": "JewelMate", "payload": {"customer": {
+                 "external_customer_id": f"C-{uuid.uuid4().hex[:6]}", "first_name": "Ravi",
+                 "birthday": "1990-04-01"}}},
+            {"Content-Type": "application/json"}, signed="facet",
+            text=("payload", "customer", "first_name"), uuid=("store_id",),
+            datetimes=(("occurred_at",),), dates=(("payload", "customer", "birthday"),),
+            path_ids=(("source", world.source, 403),), unknown_ids=((("store_id",), 422),),
+            limit=MAX_WEBHOOK_BODY,
+        ),
+        "/v1/integrations/shopify/webhooks": Valid(
+            "/v1/integrations/shopify/webhooks",
+            {"id": uuid.uuid4().int % 10**12, "name": "#1001", "source_name": "pos",
+             "total_price": "2500.00", "currency": "INR", "financial_status": "paid",
+             "customer": {"id": uuid.uuid4().int % 10**12, "phone": "98450 22222"},
+             "line_items": [{"title": "Gold chain", "quantity": 1, "price": "2500.00"}]},
+            {"Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
+             "X-Shopify-Shop-Domain": world.shop},
+            signed="shopify", text=("name",), typed=("total_price",), vendor_body=True,
+            limit=MAX_WEBHOOK_BODY,
+        ),
+        "/v1/integrations/meta/leads": Valid(
+            "/v1/integrations/meta/leads",
+            {"object": "page", "entry": [{"id": "1044", "changes": [
+                {"field": "feed", "value": {"item": "status"}}]}]},
+            {"Content-Type": "application/json"}, signed="meta", text=("object",),
+            typed=("entry",), vendor_body=True, limit=MAX_WEBHOOK_BODY,
+        ),
         "/v1/unsubscribe/{token}": Valid(
             f"/v1/unsubscribe/{unsubscribe_token(SECRET, world.lead_id, Channel.EMAIL)}",
             {"List-Unsubscribe": "One-Click"}, form, form=True, text=("List-Unsubscribe",),
@@ -415,7 +471,25 @@ async def world_http(dev_server, database, worker_for, make_store):
                      amount_minor=250000, currency="INR", purchased_at=utcnow())
         )
     )  # fmt: skip
-    world = World(store.id, lead_id, database.run(add_task), phone, keys, campaign_id)
+    source, shop = f"jewelmate-{uuid.uuid4().hex[:8]}", f"w{uuid.uuid4().hex[:8]}.myshopify.com"
+    duplicate = make_lead(database, store, consent=[])
+    world = World(
+        store.id, lead_id, database.run(add_task), phone, keys, campaign_id,
+        source=source, shop=shop, duplicate_id=duplicate,
+    )  # fmt: skip
+
+    def store_systems(session) -> None:
+        for name, kind in ((source, "contract"), (f"shopify:{shop}", "shopify")):
+            issue_secret(session, SECRET, source=name, kind=kind, store_id=store.id,
+                         now=utcnow(), given=STORE_SYSTEM_SECRET)  # fmt: skip
+        # Meta's app secret is one per install: this store takes it over.
+        for row in IntegrationSecretRepository(session).live("meta"):
+            row.retired_at = utcnow()
+        session.flush()
+        issue_secret(session, SECRET, source="meta", kind="meta", store_id=store.id,
+                     now=utcnow(), given=STORE_SYSTEM_SECRET)  # fmt: skip
+
+    database.run(store_systems)
     async with (
         worker_for(dev_server.client) as task_queue,
         api_client(database, dev_server.client, task_queue, **WEBHOOK_SETTINGS) as http,

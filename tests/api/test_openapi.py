@@ -15,8 +15,9 @@ OPERATIONS = [
     for path, methods in OPENAPI["paths"].items()
     for method, operation in methods.items()
 ]
-# Routes a vendor or a person's link calls: a signature or a token, never an API key.
-UNKEYED = ("/healthz", "/v1/webhooks/", "/v1/unsubscribe/")
+# Routes a vendor, a store system or a person's link calls: a signature or a token, never
+# an API key.
+UNKEYED = ("/healthz", "/v1/webhooks/", "/v1/integrations/", "/v1/unsubscribe/")
 
 
 def _keyed(path: str) -> bool:

@@ -314,3 +314,37 @@ async def test_an_associate_records_the_first_scheme_instalment_and_the_reminder
         lambda s: s.scalars(select(Enrollment.workflow_id).where(Enrollment.lead_id == lead)).all()
     )
     assert {wid.rsplit(":", 1)[1] for wid in journeys} == {"gold_scheme", "gold_scheme_instalments"}
+
+
+async def test_likely_duplicates_are_listed_with_reasons_and_merged_from_the_console(
+    console, database, store
+):
+    def named(lead_id, **values):
+        def change(s):
+            lead = s.get_one(Lead, lead_id)
+            for name, value in values.items():
+                setattr(lead, name, value)
+
+        database.run(change)
+
+    keep = make_lead(database, store, email="meera.iyer@gmail.com", phone=None)
+    twin = make_lead(database, store, email="meera.iyer+offers@gmail.com", phone=None)
+    named(keep, first_name="Meera", last_name="Iyer", occasion_dates={"birthday": "1991-07-02"})
+    named(twin, first_name="Meera", last_name="Iyer", occasion_dates={"birthday": "1991-07-02"})
+    stranger = make_lead(database, store)  # another Asha, with her own phone and email
+    async with console() as http:
+        me = await signed_in(http, make_account(database, store, "associate"))
+        page = (await http.get("/console/leads/duplicates")).text
+        assert f'name="other" value="{twin}"' in page
+        assert "Same mailbox; same name and birthday" in page
+        assert f'value="{stranger}"' not in page
+        answer = await me.post(f"/console/leads/{keep}/merge", {"other": str(twin)})
+        assert answer.status_code == 303
+        after = (await http.get("/console/leads/duplicates")).text
+        assert f'value="{twin}"' not in after
+        lead_page = (await http.get(f"/console/leads/{keep}")).text
+    assert "Merged with a duplicate lead (Meera Iyer)" in lead_page
+    note = database.read(
+        lambda s: s.scalars(select(Event).where(Event.lead_id == keep, Event.kind == "note")).one()
+    )
+    assert note.payload["merged_lead_id"] == str(twin) and note.payload["merged_by"]
