@@ -547,6 +547,7 @@ class CampaignMember(Base):
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
     workflow_id: Mapped[str | None] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(32))  # enrolled, or why not
+    created_at: Mapped[datetime] = _created()
 
 
 # --- store systems (connectors/) ----------------------------------------------------------------
