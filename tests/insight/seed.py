@@ -181,7 +181,12 @@ def seed_branch(session: Session, now: datetime, *, name: str | None = None) -> 
         )
 
     event(l2, "reply", t0 + timedelta(hours=1))
-    event(l1, "appointment_booked", t0 + timedelta(hours=2), {"at": (t0 + timedelta(days=1)).isoformat()})
+    event(
+        l1,
+        "appointment_booked",
+        t0 + timedelta(hours=2),
+        {"at": (t0 + timedelta(days=1)).isoformat()},
+    )
     event(l1, "store_visit", t0 + timedelta(days=1, hours=1))
     event(l3, "opted_out", t0 + timedelta(hours=1), {"channel": "sms"})
     event(l7, "reply", now - timedelta(days=20))  # engaged, then silent: going cold

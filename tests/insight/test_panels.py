@@ -110,8 +110,6 @@ def test_a_branch_counts_only_its_own_rows(database):
     mine = database.run(lambda s: seed_branch(s, now))
     other = database.run(lambda s: seed_branch(s, now))
     alone = _scope(database, mine, now)
-    both = panels.Scope(
-        (mine.store.id, other.store.id), alone.window, now, "Asia/Kolkata"
-    )
+    both = panels.Scope((mine.store.id, other.store.id), alone.window, now, "Asia/Kolkata")
     assert database.read(lambda s: panels.leads_total(s, alone)) == 6
     assert database.read(lambda s: panels.leads_total(s, both)) == 12
