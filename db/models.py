@@ -470,3 +470,26 @@ class ChannelCheck(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
     finished_at: Mapped[datetime | None]
+
+
+class WeeklyReport(Base):
+    """The owner's weekly email of one branch for one ISO week: claimed before it is sent, so
+    a retried or repeated run finds the row and never sends a second email that week.
+
+    `status`: claimed (not sent yet, or the send failed and may be tried again), sending (the
+    provider is being called: a retry that finds it does not send again), sent.
+    """
+
+    __tablename__ = "weekly_report"
+    __table_args__ = (UniqueConstraint("store_id", "iso_week"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    iso_week: Mapped[str] = mapped_column(String(8))  # "2026-W48", in the store's time zone
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    provider: Mapped[str | None] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+    sent_at: Mapped[datetime | None]

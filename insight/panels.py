@@ -985,8 +985,8 @@ def kpis(session: Session, scope: Scope) -> list[Kpi]:
         ),
         Kpi(
             "Conversion",
-            f"{conv_now or 0:g} %",
-            f"{conv_then or 0:g} %",
+            "—" if conv_now is None else f"{conv_now:g} %",
+            "—" if conv_then is None else f"{conv_then:g} %",
             _change(conv_now, conv_then, "pts"),
             "funnel",
         ),

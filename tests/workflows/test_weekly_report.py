@@ -1,0 +1,111 @@
+"""The owner's weekly email on the time-skipping server, through the real SendGrid SDK to the
+local stand-in: one email per branch per ISO week, however often the send is retried or the
+week is run again; its CSV parses and holds the week's leads (a formula typed as a name made
+inert); its HTML runs no script and loads no image from elsewhere."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from activities.payloads import WeeklyReportResult
+from db.models import WeeklyReport as WeeklyReportRow
+from db.types import utcnow
+from insight.window import iso_week, last_full_week
+from tests.insight.seed import seed_branch
+from tests.standin import Reply, settings_for
+from tests.web.people import make_account
+from workflows.weekly_report import WeeklyReport, WeeklyReportInput
+
+
+def _last_week_seed(database):
+    """A branch whose leads arrived last week (in Asia/Kolkata), with an owner."""
+    week = last_full_week(utcnow(), "Asia/Kolkata")
+    seeded = database.run(lambda s: seed_branch(s, week.start + timedelta(days=3, hours=12)))
+    owner = make_account(database, seeded.store, "admin")
+    return seeded, owner, iso_week(week.start, "Asia/Kolkata")
+
+
+async def _run(client, task_queue, store_id) -> WeeklyReportResult:
+    return await client.execute_workflow(
+        WeeklyReport.run,
+        WeeklyReportInput(store_id=store_id),
+        id=f"weekly-report-test-{uuid.uuid4()}",
+        task_queue=task_queue,
+        result_type=WeeklyReportResult,
+    )
+
+
+def _mails_to(standin, email: str) -> list[dict]:
+    return [
+        r.json
+        for r in standin.accepted("/v3/mail/send")
+        if any(to["email"] == email for p in r.json["personalizations"] for to in p["to"])
+    ]
+
+
+async def test_one_email_per_branch_per_week_even_when_the_send_is_retried(
+    time_skipping, worker_for, database, standin
+):
+    first, first_owner, week = _last_week_seed(database)
+    second, second_owner, _ = _last_week_seed(database)
+    client = time_skipping.client
+    standin.fail_next(Reply(503), Reply(429))  # SendGrid down twice: the activity retries
+    async with worker_for(client, settings=settings_for(standin)) as task_queue:
+        results = [await _run(client, task_queue, first.store.id)]
+        results.append(await _run(client, task_queue, first.store.id))  # the week again
+        results.append(await _run(client, task_queue, second.store.id))
+
+    assert [r.status for r in results] == ["sent", "already_sent", "sent"]
+    assert {r.iso_week for r in results} == {week}
+    assert len(standin.requests) == 4  # two refused, then one email for each branch
+    assert len(_mails_to(standin, first_owner)) == 1
+    assert len(_mails_to(standin, second_owner)) == 1
+    rows = database.read(
+        lambda s: s.scalars(
+            select(WeeklyReportRow).where(
+                WeeklyReportRow.store_id.in_([first.store.id, second.store.id])
+            )
+        ).all()
+    )
+    assert sorted((r.iso_week, r.status, r.recipients) for r in rows) == [
+        (week, "sent", 1),
+        (week, "sent", 1),
+    ]
+
+
+async def test_the_email_carries_a_csv_that_parses_and_html_without_scripts(
+    time_skipping, worker_for, database, standin
+):
+    seeded, owner, week = _last_week_seed(database)
+    client = time_skipping.client
+    async with worker_for(client, settings=settings_for(standin)) as task_queue:
+        assert (await _run(client, task_queue, seeded.store.id)).status == "sent"
+
+    [mail] = _mails_to(standin, owner)
+    assert week in mail["subject"] or "your week" in mail["subject"]
+    [attachment] = mail["attachments"]
+    assert attachment["filename"] == f"new-leads-{week}.csv" and attachment["type"] == "text/csv"
+    text = base64.b64decode(attachment["content"]).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["First name", "Last name", "Source", "Segment", "Created (UTC)"]
+    assert len(rows) == 1 + 6  # the six leads of last week
+    assert rows[1][:4] == ['\'=HYPERLINK("x")', "", "instagram", "bridal"]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+    html = mail["content"][0]["value"]
+    assert mail["content"][0]["type"] == "text/html"
+    assert "<script" not in html.lower()
+    assert re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html, re.I) == []
+    assert "<style" not in html  # the CSS is inlined into style="" attributes
+    assert 'style="' in html
+    # Last week's six leads against none the week before, drawn as table cells.
+    assert re.search(r"<td[^>]*>Leads</td><td[^>]*><b>6</b></td><td[^>]*>0</td>", html)
+    # Bars as table cells: Instagram 3, walk-in 1, web form 2 leads (widest = 100 %).
+    assert re.findall(r'<td class="now"[^>]*width="(\d+)%"', html) == ["100", "33", "67"]
