@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from db.models import Lead, Store
 from insight import panels
+from insight.period import Period
 from insight.table_csv import csv_text
-from insight.window import Window, iso_week, last_full_week
+from insight.window import iso_week, last_full_week
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
@@ -52,7 +53,7 @@ class Bar:
 class Report:
     store_name: str
     iso_week: str
-    week: Window
+    week: Period
     subject: str
     html: str
     csv: bytes
@@ -92,8 +93,8 @@ def new_leads_csv(session: Session, scope: panels.Scope) -> bytes:
         select(Lead.first_name, Lead.last_name, Lead.source, Lead.segment, Lead.created_at)
         .where(
             Lead.store_id.in_(scope.store_ids),
-            Lead.created_at >= scope.window.start,
-            Lead.created_at < scope.window.end,
+            Lead.created_at >= scope.period.start,
+            Lead.created_at < scope.period.end,
         )
         .order_by(Lead.created_at)
     ).all()
@@ -112,7 +113,7 @@ def weekly_report(session: Session, store_id: uuid.UUID, at: datetime) -> Report
     if store is None:
         raise LookupError(f"no branch {store_id}")
     week = last_full_week(at, store.timezone)
-    scope = panels.Scope((store.id,), week, at, store.timezone)
+    scope = panels.Scope((store.id,), week, min(at, week.end))
     week_key = iso_week(week.start, store.timezone)
     html = _TEMPLATES.get_template("weekly_report.html").render(
         store=store.name,
@@ -126,7 +127,7 @@ def weekly_report(session: Session, store_id: uuid.UUID, at: datetime) -> Report
         store_name=store.name,
         iso_week=week_key,
         week=week,
-        subject=f"{store.name}: your week, {week.label}",
+        subject=f"{store.name}: your week, {week.label()}",
         html=css_inline.inline(html),
         csv=new_leads_csv(session, scope),
         csv_name=f"new-leads-{week_key}.csv",

@@ -1,11 +1,12 @@
-"""The period a dashboard looks at: a half-open [start, end) in UTC, cut at the store's
-midnights, and the equal period before it (the comparison)."""
+"""The dashboard's period picker: its choices, each turned into a registry `Period` (a
+half-open [start, end) in UTC, cut at the store's midnights)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from insight.period import Period
 
 # The picker's choices, as a person reads them.
 PRESETS = {
@@ -30,39 +31,11 @@ class BadPeriod(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Window:
-    start: datetime
-    end: datetime
-    label: str
-
-    def previous(self) -> Window:
-        """The equal period just before this one."""
-        length = self.end - self.start
-        return Window(self.start - length, self.start, "the period before")
-
-    @property
-    def days(self) -> float:
-        return (self.end - self.start).total_seconds() / 86400
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), zone).astimezone(UTC)
-
-
 def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def _label(first: date, last: date) -> str:
-    if first == last:
-        return first.strftime("%a %-d %b %Y")
-    same_year = first.year == last.year
-    left = first.strftime("%a %-d %b" if same_year else "%a %-d %b %Y")
-    return f"{left} – {last.strftime('%a %-d %b %Y')}"
-
-
-def window(preset: str, now: datetime, timezone: str, first: str = "", last: str = "") -> Window:
+def window(preset: str, now: datetime, timezone: str, first: str = "", last: str = "") -> Period:
     """The period `preset` names at `now` in the store's `timezone`. "Last N days" ends at the
     end of today (today included); weeks start on Monday. `custom` takes two ISO dates, the
     last one included."""
@@ -94,8 +67,7 @@ def window(preset: str, now: datetime, timezone: str, first: str = "", last: str
             raise BadPeriod("to", f"choose at most {MAX_DAYS} days")
     else:
         raise BadPeriod("period", f"choose one of: {', '.join(PRESETS)}")
-    label = _label(start_day, end_day - timedelta(days=1))
-    return Window(_midnight(start_day, zone), _midnight(end_day, zone), label)
+    return Period.of_days(start_day, end_day, timezone, PRESETS[preset])
 
 
 def _date(field: str, value: str) -> date:
@@ -105,7 +77,7 @@ def _date(field: str, value: str) -> date:
         raise BadPeriod(field, "give a date as YYYY-MM-DD") from None
 
 
-def last_full_week(now: datetime, timezone: str) -> Window:
+def last_full_week(now: datetime, timezone: str) -> Period:
     """Monday to Sunday before the week `now` falls in, in the store's time zone."""
     return window("last_week", now, timezone)
 

@@ -23,8 +23,9 @@ from db.repositories import StoreRepository
 from db.types import utcnow
 from domain.accounts import Person
 from insight import panels
+from insight.period import Period
 from insight.table_csv import csv_text
-from insight.window import PRESETS, BadPeriod, Window, window
+from insight.window import PRESETS, BadPeriod, window
 from web.inbox import read
 from web.pages import Refused, allow, person, render
 
@@ -50,7 +51,7 @@ class Choice:
     branch: str  # a store id, or "all"
     stores: list[Store]  # the branches the person may choose between
     shown: list[Store]  # the branches this view counts
-    window: Window
+    period_shown: Period
     period: str
     first: str
     last: str
@@ -101,7 +102,9 @@ def choose(
 
 
 def _scope(choice: Choice) -> panels.Scope:
-    return panels.Scope(choice.scope_ids, choice.window, utcnow(), _timezone(choice.shown))
+    return panels.Scope(
+        choice.scope_ids, choice.period_shown, min(utcnow(), choice.period_shown.end)
+    )
 
 
 @router.get("")
@@ -146,7 +149,7 @@ async def panel_csv(
 
     panel, choice = await read(request, table)
     body = csv_text(panel.table.columns, panel.table.rows)
-    name = f"facet-{key}-{choice.window.start.date()}.csv"
+    name = f"facet-{key}-{choice.period_shown.start.date()}.csv"
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

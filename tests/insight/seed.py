@@ -2,10 +2,11 @@
 statistics and the weekly report should say about it is written beside each row.
 
 Six leads arrive two days ago (T0), two more forty days ago (the period before "last 30
-days"). Lead 1 (Instagram, bridal, owned by Priya) gets a WhatsApp welcome 3 minutes after
-capture, Priya acknowledges its task at 10 minutes, it books, visits and buys ₹1,25,000;
-lead 2 replies to its email (sent at 20 minutes) and its task breaches its SLA; lead 3's
-SMS is suppressed (no consent) and lead 3 opts out; lead 4's email bounces (sent at 70 min).
+days"); of those, lead 7 is still in its journey but silent for 20 days (going cold).
+Lead 1 (Instagram, bridal, owned by Priya) gets a WhatsApp welcome 3 minutes after capture,
+Priya acknowledges its task at 10 minutes, it books, visits and buys ₹1,25,000; lead 2
+replies to its email (sent at 20 minutes) and its task breaches its SLA; lead 3's SMS is
+suppressed (no consent) and lead 3 opts out; lead 4's email bounces (sent at 70 min).
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def seed_branch(session: Session, now: datetime, *, name: str | None = None) -> 
     e2 = journey(l2, JourneyStatus.ACTIVE, None)
     e3 = journey(l3, JourneyStatus.EXITED, "opted_out")
     e4 = journey(l4, JourneyStatus.COMPLETED, "completed")
+    journey(l7, JourneyStatus.ACTIVE, None)  # still in its journey, silent for 20 days: cold
 
     def touch(
         row: Lead,

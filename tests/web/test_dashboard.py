@@ -40,15 +40,15 @@ async def test_a_manager_sees_only_their_own_branch_and_another_branchs_csv_is_r
         assert page.status_code == 200
         assert "Branch A Jewellers" in page.text and "Branch B Jewellers" not in page.text
         assert '<option value="all"' not in page.text
-        leads = re.search(r'data-kpi="Leads">.*?kpi-value">(\d+)<', page.text, re.S)
+        leads = re.search(r'data-kpi="New leads">.*?kpi-value">(\d+) leads<', page.text, re.S)
         assert leads and leads.group(1) == "6"  # branch A's six, not twelve
 
         mine = await http.get(f"/console/dashboard/lead_inflow.csv?branch={a.store.id}")
         assert mine.status_code == 200
         assert mine.headers["content-disposition"].startswith("attachment;")
         rows = _csv(mine.content)
-        assert rows[0] == ["Source", "bridal", "engagement", "no segment", "Total"]
-        assert rows[1] == ["instagram", "2", "1", "0", "3"]
+        assert rows[0] == ["Source", "(none)", "bridal", "engagement", "Total"]
+        assert rows[1] == ["instagram", "0", "2", "1", "3"]
 
         theirs = await http.get(f"/console/dashboard/lead_inflow.csv?branch={b.store.id}")
         assert theirs.status_code == 403
@@ -73,10 +73,10 @@ async def test_an_admin_of_every_branch_sees_them_together_or_one_at_a_time(cons
         one = await http.get(f"/console/dashboard?branch={b.store.id}&period=7d")
         assert one.status_code == 200 and "Branch B Jewellers" in one.text
         answer = await http.get(f"/console/dashboard/lead_inflow.csv?branch={b.store.id}&period=7d")
-        assert _csv(answer.content)[1] == ["instagram", "2", "1", "0", "3"]
+        assert _csv(answer.content)[1] == ["instagram", "0", "2", "1", "3"]
         together = await http.get("/console/dashboard?branch=all&period=7d")
         assert together.status_code == 200
-        kpi = re.search(r'data-kpi="Leads">.*?kpi-value">(\d+)<', together.text, re.S)
+        kpi = re.search(r'data-kpi="New leads">.*?kpi-value">(\d+) leads<', together.text, re.S)
         assert kpi and int(kpi.group(1)) >= 12  # every branch in this database
 
 
@@ -105,7 +105,7 @@ async def test_a_bad_period_is_refused_naming_the_field(console, database):
         )
         assert not_a_date.status_code == 422 and "from:" in not_a_date.text
         custom = await http.get("/console/dashboard?period=custom&from=2026-11-01&to=2026-11-30")
-        assert custom.status_code == 200 and "Sun 1 Nov – Mon 30 Nov 2026" in custom.text
+        assert custom.status_code == 200 and "Sun 1 – Mon 30 Nov 2026" in custom.text
         unknown = await http.get(f"/console/dashboard/nonsense.csv?branch={a.store.id}")
         assert unknown.status_code == 404
 
@@ -160,5 +160,5 @@ async def test_the_step_statistics_page_shows_the_counts_of_a_seeded_journey(con
         "Timed out (ran its last step)": "1",
         "Opted out": "1",
         "Left early (other)": "0",
-        "Still active": "1",
+        "Still active": "2",  # lead 2, and lead 7 (no message yet)
     }

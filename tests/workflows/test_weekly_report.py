@@ -106,6 +106,8 @@ async def test_the_email_carries_a_csv_that_parses_and_html_without_scripts(
     assert "<style" not in html  # the CSS is inlined into style="" attributes
     assert 'style="' in html
     # Last week's six leads against none the week before, drawn as table cells.
-    assert re.search(r"<td[^>]*>Leads</td><td[^>]*><b>6</b></td><td[^>]*>0</td>", html)
+    assert re.search(
+        r"<td[^>]*>New leads</td><td[^>]*><b>6 leads</b></td><td[^>]*>0 leads</td>", html
+    )
     # Bars as table cells: Instagram 3, walk-in 1, web form 2 leads (widest = 100 %).
     assert re.findall(r'<td class="now"[^>]*width="(\d+)%"', html) == ["100", "33", "67"]
