@@ -38,7 +38,8 @@ def _inked_pixels(page: Page, key: str) -> int:
         page.evaluate(
             """key => {
                 const canvas = document.querySelector(`[data-panel="${key}"] canvas`);
-                const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+                const context = canvas.getContext("2d");
+                const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
                 let inked = 0;
                 for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked++;
                 return inked;
@@ -50,7 +51,8 @@ def _inked_pixels(page: Page, key: str) -> int:
 
 def _table(page: Page, key: str) -> list[list[str]]:
     return page.evaluate(
-        """key => [...document.querySelectorAll(`[data-panel="${key}"] table.numbers:not(.extra) tbody tr`)]
+        """key => [...document.querySelectorAll(
+                `[data-panel="${key}"] table.numbers:not(.extra) tbody tr`)]
               .map(tr => [...tr.children].map(cell => cell.textContent.trim()))""",
         key,
     )
@@ -116,7 +118,8 @@ def test_the_dashboard_draws_every_chart_beside_the_registrys_numbers(
     page.wait_for_timeout(300)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     widths = page.evaluate(
-        "[...document.querySelectorAll('canvas[data-chart]')].map(c => c.getBoundingClientRect().width)"
+        "[...document.querySelectorAll('canvas[data-chart]')]"
+        ".map(c => c.getBoundingClientRect().width)"
     )
     assert len(widths) == 11 and all(0 < w <= PHONE["width"] for w in widths)
     board = page.locator("[data-panel='leaderboard'] .table-scroll").first
