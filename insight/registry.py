@@ -535,8 +535,10 @@ def time_to_purchase(window: Window) -> Select[Any]:
 
 
 def _lead_events(window: Window, kind: str, *measures: Any) -> Select[Any]:
+    # the event's own store_id names the branch, so (store_id, kind, occurred_at) finds them
+    columns = [Event.store_id.label("store_id"), *_lead_columns()[1:]]
     return (
-        select(*_lead_columns(), *measures)
+        select(*columns, *measures)
         .select_from(Event)
         .join(Lead, Lead.id == Event.lead_id)
         .outerjoin(Owner, Owner.id == Lead.owner_id)
