@@ -16,6 +16,7 @@ from api.auth import actor_cache
 from api.docs import document_answers, install_docs
 from api.health.router import router as health_router
 from api.inputs import InputGuard, Refusal, answer_refusal
+from api.insight.router import router as insight_router
 from api.leads.router import router as leads_router
 from api.methods import AllowedMethods
 from api.pos.router import router as pos_router
@@ -76,6 +77,7 @@ def create_app(
         webhooks_router,
         tasks_router,
         scoring_router,
+        insight_router,
     ):
         document_answers(router.routes)
         app.include_router(router)

@@ -23,8 +23,12 @@ user's .data/ is never touched), then measures:
 7. rescoring 100,000 leads (five events each) through the nightly path, on a temporary SQLite
    file, after the stack has stopped (bench/qualify.py says what is timed).
 
+8. insight (bench/insight.py): on a temporary SQLite file with 100,000 leads and 1,000,000
+   messages, each dashboard panel's metric p95 (`dashboard_p95_ms`, the worst panel) and a
+   plain-words question's p95 (`question_p95_ms`), after the stack has stopped.
+
 `--only stress` runs the warm-up and parts 5 and 6 alone (`--burst N` to shrink the burst),
-to check them without the rest.
+to check them without the rest. `--only insight` runs part 8 alone (no stack is started).
 
 Leads are posted with aiohttp: the load generator shares the two CPUs with the stack, and
 httpx cost about 3 ms of CPU per request against aiohttp's 0.4 ms (and the bare SDK client's
@@ -64,6 +68,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from bench.floor import FloorActivities, FloorWorkflow, SignalWaitWorkflow  # noqa: E402
+from bench.insight import measure_insight  # noqa: E402
 from bench.qualify import measure_hot_event_to_task, measure_rescore  # noqa: E402
 from bench.stress import (  # noqa: E402
     histogram_quantile,
@@ -106,6 +111,7 @@ WFT_SCHEDULE_TO_START = "temporal_workflow_task_schedule_to_start_latency"
 TARGET_P95_S = 1.0
 TARGET_RATIO = 0.7
 TARGET_RESCORE_S = 60.0
+TARGET_INSIGHT_MS = 300.0  # each dashboard panel's p95, and a question's
 TARGET_WFT_P95_S = 1.0
 TARGET_TIMEOUTS = 0
 
@@ -665,7 +671,13 @@ async def measure(
         "api_response_p95_s": percentile(speed.response_times, 95),
         "response_to_sent_p50_s": percentile(speed.after_response, 50),
         "response_to_sent_p95_s": percentile(speed.after_response, 95),
-        # Other work on the machine skews every figure: the 1-minute load before and after.
+        **_machine(load_before),
+    }
+
+
+def _machine(load_before: float) -> dict[str, Any]:
+    """Other work on the machine skews every figure: the 1-minute load before and after."""
+    return {
         "loadavg_1m_before": load_before,
         "loadavg_1m_after": os.getloadavg()[0],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -731,6 +743,8 @@ def report(results: dict[str, Any], output: Path) -> None:
         "workflow_task_p95_s": lambda v: _target(v, TARGET_WFT_P95_S),
         "workflow_task_timeouts": lambda v: _target(v, TARGET_TIMEOUTS, places=0),
         "rescore_100k_s": lambda v: _target(v, TARGET_RESCORE_S, places=0),
+        "dashboard_p95_ms": lambda v: _target(v, TARGET_INSIGHT_MS, places=0),
+        "question_p95_ms": lambda v: _target(v, TARGET_INSIGHT_MS, places=0),
     }
     metrics = [
         "speed_to_lead_p50_s",
@@ -748,6 +762,8 @@ def report(results: dict[str, Any], output: Path) -> None:
         "workflow_task_timeouts",
         "drain_welcomes_per_s",
         "rescore_100k_s",
+        "dashboard_p95_ms",
+        "question_p95_ms",
     ]
     diagnostics = [
         ("api_response_p50_s", "HTTP 201 time, speed-to-lead run"),
@@ -774,6 +790,9 @@ def report(results: dict[str, Any], output: Path) -> None:
         ("workflow_task_timeouts_start_to_close", "done again"),
         ("workflow_task_timeouts_sticky", "moved off the sticky queue"),
         ("big_burst_workflows_checked", "histories read for timeouts"),
+        ("question_p50_ms", "plain-words question, median"),
+        ("insight_seed_s", "writing the insight bench's rows (Core executemany)"),
+        ("insight_messages", "messages seeded for the insight bench"),
     ]
     width = max(len(name) for name in [*metrics, *(d[0] for d in diagnostics)]) + 2
     print()
@@ -813,7 +832,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     parser = argparse.ArgumentParser(description="Facet's benchmark (see bench/bench.py)")
-    parser.add_argument("--only", choices=["stress"], help="only reads and the big burst")
+    parser.add_argument(
+        "--only",
+        choices=["stress", "insight"],
+        help="stress: only reads and the big burst; insight: only the dashboards and questions",
+    )
     parser.add_argument("--burst", type=int, default=BIG_BURST, help="leads in the big burst")
     arguments = parser.parse_args()
 
@@ -822,6 +845,15 @@ def main() -> int:
     ok = False
     try:
         load_before = os.getloadavg()[0]
+        if arguments.only == "insight":
+            progress("insight: seeding 100,000 leads and 1,000,000 messages, then timing")
+            results = {**measure_insight(), **_machine(load_before)}
+            output = RESULTS.with_name("insight.json")
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(results, indent=2) + "\n")
+            report(results, output)
+            print(f"per panel (p95 ms): {results['insight_panels']}")
+            return 0
         stack = bring_up(tmp)
         if arguments.only == "stress":
             results = asyncio.run(
@@ -833,6 +865,8 @@ def main() -> int:
             stack.stop()  # the rescoring bench runs alone, on a database of its own
             progress(f"rescoring {RESCORE_LEADS:,} leads (seeding them first is not timed)")
             results.update(measure_rescore(RESCORE_LEADS))
+            progress("insight: 100,000 leads and 1,000,000 messages (seeding is not timed)")
+            results.update(measure_insight())
             output = RESULTS
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2) + "\n")

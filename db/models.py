@@ -111,6 +111,7 @@ class Lead(Base):
         UniqueConstraint("store_id", "phone_e164"),
         UniqueConstraint("store_id", "email"),
         UniqueConstraint("store_id", "pos_customer_id"),
+        Index("ix_lead_store_created", "store_id", "created_at"),  # insight: periods per branch
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -209,6 +210,9 @@ class Event(Base):
         UniqueConstraint("store_id", "idempotency_key"),
         # A lead's timeline, a page at a time: seeks to the cursor, reads in order, no sort.
         Index("ix_event_lead_timeline", "lead_id", "occurred_at", "id"),
+        # insight: a branch's events of a kind in a period; did this lead ever reply, book, …
+        Index("ix_event_store_kind", "store_id", "kind", "occurred_at"),
+        Index("ix_event_lead_kind", "lead_id", "kind", "occurred_at"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -260,7 +264,12 @@ class Touch(Base):
     """The outbox: one row per message Facet sent or chose not to send, with the reason."""
 
     __tablename__ = "touch"
-    __table_args__ = (Index("ix_touch_lead_created", "lead_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_touch_lead_created", "lead_id", "created_at"),
+        # insight: messages sent (or decided) in a period, with the lead that names the branch
+        Index("ix_touch_sent", "sent_at", "lead_id"),
+        Index("ix_touch_created", "created_at", "lead_id"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
@@ -304,6 +313,7 @@ class Task(Base):
     """Work for a person: call this lead, pick stones, review. Routed and given an SLA."""
 
     __tablename__ = "task"
+    __table_args__ = (Index("ix_task_store_created", "store_id", "created_at"),)  # insight
 
     id: Mapped[uuid.UUID] = _id()
     store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"), index=True)
@@ -352,7 +362,10 @@ class ScoringModel(Base):
 
 class Purchase(Base):
     __tablename__ = "purchase"
-    __table_args__ = (UniqueConstraint("store_id", "pos_transaction_id"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "pos_transaction_id"),
+        Index("ix_purchase_store_purchased", "store_id", "purchased_at"),  # insight
+    )
 
     id: Mapped[uuid.UUID] = _id()
     store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))

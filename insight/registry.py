@@ -223,6 +223,41 @@ def statement(
     return stmt
 
 
+def lead_list(
+    session: Session,
+    metric: Metric,
+    period: Period,
+    *,
+    store_ids: Sequence[uuid.UUID],
+    filters: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    limit: int = 5_000,
+) -> list[dict[str, Any]]:
+    """The leads behind a metric's number (e.g. who is going cold), one dict per row counted:
+    lead_id, first_name, last_name and the metric's dimension columns. Personal data: for
+    pages and exports a person asked for, never for logs."""
+    for name in filters or {}:
+        if name not in metric.filters:
+            raise UnknownName(f"{metric.name} has no filter {name!r}")
+    if metric.source is None:
+        return []
+    window = Window(period.start, period.end, _now(period, now))
+    facts = metric.source(window).subquery("facts")
+    dims = [facts.c[name] for name in metric.dimensions if name in facts.c]
+    where: list[ColumnElement[bool]] = [facts.c.store_id.in_(list(store_ids))]
+    where += [facts.c[name] == value for name, value in (filters or {}).items()]
+    stmt = (
+        select(facts.c.lead_id, Lead.first_name, Lead.last_name, *dims)
+        .join(Lead, Lead.id == facts.c.lead_id)
+        .where(*where)
+        .order_by(Lead.created_at, Lead.id)
+        .limit(limit)
+    )
+    return [
+        {key: _text(value) for key, value in row._mapping.items()} for row in session.execute(stmt)
+    ]
+
+
 def compiled_sql(session: Session, stmt: Select[Any]) -> str:
     """The statement as the database ran it, with its values written in (for display)."""
     return str(
@@ -412,6 +447,7 @@ _LEAD_DIMENSIONS = {
 def _lead_columns() -> list[Any]:
     return [
         Lead.store_id.label("store_id"),
+        Lead.id.label("lead_id"),
         Lead.source.label("source"),
         Lead.segment.label("segment"),
         Lead.stage.label("stage"),
@@ -499,8 +535,10 @@ def time_to_purchase(window: Window) -> Select[Any]:
 
 
 def _lead_events(window: Window, kind: str, *measures: Any) -> Select[Any]:
+    # the event's own store_id names the branch, so (store_id, kind, occurred_at) finds them
+    columns = [Event.store_id.label("store_id"), *_lead_columns()[1:]]
     return (
-        select(*_lead_columns(), *measures)
+        select(*columns, *measures)
         .select_from(Event)
         .join(Lead, Lead.id == Event.lead_id)
         .outerjoin(Owner, Owner.id == Lead.owner_id)
@@ -549,6 +587,7 @@ def _purchases(window: Window) -> Select[Any]:
     return (
         select(
             Purchase.store_id.label("store_id"),
+            Purchase.lead_id.label("lead_id"),
             Lead.source.label("source"),
             Lead.segment.label("segment"),
             Associate.name.label("associate"),
@@ -578,6 +617,7 @@ def _touches(window: Window, *measures: Any, on: Any = None) -> Select[Any]:
     return (
         select(
             Lead.store_id.label("store_id"),
+            Touch.lead_id.label("lead_id"),
             Touch.channel.label("channel"),
             Touch.status.label("status"),
             Touch.reason.label("reason"),
@@ -621,6 +661,7 @@ def journeys_started(window: Window) -> Select[Any]:
     stmt = (
         select(
             Lead.store_id.label("store_id"),
+            Enrollment.lead_id.label("lead_id"),
             Enrollment.sequence_key.label("sequence"),
             Enrollment.status.label("status"),
             Enrollment.outcome.label("outcome"),
@@ -638,6 +679,7 @@ def _tasks(*where: ColumnElement[bool], measures: Sequence[Any] = ()) -> Select[
     return (
         select(
             Task.store_id.label("store_id"),
+            Task.lead_id.label("lead_id"),
             Assignee.name.label("associate"),
             Task.kind.label("kind"),
             Task.status.label("status"),
@@ -806,7 +848,7 @@ _ALL = [
         "Of leads created in the period, the share who replied, wrote to us or clicked a link "
         "after arriving (up to now).",
         engaged,
-        synonyms=("engaged", "engagement rate", "engagement", "replied leads"),
+        synonyms=("engaged", "engagement rate", "replied leads", "engaged leads"),
         dimensions=_LEAD_DIMENSIONS, filters=_LEAD_DIMENSIONS, panel="funnel",
     ),
     Metric(

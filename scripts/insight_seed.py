@@ -12,6 +12,7 @@ exports are always tried against a formula.
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 from collections.abc import Iterator, Sequence
@@ -80,9 +81,12 @@ def seed_activity(
     counts = dict.fromkeys(tables, 0)
 
     def flush(force: bool = False) -> None:
+        # All tables at once, parents first: a message is never written before its lead.
+        if not force and all(len(rows) < CHUNK for rows in tables.values()):
+            return
         for name in ("lead", "enrollment", "event", "touch", "task", "purchase"):
             rows = tables[name]
-            if rows and (force or len(rows) >= CHUNK):
+            if rows:
                 connection.execute(insert(_TABLES[name]), rows)
                 counts[name] += len(rows)
                 rows.clear()
@@ -204,6 +208,8 @@ _STATUSES = [
     (TouchStatus.BOUNCED, 2),
     (TouchStatus.SUPPRESSED, 14),
 ]
+_STATUS_VALUES = [status for status, _ in _STATUSES]
+_STATUS_CUMULATIVE = list(itertools.accumulate(weight for _, weight in _STATUSES))
 _REASONS = ("no_consent", "quiet_hours", "frequency_cap", "window_closed")
 
 
@@ -215,7 +221,7 @@ def _touch(
     created: datetime,
     step: int,
 ) -> dict[str, Any]:
-    (status,) = rng.choices([s for s, _ in _STATUSES], [w for _, w in _STATUSES])
+    (status,) = rng.choices(_STATUS_VALUES, cum_weights=_STATUS_CUMULATIVE)
     at = created + timedelta(seconds=rng.randint(5, 600) + step * 3 * 86_400)
     return {
         "id": touch_id,

@@ -26,8 +26,16 @@ class SeededStore:
     seeded: Seeded
 
 
-def seed_store(database: Database, *, leads: int = 400, seed: int = 17) -> SeededStore:
-    """A new store (Asia/Kolkata) with `leads` leads over Aug–Nov 2026 and their history."""
+def seed_store(
+    database: Database,
+    *,
+    leads: int = 400,
+    seed: int = 17,
+    start: datetime = SEED_START,
+    days: int = 118,
+) -> SeededStore:
+    """A new store (Asia/Kolkata) with `leads` leads over `days` days from `start` (by
+    default Aug–Nov 2026) and their history."""
 
     def work(session):
         store = new_store(session)
@@ -37,7 +45,7 @@ def seed_store(database: Database, *, leads: int = 400, seed: int = 17) -> Seede
         )
         seeded = seed_activity(
             session.connection(), store.id, staff_ids,
-            start=SEED_START, days=118, leads=leads, seed=seed,
+            start=start, days=days, leads=leads, seed=seed,
         )  # fmt: skip
         return SeededStore(store.id, staff_ids, seeded)
 
