@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from db.models import Lead, Store
 from insight import panels
+from insight.export import to_csv
 from insight.period import Period
-from insight.table_csv import csv_text
 from insight.window import iso_week, last_full_week
 
 _TEMPLATES = Environment(
@@ -98,13 +98,13 @@ def new_leads_csv(session: Session, scope: panels.Scope) -> bytes:
         )
         .order_by(Lead.created_at)
     ).all()
-    return csv_text(
+    return to_csv(
         ["First name", "Last name", "Source", "Segment", "Created (UTC)"],
         [
             [first or "", last or "", source, segment or "", created.isoformat()]
             for first, last, source, segment, created in rows
         ],
-    )
+    ).encode("utf-8-sig")
 
 
 def weekly_report(session: Session, store_id: uuid.UUID, at: datetime) -> Report:

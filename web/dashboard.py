@@ -23,14 +23,17 @@ from db.repositories import StoreRepository
 from db.types import utcnow
 from domain.accounts import Person
 from insight import panels
+from insight.answer import Answer, ask
+from insight.export import to_csv
 from insight.period import Period
-from insight.table_csv import csv_text
 from insight.window import PRESETS, BadPeriod, window
+from web import session
 from web.inbox import read
 from web.pages import Refused, allow, person, render
 
 router = APIRouter(prefix="/console/dashboard", include_in_schema=False)
 ALL = "all"
+MAX_QUESTION = 300
 
 
 def sees_dashboards(me: Person) -> bool:
@@ -148,10 +151,35 @@ async def panel_csv(
         return build(db, _scope(choice)), choice
 
     panel, choice = await read(request, table)
-    body = csv_text(panel.table.columns, panel.table.rows)
+    # With a byte-order mark, so a spreadsheet reads the text as UTF-8.
+    body = to_csv(panel.table.columns, panel.table.rows).encode("utf-8-sig")
     name = f"facet-{key}-{choice.period_shown.start.date()}.csv"
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.post("/ask")
+async def ask_box(request: Request) -> Response:
+    """Answer a question in plain words over the branches this dashboard shows (the branch
+    comes from the session and the picker, never from the question's words)."""
+    me = await _viewer(request)
+    fields = await session.form(request)
+    question = fields.get("question", "").strip()
+    if not question:
+        raise Refused(422, "question: ask something, e.g. “what was our conversion last week?”")
+    if len(question) > MAX_QUESTION or any(ord(c) < 32 for c in question):
+        raise Refused(422, f"question: at most {MAX_QUESTION} characters of plain text.")
+
+    def answer(db: Session) -> Answer:
+        choice = choose(db, me, fields.get("branch") or None, "30d", "", "")
+        return ask(
+            db, question, store_ids=list(choice.scope_ids), zone=_timezone(choice.shown),
+            country=choice.shown[0].country, now=utcnow(),
+        )  # fmt: skip
+
+    found = await read(request, answer)
+    context = {"answer": found, "branch": fields.get("branch", "")}
+    return render(request, "_answer.html", context)

@@ -1,7 +1,7 @@
 """weekly_report: one row per branch and ISO week, claimed before the owner's email is sent
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import db.types
 
 revision: str = "0016"
-down_revision: str | None = "0010"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

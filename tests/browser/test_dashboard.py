@@ -1,7 +1,7 @@
 """The owner's dashboard in a real browser (Debian's Chromium), at 1280×800 and 390×844:
 every chart is drawn (its canvas has pixels), its table holds the numbers the registry gives
 and the chart draws, the CSV beside it says the same, and nothing is fetched from elsewhere.
-Screenshots go to docs/screenshots/dashboard-*.png.
+The ask box answers a question in place. Screenshots go to docs/screenshots/dashboard-*.png.
 """
 
 from __future__ import annotations
@@ -110,6 +110,18 @@ def test_the_dashboard_draws_every_chart_beside_the_registrys_numbers(
         "INR 125,000.00"
     )
     shoot(page, "dashboard")
+
+    # The ask box answers in place: the number, the sentence, the definition and the SQL.
+    page.get_by_label("Ask in plain words").fill("how many leads in the last 7 days by source")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.locator("[data-answer='value']")).to_have_text("6 leads")
+    expect(page.locator(".answer-sentence")).to_contain_text("New leads")
+    expect(page.locator(".answer-rows tbody tr")).to_have_count(3)  # instagram, walk-in, web
+    page.locator(".answer details summary").click()
+    expect(page.locator("[data-answer='sql']")).to_contain_text("SELECT")
+    page.locator(".ask").scroll_into_view_if_needed()
+    shoot(page, "dashboard-ask")
+    page.evaluate("window.scrollTo(0, 0)")
     page.locator("[data-panel='leaderboard']").scroll_into_view_if_needed()
     shoot(page, "dashboard-leaderboard")
 
