@@ -21,6 +21,7 @@ from insight.window import iso_week, last_full_week
 from tests.insight.seed import seed_branch
 from tests.standin import Reply, settings_for
 from tests.web.people import make_account
+from workflows.schedules import ensure_weekly_report
 from workflows.weekly_report import WeeklyReport, WeeklyReportInput
 
 
@@ -111,3 +112,33 @@ async def test_the_email_carries_a_csv_that_parses_and_html_without_scripts(
     )
     # Bars as table cells: Instagram 3, walk-in 1, web form 2 leads (widest = 100 %).
     assert re.findall(r'<td class="now"[^>]*width="(\d+)%"', html) == ["100", "33", "67"]
+
+
+async def test_each_branch_gets_one_monday_schedule_kept_up_to_date(dev_server):
+    client = dev_server.client
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    branch = uuid.uuid4()
+    first = await ensure_weekly_report(client, "facet-test", branch, "Asia/Kolkata", prefix)
+    again = await ensure_weekly_report(client, "facet-test", branch, "Asia/Kolkata", prefix)
+    assert first == again == f"{prefix}-weekly-report:{branch}"
+    handle = client.get_schedule_handle(first)
+    try:
+        spec = (await handle.describe()).schedule.spec
+        assert spec.time_zone_name == "Asia/Kolkata"
+        # The server may hand the cron back as a calendar: Monday (1), 08:00.
+        fires = [
+            (
+                [r.start for r in c.day_of_week],
+                [r.start for r in c.hour],
+                [r.start for r in c.minute],
+            )
+            for c in spec.calendars
+        ]
+        assert spec.cron_expressions == ["0 8 * * 1"] or fires == [([1], [8], [0])], fires
+        # The branch moves to New York: the same schedule, now at 08:00 there.
+        await ensure_weekly_report(client, "facet-test", branch, "America/New_York", prefix)
+        assert (await handle.describe()).schedule.spec.time_zone_name == "America/New_York"
+        ids = [s.id async for s in await client.list_schedules() if s.id.startswith(prefix)]
+        assert ids in ([], [first])  # visibility may lag; never a second one
+    finally:
+        await handle.delete()
