@@ -137,3 +137,26 @@ def test_the_dashboard_draws_every_chart_beside_the_registrys_numbers(
     board = page.locator("[data-panel='leaderboard'] .table-scroll").first
     assert board.evaluate("box => box.scrollWidth > box.clientWidth")  # scrolls, not overflows
     assert _inked_pixels(page, "funnel") > 500
+
+
+def test_marketing_reads_a_journeys_step_results_from_the_library(
+    live_server, live_database, offline_page, shoot
+):
+    page, _seen = offline_page
+    seeded = live_database.run(lambda s: seed_branch(s, utcnow(), name="Facet Demo Jewellers"))
+    email = make_account(live_database, seeded.store, "marketing")
+    page.set_viewport_size(DESKTOP)
+    _sign_in(
+        page, f"{live_server}/console/sign-in?next=/console/sequences/{seeded.sequence_key}", email
+    )
+    page.get_by_role("link", name="Results").click()
+    expect(page.get_by_role("heading", name="Version 1 · Dashboard test journey")).to_be_visible()
+    welcome = page.locator("tr[data-step='welcome']")
+    expect(welcome.locator("td[data-column='Entered']")).to_have_text("4")
+    expect(welcome.locator("td[data-column='Sent']")).to_have_text("3")
+    expect(welcome.locator("td[data-column='Suppressed']")).to_have_text("1")
+    expect(welcome).to_contain_text("no consent: 1")
+    expect(page.locator("tr[data-exit='Goal reached'] td")).to_have_text("1")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shoot(page, "sequence-steps")
