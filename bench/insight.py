@@ -38,7 +38,7 @@ from insight.registry import METRICS, Metric, Result, evaluate
 from scripts.insight_seed import seed_activity
 from sequences.vocabulary import StaffRole
 
-ROUNDS = 7  # each metric (and each example question) is asked this many times
+ROUNDS = 5  # each metric (and each example question) is asked this many times
 ZONE = "Asia/Kolkata"
 # What each panel splits its metrics by on the dashboard.
 PANEL_DIMENSION = {

@@ -111,7 +111,9 @@ class Lead(Base):
         UniqueConstraint("store_id", "phone_e164"),
         UniqueConstraint("store_id", "email"),
         UniqueConstraint("store_id", "pos_customer_id"),
-        Index("ix_lead_store_created", "store_id", "created_at"),  # insight: periods per branch
+        # insight: a branch's leads in a period; the branch of a message's lead, index only
+        Index("ix_lead_store_created", "store_id", "created_at"),
+        Index("ix_lead_id_store", "id", "store_id"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -267,8 +269,8 @@ class Touch(Base):
     __table_args__ = (
         Index("ix_touch_lead_created", "lead_id", "created_at"),
         # insight: messages sent (or decided) in a period, with the lead that names the branch
-        Index("ix_touch_sent", "sent_at", "lead_id"),
-        Index("ix_touch_created", "created_at", "lead_id"),
+        Index("ix_touch_sent", "sent_at", "lead_id", "staff_id", "status", "channel"),
+        Index("ix_touch_created", "created_at", "lead_id", "staff_id", "status", "reason"),
     )
 
     id: Mapped[uuid.UUID] = _id()

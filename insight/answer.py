@@ -93,7 +93,7 @@ def answer_query(
     return Answer(
         kind="answer",
         question=question,
-        sentence=sentence(result, query),
+        sentence=sentence(result, query, as_of=min(query.period.end, now)),
         metric=metric.name,
         label=metric.label,
         value=result.value,
@@ -117,13 +117,14 @@ def answer_query(
     )
 
 
-def sentence(result: Result, query: Query) -> str:
+def sentence(result: Result, query: Query, *, as_of: datetime) -> str:
     """'Conversion, Mon 23 – Thu 26 Nov 2026, bridal leads from instagram: 9.2 % (11 of 120)'."""
     metric = result.metric
     scope = _scope(result)
     when = result.period.label()
     if metric.kind == "snapshot":
-        when = f"as of {result.period.end.astimezone(ZoneInfo(result.period.zone)):%a %d %b %Y}"
+        moment = as_of.astimezone(ZoneInfo(result.period.zone))
+        when = f"as of {moment:%a} {moment.day} {moment:%b %Y %H:%M}"
     if not query.period_said and metric.kind != "snapshot":
         when = f"{when} (the last 30 days)"
     if result.value is None and result.note:

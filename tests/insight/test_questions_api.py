@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 from api.app import create_app
 from api.auth import issue_api_key
 from core.vocabulary import ApiRole
-from db.models import Base, Lead, Purchase, Staff
+from db.models import Base, Lead, Purchase, Staff, Task
 from db.types import utcnow
 from insight.period import Period
 from insight.registry import METRICS, compiled_sql, statement
@@ -291,3 +291,23 @@ def _encodable(text_: str) -> bool:
 def _without_now(sql: str) -> str:
     """The statement with its instants blanked: "now" moves between two compilations."""
     return re.sub(r"'\d{4}-\d\d-\d\d[ T][0-9:.+]+'", "'…'", sql)
+
+
+def test_open_tasks_per_associate_right_now_match_a_plain_count(database, branches, client):
+    a, _ = branches
+    rows = database.read(
+        lambda s: s.execute(
+            select(Staff.name, Task.status)
+            .join(Staff, Staff.id == Task.assignee_id)
+            .where(Task.store_id == a.store_id)
+        ).all()
+    )
+    expected = Counter(name for name, status in rows if status in ("open", "acknowledged"))
+
+    answer = ask(client, manager_key(database, a), "Which associate has the most open tasks now?")
+
+    assert answer["metric"] == "open_tasks" and answer["dimensions"] == ["associate"]
+    assert {row["associate"]: row["value"] for row in answer["rows"]} == dict(expected)
+    assert " as of " in answer["sentence"]  # a snapshot: the state now, not a period's rows
+    shown = {row.associate: row.value for row in run_shown_sql(database, answer)}
+    assert shown == dict(expected)
