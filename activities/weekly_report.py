@@ -58,11 +58,7 @@ class WeeklyReportActivities:
         row = WeeklyReportRepository(session).claim(store.id, week)
         if row.status == "sending":  # an earlier attempt called the provider and never heard
             row = WeeklyReportRepository(session).mark(row.id, "failed", reason="outcome_unknown")
-        elif row.status == "claimed":
-            row.status = "sending"
-            session.flush()
-            return row, "send"
-        return row, row.status
+        return row, "send" if row.status == "claimed" else row.status
 
     @activity.defn(name=SEND_WEEKLY_REPORT)
     def send_weekly_report(self, request: WeeklyReportRequest) -> WeeklyReportResult:
@@ -82,6 +78,10 @@ class WeeklyReportActivities:
                 lambda s: WeeklyReportRepository(s).mark(row.id, "no_owner", reason="no_owner")
             )
             return WeeklyReportResult(iso_week=row.iso_week, status="no_owner", reason="no_owner")
+        # Only now, with the email ready, does the row say "the provider is being called":
+        # a render that failed leaves it claimed, and the retry renders again.
+        if not self._db.run(lambda s: WeeklyReportRepository(s).start_sending(row.id)):
+            return WeeklyReportResult(iso_week=row.iso_week, status="already_sent")
         message = OutgoingMessage(
             touch_id=row.id,
             channel=Channel.EMAIL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db.models import WeeklyReport
 from db.repositories.base import Repository, insert_ignoring_conflicts
@@ -37,6 +37,16 @@ class WeeklyReportRepository(Repository[WeeklyReport]):
             .where(WeeklyReport.store_id == store_id, WeeklyReport.iso_week == iso_week)
             .with_for_update()
         ).one()
+
+    def start_sending(self, report_id: uuid.UUID) -> bool:
+        """Move the row from `claimed` to `sending`, atomically: True for the one caller that
+        did it (only that one calls the provider)."""
+        moved = self.session.execute(
+            update(WeeklyReport)
+            .where(WeeklyReport.id == report_id, WeeklyReport.status == "claimed")
+            .values(status="sending")
+        )
+        return bool(getattr(moved, "rowcount", 0) == 1)
 
     def mark(
         self,
