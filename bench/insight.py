@@ -125,6 +125,7 @@ def _dashboard(database: Database, store_id: uuid.UUID) -> dict[str, Any]:
             )
             times.append((time.perf_counter() - started) * 1000)
         panels[metric.name] = round(_p95(times), 1)
+        print(f"  {metric.name}: p95 {panels[metric.name]} ms", flush=True)
     return {"dashboard_p95_ms": max(panels.values()), "insight_panels": panels}
 
 
