@@ -6,14 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 
 import pytest
 from sqlalchemy import update
 
-from db.models import StaffAccount
+from db.models import StaffAccount, Store
 from db.types import utcnow
 from tests.insight.seed import seed_branch
 from tests.web.people import make_account, signed_in
+from tests.web.setup_actions import branch_form
+from tests.web.test_setup import NEW_BRANCH, admin_of_every_branch
 
 
 def _two_branches(database):
@@ -185,3 +188,28 @@ async def test_the_ask_box_answers_for_the_managers_own_branch_only(console, dat
         assert weird.status_code == 200 and 'data-kind="unknown"' in weird.text
         empty = await me.post("/console/dashboard/ask", {"question": "  "})
         assert empty.status_code == 422 and "question:" in empty.text
+
+
+async def test_opening_a_branch_schedules_its_monday_report_and_a_move_updates_it(
+    console, database, dev_server
+):
+    email = admin_of_every_branch(database)
+    async with console() as http:
+        me = await signed_in(http, email)
+        opened = await me.post("/console/setup/branches", NEW_BRANCH)
+        assert opened.status_code == 303
+        store_id = uuid.UUID(opened.headers["location"].rsplit("/", 1)[1])
+        handle = dev_server.client.get_schedule_handle(f"facet-weekly-report:{store_id}")
+        try:
+            spec = (await handle.describe()).schedule.spec
+            assert spec.time_zone_name == "America/New_York"
+            store = database.read(lambda s: s.get_one(Store, store_id))
+            moved = await me.post(
+                f"/console/setup/branches/{store_id}",
+                branch_form(store, timezone="America/Chicago"),
+            )
+            assert moved.status_code == 303
+            spec = (await handle.describe()).schedule.spec
+            assert spec.time_zone_name == "America/Chicago"
+        finally:
+            await handle.delete()
