@@ -34,9 +34,11 @@ from activities.journey import JourneyActivities
 from activities.messaging import MessagingActivities
 from activities.scoring import ScoringActivities
 from activities.tasks import TaskActivities
+from activities.weekly_report import WeeklyReportActivities
 from core.logging import configure_logging
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from core.temporal import connect_temporal
+from db.repositories import StoreRepository
 from db.session import Database
 from domain.notices import TaskLinks
 from domain.reference import Reference
@@ -51,7 +53,8 @@ from workflows.escalation import EscalationTask
 from workflows.journey import NurtureJourney
 from workflows.occasion import OccasionCountdown
 from workflows.qualification import ColdLeadSweep, NightlyQualification, QualifyLead
-from workflows.schedules import ensure_schedules
+from workflows.schedules import ensure_schedules, ensure_weekly_reports
+from workflows.weekly_report import WeeklyReport
 
 log = logging.getLogger("facet.worker")
 
@@ -64,6 +67,7 @@ WORKFLOWS = [
     ColdLeadSweep,
     ChannelCheck,
     CampaignWorkflow,
+    WeeklyReport,
 ]
 ACTIVITY_THREADS = 16
 # What the worker always takes on, however busy the machine is (see worker_tuner).
@@ -90,6 +94,7 @@ TARGET_MEMORY = 0.8
 # First-party packages the worker imports (compile_bytecode).
 PACKAGES = (
     "workflows", "activities", "sequences", "qualification", "core", "db", "providers", "domain",
+    "insight",
 )  # fmt: skip
 
 
@@ -122,6 +127,7 @@ def build_worker(
         handles.journey_starter(client, task_queue),
         handles.journey_ender(client),
     )
+    reports = WeeklyReportActivities(database, providers)
     scoring = ScoringActivities(database, reference, qualification)
     tasks = TaskActivities(
         database,
@@ -154,6 +160,7 @@ def build_worker(
             campaigns.enroll_campaign_batch,
             campaigns.finish_campaign,
             campaigns.end_campaign_journeys,
+            reports.send_weekly_report,
         ],
         activity_executor=executor,
         graceful_shutdown_timeout=graceful_shutdown,
@@ -244,6 +251,10 @@ async def main() -> None:
         )
         if settings.create_schedules:
             await ensure_schedules(client, settings.temporal_task_queue)
+            branches = database.read(
+                lambda s: [(store.id, store.timezone) for store in StoreRepository(s).every()]
+            )
+            await ensure_weekly_reports(client, settings.temporal_task_queue, branches)
         run = asyncio.create_task(worker.run())
         log.info("worker polling task queue %r", settings.temporal_task_queue)
         await asyncio.wait([run, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")

@@ -133,3 +133,19 @@ class ChannelCheckResult(_Payload):
     status: str  # sent, or failed
     provider: str | None
     reason: str | None = None
+
+
+SEND_WEEKLY_REPORT = "send_weekly_report"
+
+
+class WeeklyReportRequest(_Payload):
+    """Email the branch's owners the last full week before `at` (the schedule's fire time)."""
+
+    store_id: uuid.UUID
+    at: datetime
+
+
+class WeeklyReportResult(_Payload):
+    iso_week: str  # the week reported, e.g. "2026-W48"
+    status: str  # sent; already_sent; no_owner; failed (with a reason)
+    reason: str | None = None

@@ -17,6 +17,7 @@ from api.campaigns.router import router as campaigns_router
 from api.docs import document_answers, install_docs
 from api.health.router import router as health_router
 from api.inputs import InputGuard, Refusal, answer_refusal
+from api.insight.router import router as insight_router
 from api.integrations.router import router as integrations_router
 from api.leads.router import router as leads_router
 from api.methods import AllowedMethods
@@ -80,6 +81,7 @@ def create_app(
         scoring_router,
         campaigns_router,
         integrations_router,
+        insight_router,
     ):
         document_answers(router.routes)
         app.include_router(router)

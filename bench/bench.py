@@ -25,9 +25,13 @@ user's .data/ is never touched), then measures:
 8. the season simulation (bench/season.py): 1,000 engagement leads through 80 days of random
    events on the time-skipping server, then a year of 1,000 leads of mixed segments, checked
    for messages after an opt-out, over a cap or inside quiet hours.
+9. insight (bench/insight.py): on a temporary SQLite file with 100,000 leads and 1,000,000
+   messages, each dashboard panel's metric p95 (`dashboard_p95_ms`, the worst panel) and a
+   plain-words question's p95 (`question_p95_ms`), after the stack has stopped.
 
 `--only stress` runs the warm-up and parts 5 and 6 alone (`--burst N` to shrink the burst),
-to check them without the rest; `--only season` runs part 8 alone.
+to check them without the rest; `--only season` runs the season simulation alone and
+`--only insight` the dashboards and questions (no stack is started for either).
 
 Leads are posted with aiohttp: the load generator shares the two CPUs with the stack, and
 httpx cost about 3 ms of CPU per request against aiohttp's 0.4 ms (and the bare SDK client's
@@ -67,6 +71,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from bench.floor import FloorActivities, FloorWorkflow, SignalWaitWorkflow  # noqa: E402
+from bench.insight import measure_insight  # noqa: E402
 from bench.qualify import measure_hot_event_to_task, measure_rescore  # noqa: E402
 from bench.season import SEASON_TARGET_S, simulate  # noqa: E402
 from bench.stress import (  # noqa: E402
@@ -110,6 +115,7 @@ WFT_SCHEDULE_TO_START = "temporal_workflow_task_schedule_to_start_latency"
 TARGET_P95_S = 1.0
 TARGET_RATIO = 0.7
 TARGET_RESCORE_S = 60.0
+TARGET_INSIGHT_MS = 300.0  # each dashboard panel's p95, and a question's
 TARGET_WFT_P95_S = 1.0
 TARGET_TIMEOUTS = 0
 
@@ -745,6 +751,8 @@ def report(results: dict[str, Any], output: Path) -> None:
         "year_after_opt_out": lambda v: _target(v, 0, places=0),
         "year_over_cap": lambda v: _target(v, 0, places=0),
         "year_in_quiet_hours": lambda v: _target(v, 0, places=0),
+        "dashboard_p95_ms": lambda v: _target(v, TARGET_INSIGHT_MS, places=0),
+        "question_p95_ms": lambda v: _target(v, TARGET_INSIGHT_MS, places=0),
     }
     metrics = [
         "speed_to_lead_p50_s",
@@ -769,6 +777,8 @@ def report(results: dict[str, Any], output: Path) -> None:
         "year_after_opt_out",
         "year_over_cap",
         "year_in_quiet_hours",
+        "dashboard_p95_ms",
+        "question_p95_ms",
     ]
     diagnostics = [
         ("api_response_p50_s", "HTTP 201 time, speed-to-lead run"),
@@ -802,6 +812,9 @@ def report(results: dict[str, Any], output: Path) -> None:
         ("year_messages", "messages that went out in the year"),
         ("year_campaign_previewed", "the Diwali campaign's audience in its preview"),
         ("year_campaign_enrolled", "and the leads it enrolled"),
+        ("question_p50_ms", "plain-words question, median"),
+        ("insight_seed_s", "writing the insight bench's rows (Core executemany)"),
+        ("insight_messages", "messages seeded for the insight bench"),
     ]
     width = max(len(name) for name in [*metrics, *(d[0] for d in diagnostics)]) + 2
     print()
@@ -842,7 +855,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupt)
     parser = argparse.ArgumentParser(description="Facet's benchmark (see bench/bench.py)")
     parser.add_argument(
-        "--only", choices=["stress", "season"], help="only reads and the big burst, or the season"
+        "--only",
+        choices=["stress", "season", "insight"],
+        help="stress: only reads and the big burst; season: only the season simulation; "
+        "insight: only the dashboards and questions",
     )
     parser.add_argument("--burst", type=int, default=BIG_BURST, help="leads in the big burst")
     arguments = parser.parse_args()
@@ -859,6 +875,15 @@ def main() -> int:
             output.write_text(json.dumps(results, indent=2) + "\n")
             report(results, output)
             return 0
+        if arguments.only == "insight":
+            progress("insight: seeding 100,000 leads and 1,000,000 messages, then timing")
+            results = {**measure_insight(), **_machine(load_before)}
+            output = RESULTS.with_name("insight.json")
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(results, indent=2) + "\n")
+            report(results, output)
+            print(f"per panel (p95 ms): {results['insight_panels']}")
+            return 0
         stack = bring_up(tmp)
         if arguments.only == "stress":
             results = asyncio.run(
@@ -870,6 +895,8 @@ def main() -> int:
             stack.stop()  # the rescoring bench runs alone, on a database of its own
             progress(f"rescoring {RESCORE_LEADS:,} leads (seeding them first is not timed)")
             results.update(measure_rescore(RESCORE_LEADS))
+            progress("insight: 100,000 leads and 1,000,000 messages (seeding is not timed)")
+            results.update(measure_insight())
             progress("the season simulation (bench/season.py)")
             results.update(simulate())
             output = RESULTS

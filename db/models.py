@@ -114,6 +114,9 @@ class Lead(Base):
         UniqueConstraint("store_id", "phone_e164"),
         UniqueConstraint("store_id", "email"),
         UniqueConstraint("store_id", "pos_customer_id"),
+        # insight: a branch's leads in a period; the branch of a message's lead, index only
+        Index("ix_lead_store_created", "store_id", "created_at"),
+        Index("ix_lead_id_store", "id", "store_id"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -212,6 +215,9 @@ class Event(Base):
         UniqueConstraint("store_id", "idempotency_key"),
         # A lead's timeline, a page at a time: seeks to the cursor, reads in order, no sort.
         Index("ix_event_lead_timeline", "lead_id", "occurred_at", "id"),
+        # insight: a branch's events of a kind in a period; did this lead ever reply, book, …
+        Index("ix_event_store_kind", "store_id", "kind", "occurred_at"),
+        Index("ix_event_lead_kind", "lead_id", "kind", "occurred_at"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -268,7 +274,12 @@ class Touch(Base):
     """The outbox: one row per message Facet sent or chose not to send, with the reason."""
 
     __tablename__ = "touch"
-    __table_args__ = (Index("ix_touch_lead_created", "lead_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_touch_lead_created", "lead_id", "created_at"),
+        # insight: messages sent (or decided) in a period, with the lead that names the branch
+        Index("ix_touch_sent", "sent_at", "lead_id", "staff_id", "status", "channel"),
+        Index("ix_touch_created", "created_at", "lead_id", "staff_id", "status", "reason"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
@@ -312,6 +323,7 @@ class Task(Base):
     """Work for a person: call this lead, pick stones, review. Routed and given an SLA."""
 
     __tablename__ = "task"
+    __table_args__ = (Index("ix_task_store_created", "store_id", "created_at"),)  # insight
 
     id: Mapped[uuid.UUID] = _id()
     store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"), index=True)
@@ -364,7 +376,10 @@ class ScoringModel(Base):
 
 class Purchase(Base):
     __tablename__ = "purchase"
-    __table_args__ = (UniqueConstraint("store_id", "pos_transaction_id"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "pos_transaction_id"),
+        Index("ix_purchase_store_purchased", "store_id", "purchased_at"),  # insight
+    )
 
     id: Mapped[uuid.UUID] = _id()
     store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
@@ -610,3 +625,26 @@ class LeadExternalId(Base):
     external_id: Mapped[str] = mapped_column(String(200))
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
     created_at: Mapped[datetime] = _created()
+
+
+class WeeklyReport(Base):
+    """The owner's weekly email of one branch for one ISO week: claimed before it is sent, so
+    a retried or repeated run finds the row and never sends a second email that week.
+
+    `status`: claimed (not sent yet, or the send failed and may be tried again), sending (the
+    provider is being called: a retry that finds it does not send again), sent.
+    """
+
+    __tablename__ = "weekly_report"
+    __table_args__ = (UniqueConstraint("store_id", "iso_week"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    iso_week: Mapped[str] = mapped_column(String(8))  # "2026-W48", in the store's time zone
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    provider: Mapped[str | None] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+    sent_at: Mapped[datetime | None]

@@ -15,6 +15,15 @@ PROVIDER_HTTP_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email (e.g. the weekly report's CSV)."""
+
+    filename: str
+    content: bytes
+    media_type: str
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """A rendered message for one recipient (a lead, or a member of staff)."""
 
@@ -32,6 +41,8 @@ class OutgoingMessage:
     content_variables: dict[str, str] = field(default_factory=dict)
     purpose: Purpose | None = None  # email: marketing and service go in separate unsubscribe groups
     reply_to: str | None = None  # email: the lead's reply address (Inbound Parse), if configured
+    attachments: tuple[Attachment, ...] = ()  # email only
+    also_to: tuple[str, ...] = ()  # email: more recipients of the same message (owners)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ nothing is saved then.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
@@ -31,8 +32,10 @@ from web import session
 from web.inbox import read, write_once
 from web.pages import Refused, allow, back_to, optional_uuid, person, render, sentence
 from workflows import handles
+from workflows.schedules import ensure_weekly_report
 
 router = APIRouter(prefix="/console/setup", include_in_schema=False)
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STAFF_ROLES = [role.value for role in StaffRole]
@@ -141,6 +144,21 @@ async def test_send(request: Request) -> Response:
     return await _overview(request, me, check=typed, result=result or "waiting")
 
 
+async def _weekly_report_schedule(request: Request, store_id: uuid.UUID, timezone: str) -> None:
+    """Create or update the branch's Monday report schedule. Temporal being away is no
+    reason to refuse the branch: the worker brings every branch's schedule up to date when it
+    starts."""
+    settings: Settings = request.app.state.settings
+    if not settings.create_schedules:
+        return
+    try:
+        await ensure_weekly_report(
+            request.app.state.temporal, settings.temporal_task_queue, store_id, timezone
+        )
+    except RPCError:
+        log.warning("branch %s: its weekly report schedule waits for the worker", store_id)
+
+
 def _branch_context(me: Person, details: setup.BranchDetails, **more: Any) -> dict[str, Any]:
     return {"person": me, "branch": asdict(details), **more}
 
@@ -163,6 +181,7 @@ async def create_branch(request: Request) -> Response:
     if isinstance(store_id, InvalidField):
         context = _branch_context(me, details, store=None, **_wrong(store_id))
         return render(request, "branch.html", context, 422)
+    await _weekly_report_schedule(request, store_id, details.timezone)
     return back_to(request, f"/console/setup/branches/{store_id}")
 
 
@@ -212,6 +231,7 @@ async def update_branch(request: Request, store_id: uuid.UUID) -> Response:
         context = await read(request, lambda db: _branch_page(db, me, store_id))
         context |= {"branch": asdict(details), **_wrong(saved)}
         return render(request, "branch.html", context, 422)
+    await _weekly_report_schedule(request, store_id, details.timezone)
     return back_to(request, f"/console/setup/branches/{store_id}?saved=1")
 
 

@@ -48,3 +48,8 @@ REFIT_TIMEOUT = timedelta(minutes=30)
 RESCORE_TIMEOUT = timedelta(hours=2)
 RESCORE_HEARTBEAT = timedelta(minutes=5)
 UPKEEP = _retrying(at_most_every=timedelta(seconds=100), attempts=3)
+
+# The owner's weekly email: rendering reads a week of rows; a provider that is down is tried
+# again for up to half a day (the activity's claim keeps it to one email a week).
+REPORT_TIMEOUT = timedelta(minutes=2)
+REPORT = _retrying(every=5, at_most_every=timedelta(minutes=30), attempts=20)

@@ -17,6 +17,7 @@ from db.repositories.keys import ApiKeyRepository, hash_api_key
 from db.repositories.lead_directory import LeadDirectory, LeadFilter
 from db.repositories.leads import LeadRepository
 from db.repositories.purchases import PurchaseRepository
+from db.repositories.reports import WeeklyReportRepository
 from db.repositories.requests import IdempotentRequestRepository
 from db.repositories.scoring import QualificationReader, ScoringModelRepository
 from db.repositories.sequences import SequenceRepository, content_hash
@@ -51,6 +52,7 @@ __all__ = [
     "TaskRepository",
     "TouchRepository",
     "WebhookReceiptRepository",
+    "WeeklyReportRepository",
     "content_hash",
     "hash_api_key",
 ]

@@ -6,11 +6,25 @@ its event webhook, where Facet matches events back to touches without personal d
 
 from __future__ import annotations
 
+import base64
 from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Asm, Category, CustomArg, GroupId, Header, Mail, ReplyTo
+from sendgrid.helpers.mail import (
+    Asm,
+    Attachment,
+    Category,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    GroupId,
+    Header,
+    Mail,
+    ReplyTo,
+)
 
 from providers.base import (
     PROVIDER_HTTP_TIMEOUT_SECONDS,
@@ -50,7 +64,8 @@ class SendGridEmailProvider:
         self._groups = unsubscribe_groups or {}
 
     def _mail(self, message: OutgoingMessage) -> Mail:
-        mail = Mail(from_email=self._from, to_emails=message.to)
+        to = [message.to, *message.also_to] if message.also_to else message.to
+        mail = Mail(from_email=self._from, to_emails=to)
         if message.email_template_id:
             mail.template_id = message.email_template_id
             mail.dynamic_template_data = message.template_data
@@ -72,6 +87,15 @@ class SendGridEmailProvider:
                 Header("List-Unsubscribe", f"<{message.unsubscribe_url}>"),
                 Header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ]
+        for attached in message.attachments:
+            mail.add_attachment(
+                Attachment(
+                    FileContent(base64.b64encode(attached.content).decode("ascii")),
+                    FileName(attached.filename),
+                    FileType(attached.media_type),
+                    Disposition("attachment"),
+                )
+            )
         return mail
 
     def send(self, message: OutgoingMessage) -> ProviderReceipt:

@@ -346,6 +346,10 @@ def _valid_requests(world: World) -> dict[str, Valid]:
             f"/v1/tasks/{task}/complete", {"outcome": "contacted", "note": "called"}, associate,
             text=("note",), path_ids=(("task_id", task, 404),),
         ),
+        "/v1/questions": Valid(
+            "/v1/questions", {"question": "How many leads came in this week?"}, associate,
+            text=("question",), uuid=("store_id",),
+        ),
         "/v1/admin/scoring/refit": Valid(
             "/v1/admin/scoring/refit", {"store_id": store, "rescore": False}, admin,
             typed=("rescore",), uuid=("store_id",), unknown_ids=((("store_id",), 422),),

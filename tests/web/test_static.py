@@ -32,13 +32,20 @@ def _vendored() -> dict[str, str]:
 def test_vendored_files_are_the_ones_recorded():
     recorded = _vendored()
     present = {path.name for path in VENDOR.iterdir() if path.name != "VENDOR.md"}
-    assert set(recorded) == present == {"htmx.min.js", "htmx.LICENSE"}
+    assert (
+        set(recorded)
+        == present
+        == {"htmx.min.js", "htmx.LICENSE", "chart.umd.min.js", "chart.js.LICENSE"}
+    )
     for name, digest in recorded.items():
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
     assert "htmx.org@2.0.11" in (VENDOR / "VENDOR.md").read_text()
     assert b"Zero-Clause BSD" in (VENDOR / "htmx.LICENSE").read_bytes()
     # The htmx the version says, not another.
     assert b'version:"2.0.11"' in (VENDOR / "htmx.min.js").read_bytes().replace(b" ", b"")
+    assert "chart.js@4.6.1" in (VENDOR / "VENDOR.md").read_text()
+    assert b"The MIT License" in (VENDOR / "chart.js.LICENSE").read_bytes()
+    assert b"Chart.js v4.6.1" in (VENDOR / "chart.umd.min.js").read_bytes()[:300]
 
 
 def _outside(text: str) -> list[str]:
