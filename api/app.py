@@ -15,6 +15,7 @@ from api import errors
 from api.auth import actor_cache
 from api.docs import document_answers, install_docs
 from api.health.router import router as health_router
+from api.imports.router import router as imports_router
 from api.inputs import InputGuard, Refusal, answer_refusal
 from api.leads.router import router as leads_router
 from api.methods import AllowedMethods
@@ -76,6 +77,7 @@ def create_app(
         webhooks_router,
         tasks_router,
         scoring_router,
+        imports_router,
     ):
         document_answers(router.routes)
         app.include_router(router)
@@ -85,8 +87,13 @@ def create_app(
     app.add_middleware(
         InputGuard,
         default_limit=settings.max_body_bytes,
-        limits=(("/v1/webhooks/", settings.max_webhook_body_bytes),),
+        limits=(
+            ("/v1/webhooks/", settings.max_webhook_body_bytes),
+            ("/v1/imports/", settings.max_import_bytes),
+            ("/console/imports", settings.max_import_bytes),
+        ),
         signed_prefixes=("/v1/webhooks/",),
+        streamed_prefixes=("/v1/imports/", "/console/imports"),
     )
     app.add_exception_handler(Refusal, answer_refusal)
     return app

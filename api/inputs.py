@@ -160,6 +160,7 @@ class InputGuard:
         default_limit: int,
         limits: tuple[tuple[str, int], ...] = (),
         signed_prefixes: tuple[str, ...] = (),
+        streamed_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.default_limit = default_limit
@@ -167,6 +168,9 @@ class InputGuard:
         # Routes that check a signature over the raw body first (a forged request is a 403
         # before anything is read): only the size is checked here; they call `check_signed_*`.
         self.signed_prefixes = signed_prefixes
+        # Routes that stream a large body (a CSV import) to disk as it arrives: the path,
+        # query and size are checked here, and the body is counted as the route reads it.
+        self.streamed_prefixes = streamed_prefixes
 
     def limit_for(self, path: str) -> int:
         for prefix, limit in self.limits:
@@ -179,11 +183,29 @@ class InputGuard:
             await self.app(scope, receive, send)
             return
         try:
+            if scope["path"].startswith(self.streamed_prefixes) and scope["method"] == "POST":
+                self._check_head(scope)
+                await self.app(scope, _counted(receive, self.limit_for(scope["path"])), send)
+                return
             body = await self._checked(scope, receive)
         except Refusal as refusal:
             await _answer(send, refusal)
             return
         await self.app(scope, _replay(body, receive), send)
+
+    def _check_head(self, scope: Scope) -> None:
+        """The path, the query and the declared size: all that is checked before a body."""
+        if "\x00" in scope["path"]:
+            raise _invalid(["path"], *NUL)
+        query = scope.get("query_string", b"")
+        if query:
+            check_text(parse_qsl(query.decode("latin-1"), keep_blank_values=True), "query")
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise Refusal(400, "Content-Length must be a number of bytes")
+            if int(declared) > self.limit_for(scope["path"]):
+                raise _too_large(self.limit_for(scope["path"]))
 
     async def _checked(self, scope: Scope, receive: Receive) -> bytes:
         if "\x00" in scope["path"]:
@@ -230,6 +252,21 @@ async def _read(receive: Receive, limit: int) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """`receive`, raising a 413 `Refusal` (answered by the app's handler) past `limit` bytes."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise _too_large(limit)
+        return message
+
+    return counted
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -5,6 +5,7 @@ Repositories never commit: the caller owns the unit of work (`Database.run` / `r
 
 from db.repositories.accounts import StaffAccountRepository
 from db.repositories.base import Repository
+from db.repositories.catalogue import ImportRunRepository, ProductRepository
 from db.repositories.consent import Capture, ConsentRepository
 from db.repositories.enrollments import EnrollmentRepository
 from db.repositories.events import EventRepository
@@ -29,9 +30,11 @@ __all__ = [
     "EnrollmentRepository",
     "EventRepository",
     "IdempotentRequestRepository",
+    "ImportRunRepository",
     "LeadDirectory",
     "LeadFilter",
     "LeadRepository",
+    "ProductRepository",
     "PurchaseRepository",
     "QualificationReader",
     "Repository",
