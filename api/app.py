@@ -87,13 +87,12 @@ def create_app(
     app.add_middleware(
         InputGuard,
         default_limit=settings.max_body_bytes,
-        limits=(
-            ("/v1/webhooks/", settings.max_webhook_body_bytes),
+        limits=(("/v1/webhooks/", settings.max_webhook_body_bytes),),
+        signed_prefixes=("/v1/webhooks/",),
+        streamed=(
             ("/v1/imports/", settings.max_import_bytes),
             ("/console/imports", settings.max_import_bytes),
         ),
-        signed_prefixes=("/v1/webhooks/",),
-        streamed_prefixes=("/v1/imports/", "/console/imports"),
     )
     app.add_exception_handler(Refusal, answer_refusal)
     return app

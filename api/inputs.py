@@ -160,7 +160,7 @@ class InputGuard:
         default_limit: int,
         limits: tuple[tuple[str, int], ...] = (),
         signed_prefixes: tuple[str, ...] = (),
-        streamed_prefixes: tuple[str, ...] = (),
+        streamed: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self.app = app
         self.default_limit = default_limit
@@ -168,9 +168,10 @@ class InputGuard:
         # Routes that check a signature over the raw body first (a forged request is a 403
         # before anything is read): only the size is checked here; they call `check_signed_*`.
         self.signed_prefixes = signed_prefixes
-        # Routes that stream a large body (a CSV import) to disk as it arrives: the path,
-        # query and size are checked here, and the body is counted as the route reads it.
-        self.streamed_prefixes = streamed_prefixes
+        # Routes that stream a file (a CSV import) to disk as it arrives, (path prefix, bytes):
+        # a body that is neither JSON nor a plain form has only its path, query and size
+        # checked here, and is counted as the route reads it.
+        self.streamed = streamed
 
     def limit_for(self, path: str) -> int:
         for prefix, limit in self.limits:
@@ -183,9 +184,10 @@ class InputGuard:
             await self.app(scope, receive, send)
             return
         try:
-            if scope["path"].startswith(self.streamed_prefixes) and scope["method"] == "POST":
-                self._check_head(scope)
-                await self.app(scope, _counted(receive, self.limit_for(scope["path"])), send)
+            streamed = self._streamed_limit(scope)
+            if streamed is not None:
+                self._check_head(scope, streamed)
+                await self.app(scope, _counted(receive, streamed), send)
                 return
             body = await self._checked(scope, receive)
         except Refusal as refusal:
@@ -193,7 +195,16 @@ class InputGuard:
             return
         await self.app(scope, _replay(body, receive), send)
 
-    def _check_head(self, scope: Scope) -> None:
+    def _streamed_limit(self, scope: Scope) -> int | None:
+        """The limit of a file streamed to this path, or None when the body is read here."""
+        content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip()
+        if content_type.lower() in (b"application/json", b"application/x-www-form-urlencoded"):
+            return None
+        return next(
+            (limit for prefix, limit in self.streamed if scope["path"].startswith(prefix)), None
+        )
+
+    def _check_head(self, scope: Scope, limit: int) -> None:
         """The path, the query and the declared size: all that is checked before a body."""
         if "\x00" in scope["path"]:
             raise _invalid(["path"], *NUL)
@@ -204,8 +215,8 @@ class InputGuard:
         if declared is not None:
             if not declared.isdigit():
                 raise Refusal(400, "Content-Length must be a number of bytes")
-            if int(declared) > self.limit_for(scope["path"]):
-                raise _too_large(self.limit_for(scope["path"]))
+            if int(declared) > limit:
+                raise _too_large(limit)
 
     async def _checked(self, scope: Scope, receive: Receive) -> bytes:
         if "\x00" in scope["path"]:

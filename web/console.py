@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from web import capture, inbox, leads, library, session, setup, sign_in
+from web import capture, imports, inbox, leads, library, session, setup, sign_in
 from web.pages import HERE, Refused, SignInNeeded, problem, to_sign_in
 from web.throttle import SignInThrottle
 
@@ -23,6 +23,7 @@ def install(app: FastAPI) -> None:
     app.include_router(capture.router)  # public enquiry forms (/f/…) and /console/capture
     app.include_router(setup.router)
     app.include_router(library.router)
+    app.include_router(imports.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     async def sign_in_needed(request: Request, _error: Exception) -> Response:

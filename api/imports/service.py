@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from typing import IO
 
@@ -13,13 +12,11 @@ from starlette.datastructures import UploadFile
 from api.deps import Backend
 from api.imports.schemas import ImportAccepted, ImportReport, RowProblem
 from connectors.csv_import.reading import FileRefused
-from connectors.csv_import.upload import start_import
+from connectors.csv_import.upload import parts, spooled, start_import
 from db.models import ImportRun
 from domain import imports
 from domain.access import Actor
 from domain.effects import Effects
-
-SPOOL = 1024 * 1024  # an upload stays in memory up to this, then goes to a temporary file
 
 
 def _refused(message: str) -> HTTPException:
@@ -32,28 +29,20 @@ def _refused(message: str) -> HTTPException:
 async def received_file(request: Request) -> IO[bytes]:
     """The CSV the request carries (the raw body, or the `file` part of a multipart form),
     copied to a temporary file as it arrives."""
-    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await spooled(request.stream())
+    form = await request.form(max_files=1, max_fields=10)
     try:
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            form = await request.form(max_files=1, max_fields=10)
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_CONTENT,
-                    [{"loc": ["body", "file"], "msg": "a CSV file in the part named file",
-                      "type": "missing"}],
-                )  # fmt: skip
-            while chunk := await upload.read(64 * 1024):
-                spooled.write(chunk)
-            await form.close()
-        else:
-            async for chunk in request.stream():
-                spooled.write(chunk)
-    except BaseException:
-        spooled.close()
-        raise
-    spooled.seek(0)
-    return spooled
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                [{"loc": ["body", "file"], "msg": "a CSV file in the part named file",
+                  "type": "missing"}],
+            )  # fmt: skip
+        return await spooled(parts(upload))
+    finally:
+        await form.close()
 
 
 async def start(

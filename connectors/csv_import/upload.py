@@ -9,9 +9,10 @@ caller answers with the run's id.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from typing import IO, Protocol
 
 from connectors.csv_import.columns import COLUMNS
 from connectors.csv_import.reading import records
@@ -22,8 +23,34 @@ from domain.access import Actor
 from domain.reference import Reference
 
 CHUNK = 64 * 1024
+SPOOL = 1024 * 1024  # an upload stays in memory up to this, then goes to a temporary file
+
+
+class _Readable(Protocol):
+    async def read(self, size: int = -1) -> bytes: ...
+
+
 # Imports running in this process (a task nobody holds may be collected mid-run).
 _RUNNING: set[asyncio.Task[None]] = set()
+
+
+async def spooled(parts: AsyncIterable[bytes]) -> IO[bytes]:
+    """The upload's bytes, copied as they arrive to a file (on disk past `SPOOL` bytes)."""
+    file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115
+    try:
+        async for part in parts:
+            file.write(part)
+    except BaseException:
+        file.close()
+        raise
+    file.seek(0)
+    return file
+
+
+async def parts(upload: _Readable) -> AsyncIterator[bytes]:
+    """An uploaded form file's bytes, a chunk at a time."""
+    while chunk := await upload.read(CHUNK):
+        yield chunk
 
 
 def chunks(file: IO[bytes]) -> Iterator[bytes]:
