@@ -23,8 +23,11 @@ user's .data/ is never touched), then measures:
 7. rescoring 100,000 leads (five events each) through the nightly path, on a temporary SQLite
    file, after the stack has stopped (bench/qualify.py says what is timed).
 
+8. a CSV import of 100,000 sale lines (bench/csv_import.py says what is timed), after the
+   stack has stopped, on a temporary SQLite file of its own.
+
 `--only stress` runs the warm-up and parts 5 and 6 alone (`--burst N` to shrink the burst),
-to check them without the rest.
+to check them without the rest; `--only csv_import` runs part 8 alone (no stack).
 
 Leads are posted with aiohttp: the load generator shares the two CPUs with the stack, and
 httpx cost about 3 ms of CPU per request against aiohttp's 0.4 ms (and the bare SDK client's
@@ -63,6 +66,7 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from bench.csv_import import measure_csv_import  # noqa: E402
 from bench.floor import FloorActivities, FloorWorkflow, SignalWaitWorkflow  # noqa: E402
 from bench.qualify import measure_hot_event_to_task, measure_rescore  # noqa: E402
 from bench.stress import (  # noqa: E402
@@ -95,6 +99,8 @@ TASK_QUEUE = "facet-bench"
 
 HOT_EVENTS = 50
 RESCORE_LEADS = 100_000
+CSV_IMPORT_LINES = 100_000
+TARGET_CSV_IMPORT_S = 60.0
 
 READ_RATE_PER_S = 50.0
 CPU_READS = 500  # reads alone, to measure the API's CPU per read
@@ -731,6 +737,7 @@ def report(results: dict[str, Any], output: Path) -> None:
         "workflow_task_p95_s": lambda v: _target(v, TARGET_WFT_P95_S),
         "workflow_task_timeouts": lambda v: _target(v, TARGET_TIMEOUTS, places=0),
         "rescore_100k_s": lambda v: _target(v, TARGET_RESCORE_S, places=0),
+        "csv_import_100k_s": lambda v: _target(v, TARGET_CSV_IMPORT_S, places=0),
     }
     metrics = [
         "speed_to_lead_p50_s",
@@ -748,8 +755,12 @@ def report(results: dict[str, Any], output: Path) -> None:
         "workflow_task_timeouts",
         "drain_welcomes_per_s",
         "rescore_100k_s",
+        "csv_import_100k_s",
     ]
     diagnostics = [
+        ("csv_import_rows_per_s", "sale lines a second, CSV import"),
+        ("csv_import_sales", "sales those lines make"),
+        ("csv_import_effects_told", "Temporal calls (history: none expected)"),
         ("api_response_p50_s", "HTTP 201 time, speed-to-lead run"),
         ("api_response_p95_s", ""),
         ("response_to_sent_p50_s", "201 → sent_at"),
@@ -813,7 +824,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     parser = argparse.ArgumentParser(description="Facet's benchmark (see bench/bench.py)")
-    parser.add_argument("--only", choices=["stress"], help="only reads and the big burst")
+    parser.add_argument(
+        "--only",
+        choices=["stress", "csv_import"],
+        help="stress: only reads and the big burst; csv_import: only the CSV import",
+    )
     parser.add_argument("--burst", type=int, default=BIG_BURST, help="leads in the big burst")
     arguments = parser.parse_args()
 
@@ -822,6 +837,21 @@ def main() -> int:
     ok = False
     try:
         load_before = os.getloadavg()[0]
+        if arguments.only == "csv_import":
+            progress(f"importing {CSV_IMPORT_LINES:,} sale lines (writing the file is not timed)")
+            results = {
+                **measure_csv_import(CSV_IMPORT_LINES),
+                "machine": os.cpu_count(),
+                "loadavg_1m_before": load_before,
+                "loadavg_1m_after": os.getloadavg()[0],
+                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            output = RESULTS.with_name("csv_import.json")
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(results, indent=2) + "\n")
+            report(results, output)
+            ok = True
+            return 0
         stack = bring_up(tmp)
         if arguments.only == "stress":
             results = asyncio.run(
@@ -833,6 +863,8 @@ def main() -> int:
             stack.stop()  # the rescoring bench runs alone, on a database of its own
             progress(f"rescoring {RESCORE_LEADS:,} leads (seeding them first is not timed)")
             results.update(measure_rescore(RESCORE_LEADS))
+            progress(f"importing {CSV_IMPORT_LINES:,} sale lines (writing the file is not timed)")
+            results.update(measure_csv_import(CSV_IMPORT_LINES))
             output = RESULTS
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2) + "\n")

@@ -13,7 +13,7 @@ of sales must not send five years of thank-yous today; the nightly rescoring rea
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -155,12 +155,11 @@ def import_customer(
 def import_sale(
     session: Session, reference: Reference, actor: Actor, sale: Sale, *, now: datetime
 ) -> tuple[Outcome, Effects]:
-    """The sale, recorded as the till's would be; a historical one starts nothing new, and
-    one recorded before changes nothing (a re-run must not start a finished journey again)."""
-    recorded = record_sale(session, reference, actor, sale)
+    """The sale, recorded as the till's would be; one sold before HISTORY_AFTER is history
+    (it starts nothing new), and one recorded before changes nothing (a re-run must not
+    start a finished journey again)."""
+    old = sale.purchased_at is not None and sale.purchased_at < now - HISTORY_AFTER
+    recorded = record_sale(session, reference, actor, replace(sale, history=old))
     if recorded.duplicate:
         return "unchanged", Effects()
-    effects = recorded.effects
-    if sale.purchased_at is not None and sale.purchased_at < now - HISTORY_AFTER:
-        effects = Effects(deliveries=effects.deliveries)
-    return "created", effects
+    return "created", recorded.effects

@@ -69,6 +69,10 @@ class Sale:
     associate_id: uuid.UUID | None
     purchased_at: datetime | None
     occasion: tuple[Occasion, date] | None
+    # A sale from the store's past (an import of old sales): recorded, and it converts the
+    # journeys running now, but it starts no post-purchase journey, countdown or rescoring
+    # (a store loading five years of sales must not send five years of thank-yous today).
+    history: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,12 +143,13 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
     active = active_journeys(session, lead.id)
     effects = Effects()
     effects.deliver(happening(event), active)
-    post_purchase = plan_journey_by_key(session, reference, lead, POST_PURCHASE_SEQUENCE)
-    if post_purchase is not None and post_purchase.workflow_id not in active:
-        effects.journeys.append(post_purchase)
-    if sale.occasion is not None:
-        effects.countdowns = plan_countdowns(session, reference, lead, only=sale.occasion[0])
-    effects.qualify.append(QualifyOrder(lead.id, event.id))
+    if not sale.history:
+        post_purchase = plan_journey_by_key(session, reference, lead, POST_PURCHASE_SEQUENCE)
+        if post_purchase is not None and post_purchase.workflow_id not in active:
+            effects.journeys.append(post_purchase)
+        if sale.occasion is not None:
+            effects.countdowns = plan_countdowns(session, reference, lead, only=sale.occasion[0])
+        effects.qualify.append(QualifyOrder(lead.id, event.id))
     return SaleRecorded(
         purchase_id=purchase.id,
         lead_id=lead.id,

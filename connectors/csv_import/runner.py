@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from connectors.csv_import import columns
 from connectors.csv_import.reading import FileRefused, Record, records
-from db.repositories import ProductRepository
+from db.repositories import ProductRepository, PurchaseRepository
 from db.session import Database
 from db.types import utcnow
 from domain import catalogue, imports
@@ -144,9 +144,17 @@ class _Unit:
 def _one_unit(
     database: Database, reference: Reference, order: ImportOrder, reading: _Reading
 ) -> list[Effects]:
-    """Read up to BATCH rows (or sales), then write them in one unit of work."""
+    """Read up to BATCH rows (or sales), then write them in one unit of work.
+
+    Rows are written without a savepoint each (the common case: every row the domain takes);
+    if the domain refuses one, the unit is rolled back and written again a row at a time in
+    savepoints, so the refused row is reported and the others are kept.
+    """
     unit = _read_sales(reading) if order.kind == "sales" else _read_rows(order, reading)
-    return database.run(lambda s: _write(s, reference, order, reading, unit))
+    try:
+        return database.run(lambda s: _write(s, reference, order, reading, unit, guarded=False))
+    except DomainError:
+        return database.run(lambda s: _write(s, reference, order, reading, unit, guarded=True))
 
 
 def _next(reading: _Reading) -> Record | None:
@@ -242,7 +250,13 @@ def _close(reading: _Reading, unit: _Unit) -> None:
 
 
 def _write(
-    session: Session, reference: Reference, order: ImportOrder, reading: _Reading, unit: _Unit
+    session: Session,
+    reference: Reference,
+    order: ImportOrder,
+    reading: _Reading,
+    unit: _Unit,
+    *,
+    guarded: bool,
 ) -> list[Effects]:
     tally = Tally(rows_read=unit.tally.rows_read, errors=list(unit.tally.errors))
     effects: list[Effects] = []
@@ -253,6 +267,7 @@ def _write(
             errors = columns.Row(row.number, {})
             outcome = _guarded(
                 session,
+                guarded,
                 errors,
                 lambda found=found: imports.import_customer(  # type: ignore[misc]
                     session, reading.store, order.source, found.who, found.details
@@ -261,14 +276,25 @@ def _write(
             if outcome is not None:
                 tally.count(outcome)
             tally.errors.extend(errors.errors)
+        recorded = PurchaseRepository(session).recorded(
+            order.store_id, [_transaction_id(order, sale) for sale in unit.sales]
+        )
         for sale in unit.sales:
-            effects.extend(_write_sale(session, reference, order, reading, sale, tally))
+            if _transaction_id(order, sale) in recorded:
+                # Recorded before: record_sale would find it and change nothing.
+                for _ in sale.lines:
+                    tally.count("unchanged")
+                continue
+            effects.extend(_write_sale(session, reference, order, reading, sale, tally, guarded))
     imports.add_progress(session, order.run_id, tally)
     return effects
 
 
-def _guarded(session: Session, row: columns.Row, work: Callable[[], Any]) -> Any:
-    """Run one row's domain call in a savepoint: a refusal is that row's error, not the unit's."""
+def _guarded(session: Session, guarded: bool, row: columns.Row, work: Callable[[], Any]) -> Any:
+    """Run one row's domain call; `guarded`, in a savepoint, where a refusal is that row's
+    error, not the unit's (unguarded, a refusal rolls the unit back)."""
+    if not guarded:
+        return work()
     try:
         with session.begin_nested():
             return work()
@@ -297,12 +323,13 @@ def _write_sale(
     reading: _Reading,
     sale: _SaleInProgress,
     tally: Tally,
+    guarded: bool,
 ) -> list[Effects]:
     """Record one sale (all its lines good) through the domain, as the till's would be."""
     first = sale.lines[0][1]
     recorded = Sale(
         store_id=order.store_id,
-        pos_transaction_id=f"{order.source}:{sale.sale_id}",
+        pos_transaction_id=_transaction_id(order, sale),
         buyer=first.buyer.who,
         buyer_details=first.buyer.details,
         amount_minor=sum(line.amount_minor for _, line in sale.lines),
@@ -315,6 +342,7 @@ def _write_sale(
     row = columns.Row(sale.lines[0][0], {})
     result = _guarded(
         session,
+        guarded,
         row,
         lambda: imports.import_sale(session, reference, order.actor, recorded, now=reading.now),
     )
@@ -329,3 +357,8 @@ def _write_sale(
     for _ in sale.lines:
         tally.count(outcome)
     return [effects]
+
+
+def _transaction_id(order: ImportOrder, sale: _SaleInProgress) -> str:
+    """The sale's key among the store's purchases: its source system's sale id."""
+    return f"{order.source}:{sale.sale_id}"
