@@ -8,14 +8,14 @@ change changes nothing, and a full catalogue that no longer lists a piece marks 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from db.models import Product
-from db.repositories import ProductRepository
+from db.models import Lead, Product
+from db.repositories import EventRepository, ProductRepository
 from db.types import utcnow
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -77,3 +77,101 @@ def deactivate_missing(
     products = ProductRepository(session)
     missing = products.active_skus(store_id, source) - set(listed)
     return products.deactivate(store_id, missing) if missing else 0
+
+
+# The categories a segment's lead is shopping for (a piece of another category can still be
+# picked, after these).
+SEGMENT_CATEGORIES: dict[str, set[str]] = {
+    "engagement": {"ring", "engagement ring", "solitaire"},
+    "bridal": {"necklace", "bangle", "set", "earrings", "mangalsutra", "choker"},
+    "anniversary": {"band", "ring", "earrings", "pendant", "bracelet"},
+    "birthday": {"earrings", "pendant", "bracelet", "ring"},
+    "gifting": {"earrings", "pendant", "bracelet", "chain"},
+    "festive": {"coin", "bangle", "chain", "necklace"},
+    "custom_design": {"ring", "necklace", "pendant"},
+}
+# What a lead did that says which pieces they looked at or asked about.
+INTEREST_EVENTS = ("product_view", "category_view", "question", "technical_question")
+
+
+@dataclass(frozen=True)
+class Taste:
+    """What a lead told us and did that picks read: all lower-cased."""
+
+    segment: str | None = None
+    budget_minor: int | None = None
+    metals: tuple[str, ...] = ()
+    stones: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()  # styles and interests
+    seen_skus: frozenset[str] = frozenset()
+    seen_categories: frozenset[str] = frozenset()
+
+
+def _metal_matches(metal: str | None, wanted: tuple[str, ...]) -> bool:
+    """ "gold" fits "yellow gold" and the other way round; no metal stated fits none."""
+    if metal is None:
+        return False
+    return any(want in metal or metal in want for want in wanted)
+
+
+def choose_picks(pieces: Sequence[Product], taste: Taste, *, limit: int = 3) -> list[Product]:
+    """The pieces to show: in stock and active only; within the budget and of a preferred
+    metal when the lead gave them; then what they viewed or asked about, their segment's
+    categories, their stones and words first, and nearest the budget (else cheapest)."""
+    fits = [
+        piece
+        for piece in pieces
+        if piece.active
+        and piece.stock > 0
+        and (
+            taste.budget_minor is None
+            or (piece.price_minor is not None and piece.price_minor <= taste.budget_minor)
+        )
+        and (not taste.metals or _metal_matches((piece.metal or "").lower() or None, taste.metals))
+    ]
+    wanted_categories = SEGMENT_CATEGORIES.get(taste.segment or "", set())
+
+    def rank(piece: Product) -> tuple[int, int, str]:
+        category = (piece.category or "").lower()
+        text = f"{piece.title} {category}".lower()
+        score = 4 * (piece.sku in taste.seen_skus)
+        score += 2 * (category in taste.seen_categories)
+        score += 2 * (category in wanted_categories)
+        stones = {str(stone.get("type", "")).lower() for stone in piece.stones or []}
+        score += sum(1 for stone in taste.stones if stone in stones)
+        score += sum(1 for word in taste.words if word and word in text)
+        price = piece.price_minor or 0
+        closeness = (taste.budget_minor - price) if taste.budget_minor is not None else price
+        return (-score, closeness, piece.sku)
+
+    return sorted(fits, key=rank)[:limit]
+
+
+def taste_of(session: Session, lead: Lead) -> Taste:
+    """The lead's stated preferences and what they viewed or asked about."""
+    seen_skus: set[str] = set()
+    seen_categories: set[str] = set()
+    for payload in EventRepository(session).payloads_of_kinds(lead.id, INTEREST_EVENTS):
+        if isinstance(payload.get("sku"), str):
+            seen_skus.add(payload["sku"])
+        if isinstance(payload.get("category"), str):
+            seen_categories.add(payload["category"].lower())
+
+    def lowered(values: list[str] | None) -> tuple[str, ...]:
+        return tuple(value.lower() for value in values or [])
+
+    return Taste(
+        segment=lead.segment,
+        budget_minor=lead.budget_minor,
+        metals=lowered(lead.metals),
+        stones=lowered(lead.stones),
+        words=lowered(lead.styles) + lowered(lead.interests),
+        seen_skus=frozenset(seen_skus),
+        seen_categories=frozenset(seen_categories),
+    )
+
+
+def picks_for(session: Session, lead: Lead, *, limit: int = 3) -> list[Product]:
+    """In-stock pieces of the lead's store chosen for the lead (`choose_picks`)."""
+    pieces = ProductRepository(session).in_stock(lead.store_id)
+    return choose_picks(pieces, taste_of(session, lead), limit=limit)
