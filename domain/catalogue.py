@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from db.models import Lead, Product
 from db.repositories import EventRepository, ProductRepository
 from db.types import utcnow
+from domain.access import Actor
+from domain.leads import lead_for
 
 Outcome = Literal["created", "updated", "unchanged"]
 
@@ -175,3 +177,8 @@ def picks_for(session: Session, lead: Lead, *, limit: int = 3) -> list[Product]:
     """In-stock pieces of the lead's store chosen for the lead (`choose_picks`)."""
     pieces = ProductRepository(session).in_stock(lead.store_id)
     return choose_picks(pieces, taste_of(session, lead), limit=limit)
+
+
+def picks_for_lead(session: Session, lead_id: uuid.UUID, actor: Actor) -> list[Product]:
+    """The picks a member of staff sees on the lead's page (if they may see the lead)."""
+    return picks_for(session, lead_for(session, lead_id, actor))

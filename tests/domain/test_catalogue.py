@@ -36,22 +36,24 @@ def _prefer(database, lead_id: uuid.UUID, **changes) -> None:
     database.run(change)
 
 
+def _piece(sku: str, title: str, category: str, metal: str, rupees: int, stock: int, *stones):
+    return Piece(
+        sku, title, category, metal, "18K" if metal == "gold" else "PT950",
+        price_minor=rupees * 100, currency="INR", stock=stock,
+        stones=[{"type": stone} for stone in stones],
+    )  # fmt: skip
+
+
 def _case(tag: str) -> list[Piece]:
     """A small case: the best match on paper is out of stock; others miss on budget or metal."""
     return [
-        Piece(f"{tag}-SOLD", "Oval solitaire", "ring", "platinum", "PT950", price_minor=150_000_00,
-              stock=0, stones=[{"type": "diamond"}]),
-        Piece(f"{tag}-HALO", "Halo ring", "ring", "platinum", "PT950", price_minor=140_000_00,
-              stock=1, stones=[{"type": "diamond"}]),
-        Piece(f"{tag}-BAND", "Plain band", "band", "platinum", "PT950", price_minor=40_000_00,
-              stock=3),
-        Piece(f"{tag}-BIG", "Cushion solitaire", "ring", "platinum", "PT950",
-              price_minor=390_000_00, stock=1),
-        Piece(f"{tag}-GOLD", "Yellow gold solitaire", "ring", "gold", "18K",
-              price_minor=120_000_00, stock=2),
-        Piece(f"{tag}-PEND", "Diamond pendant", "pendant", "platinum", "PT950",
-              price_minor=90_000_00, stock=1),
-    ]  # fmt: skip
+        _piece(f"{tag}-SOLD", "Oval solitaire", "ring", "platinum", 150_000, 0, "diamond"),
+        _piece(f"{tag}-HALO", "Halo ring", "ring", "platinum", 140_000, 1, "diamond"),
+        _piece(f"{tag}-BAND", "Plain band", "band", "platinum", 40_000, 3),
+        _piece(f"{tag}-BIG", "Cushion solitaire", "ring", "platinum", 390_000, 1),
+        _piece(f"{tag}-GOLD", "Yellow gold solitaire", "ring", "gold", 120_000, 2),
+        _piece(f"{tag}-PEND", "Diamond pendant", "pendant", "platinum", 90_000, 1),
+    ]
 
 
 def test_picks_never_show_an_out_of_stock_piece_and_fit_budget_and_metal(database, store):
