@@ -531,3 +531,17 @@ class ImportRun(Base):
     failure: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = _created()
     finished_at: Mapped[datetime | None]
+
+
+class OutboundCall(Base):
+    """A call Facet makes to a store system at most once (Valigara's `product_sold` for one
+    sale line): claimed before the call, marked done after it. A retry finds the claim."""
+
+    __tablename__ = "outbound_call"
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # claimed | done
+    created_at: Mapped[datetime] = _created()
+    done_at: Mapped[datetime | None]

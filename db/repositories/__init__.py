@@ -5,7 +5,11 @@ Repositories never commit: the caller owns the unit of work (`Database.run` / `r
 
 from db.repositories.accounts import StaffAccountRepository
 from db.repositories.base import Repository
-from db.repositories.catalogue import ImportRunRepository, ProductRepository
+from db.repositories.catalogue import (
+    ImportRunRepository,
+    OutboundCallRepository,
+    ProductRepository,
+)
 from db.repositories.consent import Capture, ConsentRepository
 from db.repositories.enrollments import EnrollmentRepository
 from db.repositories.events import EventRepository
@@ -34,6 +38,7 @@ __all__ = [
     "LeadDirectory",
     "LeadFilter",
     "LeadRepository",
+    "OutboundCallRepository",
     "ProductRepository",
     "PurchaseRepository",
     "QualificationReader",

@@ -7,8 +7,9 @@ from collections.abc import Collection
 
 from sqlalchemy import select, update
 
-from db.models import ImportRun, Product
-from db.repositories.base import Repository
+from db.models import ImportRun, OutboundCall, Product
+from db.repositories.base import Repository, insert_ignoring_conflicts
+from db.types import utcnow
 
 
 class ProductRepository(Repository[Product]):
@@ -63,3 +64,16 @@ class ImportRunRepository(Repository[ImportRun]):
         if store_ids is not None:
             query = query.where(ImportRun.store_id.in_(store_ids))
         return list(self.session.scalars(query))
+
+
+class OutboundCallRepository(Repository[OutboundCall]):
+    model = OutboundCall
+
+    def claim(self, store_id: uuid.UUID, key: str) -> OutboundCall:
+        """The call's row, inserted once (concurrent claims find the same row)."""
+        values = {
+            "id": uuid.uuid4(), "store_id": store_id, "key": key, "status": "claimed",
+            "created_at": utcnow(),
+        }  # fmt: skip
+        self.session.execute(insert_ignoring_conflicts(self.session, OutboundCall, values))
+        return self.session.scalars(select(OutboundCall).where(OutboundCall.key == key)).one()

@@ -1,4 +1,5 @@
-"""product, import_run, touch.shown_skus: the catalogue, CSV import runs, picks a message showed
+"""product, import_run, outbound_call, touch.shown_skus: the catalogue, CSV import runs,
+calls to store systems made once (Valigara's product_sold), the picks a message showed
 
 Revision ID: 0018
 Revises: 0010
@@ -74,12 +75,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_run")),
     )
     op.create_index(op.f("ix_import_run_store_id"), "import_run", ["store_id"], unique=False)
+    op.create_table(
+        "outbound_call",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("store_id", sa.Uuid(), nullable=False),
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("created_at", _WHEN, nullable=False),
+        sa.Column("done_at", _WHEN, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["store_id"], ["store.id"], name=op.f("fk_outbound_call_store_id_store")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbound_call")),
+        sa.UniqueConstraint("key", name=op.f("uq_outbound_call_key")),
+    )
     # Plain ALTERs (no batch copy on SQLite, which would lose touch's expression index).
     op.add_column("touch", sa.Column("shown_skus", _JSON, nullable=True))
 
 
 def downgrade() -> None:
     op.execute("ALTER TABLE touch DROP COLUMN shown_skus")
+    op.drop_table("outbound_call")
     op.drop_index(op.f("ix_import_run_store_id"), table_name="import_run")
     op.drop_table("import_run")
     op.drop_table("product")
