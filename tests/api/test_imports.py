@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import func, select
 
 from core.vocabulary import ApiRole
-from db.models import Event, ImportRun, Lead, Product, Purchase
+from db.models import Enrollment, Event, ImportRun, Lead, Product, Purchase
 from tests.conftest import bearer
 from tests.factories import indian_mobile
 
@@ -100,6 +100,11 @@ async def test_a_dry_run_reports_each_bad_row_and_a_real_run_imports_the_good_ro
     assert _count(database, Purchase, Purchase.store_id == store.id) == 2
     assert _count(database, Lead, Lead.store_id == store.id) == leads_before + 2
     assert _count(database, Event, Event.store_id == store.id, Event.kind == "purchase") == 2
+    # Sales from 2025 are history: no post-purchase journey was planned for their buyers.
+    buyers = database.read(
+        lambda s: list(s.scalars(select(Purchase.lead_id).where(Purchase.store_id == store.id)))
+    )
+    assert _count(database, Enrollment, Enrollment.lead_id.in_(buyers)) == 0
 
 
 async def test_a_csv_sale_for_a_lead_in_an_engagement_journey_converts_it_and_starts_post_purchase(
