@@ -759,6 +759,7 @@ def report(results: dict[str, Any], output: Path) -> None:
     ]
     diagnostics = [
         ("csv_import_rows_per_s", "sale lines a second, CSV import"),
+        ("csv_import_cpu_s", "CPU seconds the import used"),
         ("csv_import_sales", "sales those lines make"),
         ("csv_import_effects_told", "Temporal calls (history: none expected)"),
         ("api_response_p50_s", "HTTP 201 time, speed-to-lead run"),
