@@ -10,7 +10,10 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.valigara import CataloguePull, SoldLine, ValigaraActivities
 from connectors.valigara.client import RateLimited, ValigaraClient, ValigaraRefused
 from connectors.valigara.sync import mark_sold, pull_catalogue
 from db.models import OutboundCall, Product
@@ -129,3 +132,31 @@ def test_a_102_stops_with_a_clear_error_and_changes_nothing(database, store, val
     assert refused.value.debug_uid  # for Valigara's support
     assert len(valigara.calls) == 1  # not retried
     assert _catalogue(database, store) == {}
+
+
+def test_the_sold_activity_is_retried_after_a_105_and_calls_valigara_once(database, store):
+    with _standin(limited={"product_sold"}, capacity=1, drain_per_s=2.0) as server:
+        server.bucket.level = 1
+        clients = iter([_client(server, waits=0), _client(server), _client(server)])
+        activities = ValigaraActivities(database, lambda: next(clients))
+        line = SoldLine(store_id=store.id, sale_line_key=f"{uuid.uuid4()}:1", product_id="101",
+                        quantity=1, sold_action="revise")  # fmt: skip
+        env = ActivityEnvironment()
+        with pytest.raises(ApplicationError) as limited:
+            env.run(activities.mark_sold, line)
+        assert limited.value.type == "ValigaraRateLimited" and not limited.value.non_retryable
+        assert limited.value.next_retry_delay is not None
+        # The retry (its client waits out the bucket by Retry-After, as Temporal would).
+        assert env.run(activities.mark_sold, line) is True
+        assert env.run(activities.mark_sold, line) is False  # a retry after it answered
+        assert len(server.answered("product_sold")) == 1
+        assert server.products[101]["quantity"] == 1 and server.products[101]["listed"] is True
+
+
+def test_a_revoked_key_fails_the_pull_activity_for_good(database, store, valigara):
+    activities = ValigaraActivities(database, lambda: ValigaraClient(valigara.url, "revoked"))
+    pull = CataloguePull(store_id=store.id, store_currency="INR")
+    with pytest.raises(ApplicationError) as refused:
+        ActivityEnvironment().run(activities.pull_catalogue, pull)
+    assert refused.value.non_retryable and refused.value.type == "StoreSystemRefused"
+    assert "102 Authentication Failed" in str(refused.value)
