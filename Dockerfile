@@ -29,6 +29,7 @@ COPY sequences ./sequences
 COPY qualification ./qualification
 COPY providers ./providers
 COPY domain ./domain
+COPY connectors ./connectors
 COPY web ./web
 COPY migrations ./migrations
 RUN pip install --no-cache-dir -c constraints.txt --no-deps -e .

@@ -15,7 +15,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 from core.settings import Settings
@@ -51,16 +51,11 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class StandIn:
-    """Records requests; answers with scripted replies first, then with success."""
+class Loopback:
+    """An HTTP server on a free loopback port, serving from a daemon thread once started."""
 
-    def __init__(self) -> None:
-        self.requests: list[Recorded] = []
-        self._replies: list[Reply] = []
-        self._holds = 0
-        self.release = threading.Event()
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -69,14 +64,29 @@ class StandIn:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> StandIn:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.release.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+class StandIn(Loopback):
+    """Records requests; answers with scripted replies first, then with success."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self._replies: list[Reply] = []
+        self._holds = 0
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        super().__init__(self._handler())
+
+    def stop(self) -> None:
+        self.release.set()
+        super().stop()
 
     def fail_next(self, *replies: Reply) -> None:
         with self._lock:

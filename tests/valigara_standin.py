@@ -17,9 +17,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.standin import Loopback
 
 DATA_NEEDED = {"product_sold", "product_update", "product_import", "product_get"}
 KNOWN = DATA_NEEDED | {"product_search", "product_update_listings"}
@@ -52,7 +54,7 @@ class Bucket:
         return None
 
 
-class ValigaraStandIn:
+class ValigaraStandIn(Loopback):
     def __init__(
         self,
         key: str = "valigara-test-key",
@@ -67,22 +69,11 @@ class ValigaraStandIn:
         self.products: dict[int, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/client/V1/"
-
-    def start(self) -> ValigaraStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{super().url}/client/V1/"
 
     def add(self, product: dict[str, Any]) -> None:
         self.products[int(product["product_id"])] = {"listed": True, **product}
