@@ -36,7 +36,7 @@ RUN pip install --no-cache-dir -c constraints.txt --no-deps -e .
 # Bytecode now, since PYTHONDONTWRITEBYTECODE stops Python writing it later (and the code is
 # read-only to the app): the workflow sandbox re-imports the workflow modules for every
 # workflow run, and without .pyc files each of those imports compiled the source again.
-RUN python -m compileall -q core db api workflows activities sequences qualification providers domain web worker.py
+RUN python -m compileall -q core db api workflows activities sequences qualification providers domain web connectors worker.py
 
 # Run as an unprivileged user; the code stays owned by root, so the app cannot rewrite itself.
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin facet
