@@ -29,6 +29,7 @@ COPY sequences ./sequences
 COPY qualification ./qualification
 COPY providers ./providers
 COPY domain ./domain
+COPY connectors ./connectors
 COPY web ./web
 COPY connectors ./connectors
 COPY migrations ./migrations

@@ -37,6 +37,7 @@ class Failure(StrEnum):
     BROKEN_TOUCH = "BrokenTouch"  # a claimed touch without channel, contact or body: a bug
     BUSINESS_RULE = "BusinessRule"  # any other rule of the domain's said no
     VALUE_ERROR = "ValueError"  # a value no retry can mend (a date, a sequence)
+    STORE_SYSTEM_REFUSED = "StoreSystemRefused"  # e.g. Valigara's 102: fix the key, not retry
 
 
 NON_RETRYABLE = tuple(failure.value for failure in Failure)

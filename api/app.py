@@ -16,6 +16,7 @@ from api.auth import actor_cache
 from api.campaigns.router import router as campaigns_router
 from api.docs import document_answers, install_docs
 from api.health.router import router as health_router
+from api.imports.router import router as imports_router
 from api.inputs import InputGuard, Refusal, answer_refusal
 from api.insight.router import router as insight_router
 from api.integrations.router import router as integrations_router
@@ -82,6 +83,7 @@ def create_app(
         campaigns_router,
         integrations_router,
         insight_router,
+        imports_router,
     ):
         document_answers(router.routes)
         app.include_router(router)
@@ -96,6 +98,10 @@ def create_app(
             ("/v1/integrations/", settings.max_webhook_body_bytes),
         ),
         signed_prefixes=("/v1/webhooks/", "/v1/integrations/"),
+        streamed=(
+            ("/v1/imports/", settings.max_import_bytes),
+            ("/console/imports", settings.max_import_bytes),
+        ),
     )
     app.add_exception_handler(Refusal, answer_refusal)
     return app

@@ -160,6 +160,7 @@ class InputGuard:
         default_limit: int,
         limits: tuple[tuple[str, int], ...] = (),
         signed_prefixes: tuple[str, ...] = (),
+        streamed: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self.app = app
         self.default_limit = default_limit
@@ -167,6 +168,10 @@ class InputGuard:
         # Routes that check a signature over the raw body first (a forged request is a 403
         # before anything is read): only the size is checked here; they call `check_signed_*`.
         self.signed_prefixes = signed_prefixes
+        # Routes that stream a file (a CSV import) to disk as it arrives, (path prefix, bytes):
+        # a body that is neither JSON nor a plain form has only its path, query and size
+        # checked here, and is counted as the route reads it.
+        self.streamed = streamed
 
     def limit_for(self, path: str) -> int:
         for prefix, limit in self.limits:
@@ -179,11 +184,39 @@ class InputGuard:
             await self.app(scope, receive, send)
             return
         try:
+            streamed = self._streamed_limit(scope)
+            if streamed is not None:
+                self._check_head(scope, streamed)
+                await self.app(scope, _counted(receive, streamed), send)
+                return
             body = await self._checked(scope, receive)
         except Refusal as refusal:
             await _answer(send, refusal)
             return
         await self.app(scope, _replay(body, receive), send)
+
+    def _streamed_limit(self, scope: Scope) -> int | None:
+        """The limit of a file streamed to this path, or None when the body is read here."""
+        content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip()
+        if content_type.lower() in (b"application/json", b"application/x-www-form-urlencoded"):
+            return None
+        return next(
+            (limit for prefix, limit in self.streamed if scope["path"].startswith(prefix)), None
+        )
+
+    def _check_head(self, scope: Scope, limit: int) -> None:
+        """The path, the query and the declared size: all that is checked before a body."""
+        if "\x00" in scope["path"]:
+            raise _invalid(["path"], *NUL)
+        query = scope.get("query_string", b"")
+        if query:
+            check_text(parse_qsl(query.decode("latin-1"), keep_blank_values=True), "query")
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise Refusal(400, "Content-Length must be a number of bytes")
+            if int(declared) > limit:
+                raise _too_large(limit)
 
     async def _checked(self, scope: Scope, receive: Receive) -> bytes:
         if "\x00" in scope["path"]:
@@ -230,6 +263,21 @@ async def _read(receive: Receive, limit: int) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """`receive`, raising a 413 `Refusal` (answered by the app's handler) past `limit` bytes."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise _too_large(limit)
+        return message
+
+    return counted
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -28,10 +28,13 @@ user's .data/ is never touched), then measures:
 9. insight (bench/insight.py): on a temporary SQLite file with 100,000 leads and 1,000,000
    messages, each dashboard panel's metric p95 (`dashboard_p95_ms`, the worst panel) and a
    plain-words question's p95 (`question_p95_ms`), after the stack has stopped.
+10. a CSV import of 100,000 sale lines (bench/csv_import.py says what is timed), after the
+    stack has stopped, on a temporary SQLite file of its own.
 
 `--only stress` runs the warm-up and parts 5 and 6 alone (`--burst N` to shrink the burst),
-to check them without the rest; `--only season` runs the season simulation alone and
-`--only insight` the dashboards and questions (no stack is started for either).
+to check them without the rest; `--only season` runs the season simulation alone,
+`--only insight` the dashboards and questions and `--only csv_import` the CSV import (no
+stack is started for these).
 
 Leads are posted with aiohttp: the load generator shares the two CPUs with the stack, and
 httpx cost about 3 ms of CPU per request against aiohttp's 0.4 ms (and the bare SDK client's
@@ -70,6 +73,7 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from bench.csv_import import measure_csv_import  # noqa: E402
 from bench.floor import FloorActivities, FloorWorkflow, SignalWaitWorkflow  # noqa: E402
 from bench.insight import measure_insight  # noqa: E402
 from bench.qualify import measure_hot_event_to_task, measure_rescore  # noqa: E402
@@ -104,6 +108,8 @@ TASK_QUEUE = "facet-bench"
 
 HOT_EVENTS = 50
 RESCORE_LEADS = 100_000
+CSV_IMPORT_LINES = 100_000
+TARGET_CSV_IMPORT_S = 60.0
 
 READ_RATE_PER_S = 50.0
 CPU_READS = 500  # reads alone, to measure the API's CPU per read
@@ -753,6 +759,7 @@ def report(results: dict[str, Any], output: Path) -> None:
         "year_in_quiet_hours": lambda v: _target(v, 0, places=0),
         "dashboard_p95_ms": lambda v: _target(v, TARGET_INSIGHT_MS, places=0),
         "question_p95_ms": lambda v: _target(v, TARGET_INSIGHT_MS, places=0),
+        "csv_import_100k_s": lambda v: _target(v, TARGET_CSV_IMPORT_S, places=0),
     }
     metrics = [
         "speed_to_lead_p50_s",
@@ -779,8 +786,13 @@ def report(results: dict[str, Any], output: Path) -> None:
         "year_in_quiet_hours",
         "dashboard_p95_ms",
         "question_p95_ms",
+        "csv_import_100k_s",
     ]
     diagnostics = [
+        ("csv_import_rows_per_s", "sale lines a second, CSV import"),
+        ("csv_import_cpu_s", "CPU seconds the import used"),
+        ("csv_import_sales", "sales those lines make"),
+        ("csv_import_effects_told", "Temporal calls (history: none expected)"),
         ("api_response_p50_s", "HTTP 201 time, speed-to-lead run"),
         ("api_response_p95_s", ""),
         ("response_to_sent_p50_s", "201 → sent_at"),
@@ -856,9 +868,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Facet's benchmark (see bench/bench.py)")
     parser.add_argument(
         "--only",
-        choices=["stress", "season", "insight"],
+        choices=["stress", "season", "insight", "csv_import"],
         help="stress: only reads and the big burst; season: only the season simulation; "
-        "insight: only the dashboards and questions",
+        "insight: only the dashboards and questions; csv_import: only the CSV import",
     )
     parser.add_argument("--burst", type=int, default=BIG_BURST, help="leads in the big burst")
     arguments = parser.parse_args()
@@ -874,6 +886,7 @@ def main() -> int:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(json.dumps(results, indent=2) + "\n")
             report(results, output)
+            ok = True
             return 0
         if arguments.only == "insight":
             progress("insight: seeding 100,000 leads and 1,000,000 messages, then timing")
@@ -883,6 +896,16 @@ def main() -> int:
             output.write_text(json.dumps(results, indent=2) + "\n")
             report(results, output)
             print(f"per panel (p95 ms): {results['insight_panels']}")
+            ok = True
+            return 0
+        if arguments.only == "csv_import":
+            progress(f"importing {CSV_IMPORT_LINES:,} sale lines (writing the file is not timed)")
+            results = {**measure_csv_import(CSV_IMPORT_LINES), **_machine(load_before)}
+            output = RESULTS.with_name("csv_import.json")
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(results, indent=2) + "\n")
+            report(results, output)
+            ok = True
             return 0
         stack = bring_up(tmp)
         if arguments.only == "stress":
@@ -895,6 +918,8 @@ def main() -> int:
             stack.stop()  # the rescoring bench runs alone, on a database of its own
             progress(f"rescoring {RESCORE_LEADS:,} leads (seeding them first is not timed)")
             results.update(measure_rescore(RESCORE_LEADS))
+            progress(f"importing {CSV_IMPORT_LINES:,} sale lines (writing the file is not timed)")
+            results.update(measure_csv_import(CSV_IMPORT_LINES))
             progress("insight: 100,000 leads and 1,000,000 messages (seeding is not timed)")
             results.update(measure_insight())
             progress("the season simulation (bench/season.py)")

@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     # more: SendGrid batches events up to 768 KB.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A CSV import streams to disk as it arrives, so it may be far larger than any JSON body.
+    max_import_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
 
     # Marketing frequency caps across all of a lead's journeys (a store may set its own).
     max_marketing_per_day: int = 1

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -304,6 +305,8 @@ class Touch(Base):
     held_until: Mapped[datetime | None]
     # Sent on another channel than the lead's preferred one: which, and `reason` says why.
     fell_back_from: Mapped[Channel | None]
+    # The catalogue pieces (SKUs) the message showed, when its template picked some.
+    shown_skus: Mapped[list[str] | None] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = _created()
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -648,3 +651,75 @@ class WeeklyReport(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _created()
     sent_at: Mapped[datetime | None]
+
+
+class Product(Base):
+    """A piece in the store's catalogue (from a CSV, Valigara or a shop), one row per SKU.
+
+    `active` False: a full import no longer lists it (kept, so old sales still name it).
+    """
+
+    __tablename__ = "product"
+    __table_args__ = (UniqueConstraint("store_id", "sku"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    sku: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(32))
+    external_product_id: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str | None] = mapped_column(String(64))
+    metal: Mapped[str | None] = mapped_column(String(32))
+    purity: Mapped[str | None] = mapped_column(String(16))
+    weight_g: Mapped[float | None] = mapped_column(Float)
+    stones: Mapped[list[Any]] = mapped_column(default=list)
+    price_minor: Mapped[int | None] = mapped_column(MinorUnits)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    image_url: Mapped[str | None] = mapped_column(String(1000))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ImportRun(Base):
+    """One CSV import (or its dry run): where it stands while it runs, and its report after.
+
+    `errors` holds the first bad rows (row, column, what was expected); `error_count` all of
+    them. No row data is kept here: a report names rows by number, never by a person.
+    """
+
+    __tablename__ = "import_run"
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # customers | sales | products
+    source: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(8))  # delta | full
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))  # running | done | failed
+    started_by: Mapped[str] = mapped_column(String(200))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_failed: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    deactivated: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    failure: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = _created()
+    finished_at: Mapped[datetime | None]
+
+
+class OutboundCall(Base):
+    """A call Facet makes to a store system at most once (Valigara's `product_sold` for one
+    sale line): claimed before the call, marked done after it. A retry finds the claim."""
+
+    __tablename__ = "outbound_call"
+
+    id: Mapped[uuid.UUID] = _id()
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # claimed | done
+    created_at: Mapped[datetime] = _created()
+    done_at: Mapped[datetime | None]

@@ -41,7 +41,7 @@ from db.repositories import (
     StaffRepository,
     TouchRepository,
 )
-from domain import consent
+from domain import catalogue, consent
 from domain.errors import BrokenTouch, UnknownLead
 from domain.events import new_event, record_event_once
 from domain.gate import (
@@ -58,10 +58,12 @@ from providers.base import OutgoingMessage, ProviderError, ProviderReceipt
 from sequences.send_window import Recipient, local_day, next_send_time, zone_of
 from sequences.templates import (
     MergeFields,
+    Pick,
     RenderedMessage,
     content_variables,
     load_template,
     render,
+    spoken_price,
 )
 from sequences.vocabulary import Channel, EventKind, Purpose
 
@@ -381,6 +383,8 @@ class LeadMessages:
         row = self._write(
             session, order, lead, touch, status=status, decision=decision, rendered=rendered
         )
+        if rendered is not None and fields.picks and row.shown_skus is None:
+            row.shown_skus = [pick.sku for pick in fields.picks]  # what the message showed
         if row.status is not TouchStatus.CLAIMED or status is not TouchStatus.CLAIMED:
             return Step(row, None, duplicate=row.status is not status)
         return Step(row, self._message(session, order, row, lead, store, fields))
@@ -575,6 +579,23 @@ def _merge_fields(session: Session, order: MessageOrder, lead: Lead, store: Stor
         associate_name=owner.name if owner else "",
         occasion_date=_spoken_date(order.occasion_date),
         items=", ".join(PurchaseRepository(session).latest_items(lead.id)),
+        picks=_picks(session, order, lead, store),
+    )
+
+
+def _picks(session: Session, order: MessageOrder, lead: Lead, store: Store) -> tuple[Pick, ...]:
+    """Pieces from stock for a template that shows some (read here, at send time)."""
+    if not load_template(order.template).uses("picks"):
+        return ()
+    return tuple(
+        Pick(
+            sku=piece.sku,
+            title=piece.title,
+            metal=" ".join(part for part in (piece.purity, piece.metal) if part),
+            price=spoken_price(piece.price_minor, piece.currency or store.currency),
+            image_url=piece.image_url or "",
+        )
+        for piece in catalogue.picks_for(session, lead)
     )
 
 

@@ -78,6 +78,10 @@ class Sale:
     # Where it was sold, as the timeline shows it: "pos" (a till), "shopify_pos" (Shopify's
     # Point of Sale, in the store), "shopify_online", or a store system's own name.
     source: str = "pos"
+    # A sale from the store's past (an import of old sales): recorded, and it converts the
+    # journeys running now, but it starts no post-purchase journey, countdown or rescoring
+    # (a store loading five years of sales must not send five years of thank-yous today).
+    history: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,18 +163,19 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
     # without it, so the sale is counted once.
     effects.deliver(heard, [wid for wid in active if wid == credited])
     effects.deliver(_without_revenue(heard), [wid for wid in active if wid != credited])
-    started_by = f"purchase:{purchase.id}"
-    post_purchase = None
-    if not duplicate or _run_started_by(session, lead.id, started_by):
-        post_purchase = plan_journey_by_key(
-            session, reference, lead, POST_PURCHASE_SEQUENCE, started_by=started_by
-        )
-    if post_purchase is not None and post_purchase.workflow_id not in active:
-        effects.journeys.append(post_purchase)
-        effects.supersede += [Supersede(wid, "new_run") for wid in post_purchase.supersedes]
-    if sale.occasion is not None:
-        effects.countdowns = plan_countdowns(session, reference, lead, only=sale.occasion[0])
-    effects.qualify.append(QualifyOrder(lead.id, event.id))
+    if not sale.history:
+        started_by = f"purchase:{purchase.id}"
+        post_purchase = None
+        if not duplicate or _run_started_by(session, lead.id, started_by):
+            post_purchase = plan_journey_by_key(
+                session, reference, lead, POST_PURCHASE_SEQUENCE, started_by=started_by
+            )
+        if post_purchase is not None and post_purchase.workflow_id not in active:
+            effects.journeys.append(post_purchase)
+            effects.supersede += [Supersede(wid, "new_run") for wid in post_purchase.supersedes]
+        if sale.occasion is not None:
+            effects.countdowns = plan_countdowns(session, reference, lead, only=sale.occasion[0])
+        effects.qualify.append(QualifyOrder(lead.id, event.id))
     return SaleRecorded(
         purchase_id=purchase.id,
         lead_id=lead.id,

@@ -44,6 +44,13 @@ class MessageTemplate(BaseModel):
     whatsapp_content_sid: str | None = Field(default=None, pattern=r"^HX[0-9a-fA-F]{32}$")
     whatsapp_content_variables: dict[str, str] = Field(default_factory=dict)
 
+    def uses(self, field: str) -> bool:
+        """Whether any variant mentions the merge field (so it is worth reading)."""
+        texts = [self.sms or "", self.whatsapp or ""]
+        if self.email is not None:
+            texts += [self.email.subject, self.email.body]
+        return any(field in text for text in texts)
+
     def channels(self) -> set[Channel]:
         present = {
             Channel.EMAIL: self.email,
@@ -51,6 +58,23 @@ class MessageTemplate(BaseModel):
             Channel.WHATSAPP: self.whatsapp,
         }
         return {channel for channel, variant in present.items() if variant}
+
+
+class Pick(BaseModel):
+    """A piece from stock chosen for the lead (domain.catalogue.picks_for), as a template
+    shows it: `{% for piece in picks %}{{ piece.title }}, {{ piece.price }}{% endfor %}`."""
+
+    model_config = ConfigDict(frozen=True)
+    sku: str
+    title: str
+    metal: str = ""  # e.g. "18K gold"
+    price: str = ""  # e.g. "INR 1,85,000" as the store writes it
+    image_url: str = ""
+
+
+def spoken_price(minor: int | None, currency: str) -> str:
+    """A price in whole units with its currency: "INR 185,000"."""
+    return f"{currency} {minor // 100:,}" if minor is not None else ""
 
 
 class MergeFields(BaseModel):
@@ -64,6 +88,8 @@ class MergeFields(BaseModel):
     associate_name: str = ""
     occasion_date: str = ""  # e.g. "14 June", the date the journey counts down to
     items: str = ""  # what the lead bought, e.g. "solitaire ring, wedding band"
+    # In-stock pieces chosen for the lead; filled only for a template that mentions `picks`.
+    picks: tuple[Pick, ...] = ()
 
 
 class NoticeFields(BaseModel):
@@ -88,6 +114,10 @@ SAMPLE_FIELDS = MergeFields(
     associate_name="Priya",
     occasion_date="14 June",
     items="solitaire ring",
+    picks=(
+        Pick(sku="R-101", title="Oval solitaire", metal="PT950 platinum", price="INR 185,000"),
+        Pick(sku="R-204", title="Halo ring", metal="18K gold", price="INR 142,000"),
+    ),
 )
 
 

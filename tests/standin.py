@@ -51,7 +51,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class _Loopback:
+class Loopback:
     """A real HTTP server on a free loopback port, serving `_handler()` on its own thread."""
 
     def __init__(self) -> None:
@@ -77,7 +77,7 @@ class _Loopback:
         self._server.server_close()
 
 
-class StandIn(_Loopback):
+class StandIn(Loopback):
     """Records requests; answers with scripted replies first, then with success."""
 
     def __init__(self) -> None:
@@ -228,7 +228,7 @@ def inbound_parse_post(
     return fields, files
 
 
-class GraphStandIn(_Loopback):
+class GraphStandIn(Loopback):
     """A local stand-in for Meta's Graph API as lead ads use it: `GET /{leadgen_id}` with the
     Page access token answers the lead (`leads` holds them by id); a wrong token answers 400
     (OAuthException, as Graph does), an unknown id 404; `fail_next` scripts 5xx answers."""

@@ -13,6 +13,7 @@ from web import (
     campaigns,
     capture,
     dashboard,
+    imports,
     inbox,
     journey_steps,
     leads,
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
     app.include_router(library.router)
     app.include_router(campaigns.router)
     app.include_router(dashboard.router)
+    app.include_router(imports.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     async def sign_in_needed(request: Request, _error: Exception) -> Response:

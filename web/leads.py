@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.settings import Settings
 from core.vocabulary import Stage
 from db.types import utcnow
-from domain import inbound, intake, lookup, merging, profile
+from domain import catalogue, inbound, intake, lookup, merging, profile
 from domain.accounts import Person
 from domain.effects import Effects
 from domain.reference import Reference
@@ -115,9 +115,11 @@ async def lead_page(request: Request, lead_id: uuid.UUID) -> Response:
     running = [journey.workflow_id for journey in page.journeys if journey.status == "active"]
     client = request.app.state.temporal
     views = await asyncio.gather(*(handles.journey_status(client, wid) for wid in running))
+    picks = await read(request, lambda db: catalogue.picks_for_lead(db, lead_id, me.actor))
     context = {
         "person": me,
         "lead": page,
+        "picks": picks,
         "journey_views": dict(zip(running, views, strict=True)),
         "lead_id": lead_id,
         "recordable": [(kind.value, label) for kind, label in RECORDABLE.items()],

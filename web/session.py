@@ -158,3 +158,26 @@ async def form_with_files(request: Request) -> tuple[dict[str, str], dict[str, b
             files[name] = await value.read(MAX_FORM_BYTES + 1)
     await posted.close()
     return fields, files
+
+
+async def form_with_upload(
+    request: Request, *, field: str = "file"
+) -> tuple[dict[str, str], UploadFile | None]:
+    """A posted form carrying one large file (a CSV import), once its CSRF token matches the
+    session's: its fields, and the file (spooled to disk as it arrived; the caller closes it
+    with `close_upload`), or None for a plain form or an empty file input."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await form(request), None
+    posted = await request.form(max_files=1, max_fields=20, max_part_size=MAX_FORM_BYTES)
+    request.state.upload_form = posted
+    fields = {name: value for name, value in posted.multi_items() if isinstance(value, str)}
+    _check_token(request, fields)
+    upload = posted.get(field)
+    return fields, upload if isinstance(upload, UploadFile) and upload.filename else None
+
+
+async def close_upload(request: Request) -> None:
+    """Close what `form_with_upload` kept open (its spooled files)."""
+    posted = getattr(request.state, "upload_form", None)
+    if posted is not None:
+        await posted.close()

@@ -5,6 +5,11 @@ Repositories never commit: the caller owns the unit of work (`Database.run` / `r
 
 from db.repositories.accounts import StaffAccountRepository
 from db.repositories.base import Repository
+from db.repositories.catalogue import (
+    ImportRunRepository,
+    OutboundCallRepository,
+    ProductRepository,
+)
 from db.repositories.consent import Capture, ConsentRepository
 from db.repositories.enrollments import EnrollmentRepository
 from db.repositories.events import EventRepository
@@ -36,11 +41,14 @@ __all__ = [
     "EventRepository",
     "ExternalIdRepository",
     "IdempotentRequestRepository",
+    "ImportRunRepository",
     "IntegrationEventRepository",
     "IntegrationSecretRepository",
     "LeadDirectory",
     "LeadFilter",
     "LeadRepository",
+    "OutboundCallRepository",
+    "ProductRepository",
     "PurchaseRepository",
     "QualificationReader",
     "Repository",

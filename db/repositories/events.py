@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from collections.abc import Sequence as Seq
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -26,6 +28,19 @@ class EventRepository(Repository[Event]):
         return self.session.scalars(
             select(Event).where(Event.lead_id == lead_id).order_by(Event.occurred_at, Event.id)
         ).all()
+
+    def payloads_of_kinds(
+        self, lead_id: uuid.UUID, kinds: Collection[str], *, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The payloads of the lead's latest events of these kinds (what they viewed, asked)."""
+        return list(
+            self.session.scalars(
+                select(Event.payload)
+                .where(Event.lead_id == lead_id, Event.kind.in_(list(kinds)))
+                .order_by(Event.occurred_at.desc())
+                .limit(limit)
+            )
+        )
 
     def page_for_lead(self, lead_id: uuid.UUID, start: After | None, limit: int) -> Seq[Event]:
         """Up to `limit` of the lead's events past `start`, oldest first (one indexed query)."""

@@ -40,6 +40,19 @@ class PurchaseRepository(Repository[Purchase]):
         self.session.flush()
         return row
 
+    def recorded(self, store_id: uuid.UUID, pos_transaction_ids: list[str]) -> set[str]:
+        """Which of these transaction ids the store has recorded."""
+        if not pos_transaction_ids:
+            return set()
+        return set(
+            self.session.scalars(
+                select(Purchase.pos_transaction_id).where(
+                    Purchase.store_id == store_id,
+                    Purchase.pos_transaction_id.in_(pos_transaction_ids),
+                )
+            )
+        )
+
     def latest_items(self, lead_id: uuid.UUID) -> list[str]:
         """Names of the items in the lead's latest purchase, for a thank-you's copy."""
         items = self.session.scalar(

@@ -67,6 +67,7 @@ WEBHOOK_SETTINGS: dict[str, Any] = {
     "meta_verify_token": "meta-verify",
     "meta_page_access_token": "page-token",
     "meta_graph_base_url": "http://127.0.0.1:9/unused",  # the valid notification reads no lead
+    "max_import_bytes": 256 * 1024,  # a CSV import's limit, small enough to exceed here
 }
 
 APP = create_app(settings_for("sqlite://", "unused", **WEBHOOK_SETTINGS))
@@ -82,6 +83,7 @@ POST_ROUTES = sorted(
 MAX_BODY = APP.state.settings.max_body_bytes
 SALE_TO_RETURN = "sale-to-return"  # a sale in each world, for the returns route
 MAX_WEBHOOK_BODY = APP.state.settings.max_webhook_body_bytes
+MAX_IMPORT = APP.state.settings.max_import_bytes
 
 NO_CAMPAIGN = uuid.UUID(int=0)
 Where = tuple[str | int, ...]  # a field's place in the body, e.g. ("customer", "phone")
@@ -107,6 +109,7 @@ class Valid:
     unknown_ids: tuple[tuple[Where, int], ...] = ()  # body ids naming nothing → status
     vendor_body: bool = False  # the vendor's own shape: unknown fields are the vendor's to add
     limit: int = MAX_BODY
+    csv: bool = False  # the body is a CSV file (bytes), its options in the query
 
 
 @dataclass(frozen=True)
@@ -129,11 +132,45 @@ def _set(body: Any, where: Where, value: Any) -> Any:
 
 
 def _encode(valid: Valid, body: Any) -> bytes:
+    if valid.csv:
+        return bytes(body)
     return urlencode(body).encode() if valid.form else json.dumps(body).encode()
+
+
+def _csv_cases(valid: Valid) -> list[Spoiled]:
+    """A CSV import spoiled: the file as a whole (encoding, header, size) and its options."""
+    path, good = valid.path, bytes(valid.body)
+    header = good.split(b"\n", 1)[0].decode()
+    first_column = header.split(",")[0]
+    big = good + b"x" * (valid.limit + 1)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(big), 16 * 1024):
+            yield big[start : start + 16 * 1024]
+
+    sep = "&" if "?" in path else "?"
+    return [
+        Spoiled("not UTF-8", path, header.encode() + b",d\xe9tail\n", 422, "UTF-8"),
+        Spoiled("a required column missing", path,
+                good.replace(first_column.encode(), b"something_else", 1), 422, first_column),
+        Spoiled("empty", path, b"", 422, "header"),
+        Spoiled("bad mode", f"{path}{sep}mode=sideways", good, 422, "mode"),
+        Spoiled("bad dry_run", f"{path}{sep}dry_run=maybe", good, 422, "dry_run"),
+        Spoiled("bad store_id", f"{path}{sep}store_id=not-a-uuid", good, 422, "store_id"),
+        Spoiled("unknown store", f"{path}{sep}store_id={uuid.uuid4()}", good, 422, "store_id"),
+        Spoiled("bad source", f"{path}{sep}source=Not%20A%20Source", good, 422, "source"),
+        Spoiled("unknown kind", path.replace(path.rsplit("/", 1)[-1].split("?")[0], "rings"),
+                good, 422, "kind"),
+        Spoiled("oversized", path, big, 413, sign=False),
+        Spoiled("oversized, chunked", path, chunks, 413, sign=False),
+        Spoiled("NUL in the query", f"{path}{sep}q=a%00b", good, 422, "q"),
+    ]  # fmt: skip
 
 
 def _cases(valid: Valid) -> list[Spoiled]:
     """The valid request spoiled in every way that applies to it."""
+    if valid.csv:
+        return _csv_cases(valid)
     cases: list[Spoiled] = []
     good = _encode(valid, valid.body)
 
@@ -423,6 +460,11 @@ def _valid_requests(world: World) -> dict[str, Valid]:
                 {"field": "feed", "value": {"item": "status"}}]}]},
             {"Content-Type": "application/json"}, signed="meta", text=("object",),
             typed=("entry",), vendor_body=True, limit=MAX_WEBHOOK_BODY,
+        ),
+        "/v1/imports/{kind}": Valid(
+            f"/v1/imports/products?store_id={store}",
+            b"sku,title,price,currency\nR-1,Solitaire ring,185000,INR\n",
+            bearer(world.keys["pos"]) | {"Content-Type": "text/csv"}, csv=True, limit=MAX_IMPORT,
         ),
         "/v1/unsubscribe/{token}": Valid(
             f"/v1/unsubscribe/{unsubscribe_token(SECRET, world.lead_id, Channel.EMAIL)}",

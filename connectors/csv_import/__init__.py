@@ -1,0 +1,1 @@
+"""CSV import of customers, sale lines and products (Facet's file contract; README.md)."""

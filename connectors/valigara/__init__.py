@@ -1,0 +1,1 @@
+"""Valigara: its action API (`auth`, `action`, `data`), the catalogue pull, `product_sold`."""

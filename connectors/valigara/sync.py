@@ -1,0 +1,129 @@
+"""What Facet does with Valigara: pull its catalogue into Facet's, and tell it a piece sold.
+
+- `pull_catalogue`: `product_search` lists the product ids (it returns ids only), then each
+  product's details; each becomes a catalogue piece from source "valigara" (upsert by SKU).
+  A full pull marks Valigara pieces it no longer lists inactive. Field names follow the
+  public third-party client (integrations.md §1, [2nd]); the product-details action is not
+  in Valigara's stored docs, so its name is a setting (`DETAILS_ACTION`).
+- `mark_sold`: `product_sold` for one sale line (quantity sold, not left; the store's
+  `sold_action`: remove | revise | no_action), at most once: the line's `outbound_call` row is
+  claimed first and marked done after Valigara answered, so a retry of a done line calls
+  nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from connectors.valigara.client import ValigaraClient
+from db.repositories import OutboundCallRepository
+from db.session import Database
+from db.types import utcnow
+from domain import catalogue
+from domain.catalogue import Piece
+
+SOURCE = "valigara"
+DETAILS_ACTION = "product_get"
+SoldAction = Literal["remove", "revise", "no_action"]
+
+
+@dataclass(frozen=True)
+class Pulled:
+    listed: int
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+
+
+def _ids(found: Any) -> list[int]:
+    """`product_search`'s answer: ids, or records with a `product_id`."""
+    rows = found if isinstance(found, list) else []
+    return [int(row["product_id"]) if isinstance(row, dict) else int(row) for row in rows]
+
+
+def piece_of(product: dict[str, Any], store_currency: str) -> Piece:
+    """A Valigara product as a catalogue piece (price in major units, as Valigara sends it)."""
+    metals = product.get("metals") or [{}]
+    metal = metals[0] if isinstance(metals[0], dict) else {}
+    images = product.get("images") or []
+    price = product.get("price")
+    return Piece(
+        sku=str(product.get("sku") or product.get("catalog_code") or product["product_id"]),
+        title=str(product.get("title") or "Untitled piece"),
+        category=(str(product.get("product_type") or product.get("type") or "").lower() or None),
+        metal=(str(metal.get("name") or "").lower() or None),
+        purity=(str(metal.get("purity")) if metal.get("purity") else None),
+        weight_g=float(metal["weight"]) if metal.get("weight") is not None else None,
+        stones=[_stone(stone) for stone in product.get("gemstones") or []],
+        price_minor=round(float(price) * 100) if price is not None else None,
+        currency=str(product.get("currency") or store_currency) if price is not None else None,
+        stock=0 if product.get("not_for_sale") else int(product.get("quantity") or 0),
+        image_url=str(images[0]) if images else None,
+        external_product_id=str(product["product_id"]),
+    )
+
+
+def _stone(stone: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {"type": str(stone.get("name") or stone.get("type") or "").lower()}
+    if stone.get("carat") is not None:
+        found["carat"] = float(stone["carat"])
+    return found
+
+
+def pull_catalogue(
+    database: Database,
+    client: ValigaraClient,
+    store_id: uuid.UUID,
+    store_currency: str,
+    *,
+    full: bool = True,
+) -> Pulled:
+    """Bring Facet's catalogue up to Valigara's (raises the client's errors; a 102 stops it
+    before anything is written)."""
+    ids = _ids(client.call("product_search", {}))
+    pieces = [piece_of(client.call(DETAILS_ACTION, {"product_id": i}), store_currency) for i in ids]
+
+    def write(session: Any) -> Pulled:
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        for piece in pieces:
+            counts[catalogue.upsert_piece(session, store_id, SOURCE, piece)] += 1
+        gone = (
+            catalogue.deactivate_missing(session, store_id, SOURCE, [p.sku for p in pieces])
+            if full
+            else 0
+        )
+        return Pulled(len(pieces), deactivated=gone, **counts)
+
+    return database.run(write)
+
+
+def mark_sold(
+    database: Database,
+    client: ValigaraClient,
+    *,
+    store_id: uuid.UUID,
+    sale_line_key: str,
+    product_id: str,
+    quantity: int,
+    sold_action: SoldAction,
+) -> bool:
+    """Tell Valigara this line sold, once; False when a previous attempt already did."""
+    key = f"valigara:product_sold:{sale_line_key}"
+    row = database.run(lambda s: OutboundCallRepository(s).claim(store_id, key))
+    if row.status == "done":
+        return False
+    client.call(
+        "product_sold",
+        {"product_id": product_id, "quantity": quantity, "sold_action": sold_action},
+    )
+
+    def done(session: Any) -> None:
+        claimed = OutboundCallRepository(session).claim(store_id, key)
+        claimed.status = "done"
+        claimed.done_at = utcnow()
+
+    database.run(done)
+    return True

@@ -1,0 +1,165 @@
+"""Importing a store system's files: what a customer, a sale line or a piece in a CSV means.
+
+A door (connectors/csv_import) reads and checks the rows; each good one comes here and goes
+through the same domain call as the live door would use: a customer through
+`find_or_create_lead`, a sale through `record_sale` (journeys converted, post-purchase
+started), a piece through `upsert_piece`. Upsert keys make a second run change nothing.
+
+A sale sold long before the import is history: it is recorded and converts running journeys
+as any sale does, but starts no new journey and no rescoring now (a store loading five years
+of sales must not send five years of thank-yous today; the nightly rescoring reads them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from db.models import ImportRun
+from db.repositories import ImportRunRepository
+from db.types import utcnow
+from domain.access import Actor
+from domain.catalogue import Outcome
+from domain.effects import Effects
+from domain.errors import InvalidField, NotFound
+from domain.leads import Details, Identity, find_or_create_lead
+from domain.purchases import Sale, record_sale
+from domain.reference import Reference, StoreProfile
+
+Kind = Literal["customers", "sales", "products"]
+KINDS: tuple[Kind, ...] = ("customers", "sales", "products")
+# A sale older than this when imported is history (see the module's docstring).
+HISTORY_AFTER = timedelta(days=30)
+# The report keeps this many bad rows in full; `error_count` counts them all.
+KEPT_ERRORS = 500
+# What full mode means for each kind, as the report and the README say it.
+FULL_MODE_MEANS = {
+    "products": "pieces of this source absent from the file are marked inactive",
+    "customers": "no one is removed or deactivated: people keep their history and consent",
+    "sales": "sales are facts: a sale absent from the file is kept (a return is an event)",
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A bad row: its number in the file (the header is row 1), the column, what was expected."""
+
+    row: int
+    column: str
+    expected: str
+
+
+@dataclass
+class Tally:
+    """What a stretch of rows did (added to the run's counters)."""
+
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+def store_for(
+    session: Session, reference: Reference, actor: Actor, store_id: uuid.UUID
+) -> StoreProfile:
+    store = reference.store(session, store_id)
+    if store is None or not actor.may_access_store(store_id):
+        raise InvalidField("store_id", f"no store with id {store_id} that this caller may see")
+    return store
+
+
+def open_run(
+    session: Session,
+    reference: Reference,
+    actor: Actor,
+    *,
+    store_id: uuid.UUID,
+    kind: Kind,
+    source: str,
+    mode: str,
+    dry_run: bool,
+) -> uuid.UUID:
+    """A new run, `running`, with nothing counted yet."""
+    store_for(session, reference, actor, store_id)
+    run = ImportRun(
+        id=uuid.uuid4(),
+        store_id=store_id,
+        kind=kind,
+        source=source,
+        mode=mode,
+        dry_run=dry_run,
+        status="running",
+        started_by=actor.name,
+        rows_read=0,
+        rows_failed=0,
+        created=0,
+        updated=0,
+        unchanged=0,
+        deactivated=0,
+        error_count=0,
+        errors=[],
+        started_at=utcnow(),
+    )
+    ImportRunRepository(session).add(run)
+    return run.id
+
+
+def add_progress(session: Session, run_id: uuid.UUID, tally: Tally) -> None:
+    run = session.get_one(ImportRun, run_id)
+    run.rows_read += tally.rows_read
+    run.rows_failed += len({error.row for error in tally.errors})
+    run.created += tally.created
+    run.updated += tally.updated
+    run.unchanged += tally.unchanged
+    run.deactivated += tally.deactivated
+    run.error_count += len(tally.errors)
+    room = KEPT_ERRORS - len(run.errors)
+    if room > 0 and tally.errors:
+        kept = [{"row": e.row, "column": e.column, "expected": e.expected} for e in tally.errors]
+        run.errors = [*run.errors, *kept[:room]]
+
+
+def finish_run(session: Session, run_id: uuid.UUID, failure: str | None = None) -> None:
+    run = session.get_one(ImportRun, run_id)
+    run.status = "failed" if failure else "done"
+    run.failure = failure
+    run.finished_at = utcnow()
+
+
+def run_for(session: Session, actor: Actor, run_id: uuid.UUID) -> ImportRun:
+    run = ImportRunRepository(session).get(run_id)
+    if run is None or not actor.may_access_store(run.store_id):
+        raise NotFound(f"import {run_id}")
+    return run
+
+
+def import_customer(
+    session: Session, store: StoreProfile, source: str, who: Identity, details: Details
+) -> Outcome:
+    """The person, found or created the way every door does it."""
+    found = find_or_create_lead(session, store, who, details, source=source)
+    if found.created:
+        return "created"
+    return "updated" if session.is_modified(found.lead) else "unchanged"
+
+
+def import_sale(
+    session: Session, reference: Reference, actor: Actor, sale: Sale, *, now: datetime
+) -> tuple[Outcome, Effects]:
+    """The sale, recorded as the till's would be; one sold before HISTORY_AFTER is history
+    (it starts nothing new), and one recorded before changes nothing (a re-run must not
+    start a finished journey again)."""
+    old = sale.purchased_at is not None and sale.purchased_at < now - HISTORY_AFTER
+    recorded = record_sale(session, reference, actor, replace(sale, history=old))
+    if recorded.duplicate:
+        return "unchanged", Effects()
+    return "created", recorded.effects
