@@ -432,9 +432,11 @@ _FOLDS = {
 # SQL date arithmetic, which SQLite and PostgreSQL spell differently.
 
 
-Owner = aliased(Staff, name="owner")
-Assignee = aliased(Staff, name="assignee")
-Associate = aliased(Staff, name="associate")
+def _staff_name(staff_id: Any) -> Any:
+    """A member of staff's name, as a column computed only when a query reads it (a split by
+    associate): an outer join would be probed for every row counted."""
+    return select(Staff.name).where(Staff.id == staff_id).scalar_subquery()
+
 
 _LEAD_DIMENSIONS = {
     "source": "source",
@@ -451,7 +453,7 @@ def _lead_columns() -> list[Any]:
         Lead.source.label("source"),
         Lead.segment.label("segment"),
         Lead.stage.label("stage"),
-        Owner.name.label("associate"),
+        _staff_name(Lead.owner_id).label("associate"),
     ]
 
 
@@ -460,7 +462,6 @@ def _cohort(window: Window, *measures: Any) -> Select[Any]:
     return (
         select(*_lead_columns(), *measures)
         .select_from(Lead)
-        .outerjoin(Owner, Owner.id == Lead.owner_id)
         .where(Lead.created_at >= window.start, Lead.created_at < window.end)
     )
 
@@ -541,7 +542,6 @@ def _lead_events(window: Window, kind: str, *measures: Any) -> Select[Any]:
         select(*columns, *measures)
         .select_from(Event)
         .join(Lead, Lead.id == Event.lead_id)
-        .outerjoin(Owner, Owner.id == Lead.owner_id)
         .where(
             Event.kind == kind, Event.occurred_at >= window.start, Event.occurred_at < window.end
         )
@@ -590,14 +590,13 @@ def _purchases(window: Window) -> Select[Any]:
             Purchase.lead_id.label("lead_id"),
             Lead.source.label("source"),
             Lead.segment.label("segment"),
-            Associate.name.label("associate"),
+            _staff_name(Purchase.associate_id).label("associate"),
             _attributed_sequence().label("sequence"),
             Purchase.amount_minor.label("amount"),
             Purchase.currency.label("currency"),
         )
         .select_from(Purchase)
         .join(Lead, Lead.id == Purchase.lead_id)
-        .outerjoin(Associate, Associate.id == Purchase.associate_id)
         .where(Purchase.purchased_at >= window.start, Purchase.purchased_at < window.end)
     )
 
@@ -622,12 +621,14 @@ def _touches(window: Window, *measures: Any, on: Any = None) -> Select[Any]:
             Touch.status.label("status"),
             Touch.reason.label("reason"),
             Touch.step_id.label("step"),
-            Enrollment.sequence_key.label("sequence"),
+            select(Enrollment.sequence_key)
+            .where(Enrollment.id == Touch.enrollment_id)
+            .scalar_subquery()
+            .label("sequence"),
             *measures,
         )
         .select_from(Touch)
         .join(Lead, Lead.id == Touch.lead_id)
-        .outerjoin(Enrollment, Enrollment.id == Touch.enrollment_id)
         .where(Touch.staff_id.is_(None), at >= window.start, at < window.end)
     )
 
@@ -680,14 +681,13 @@ def _tasks(*where: ColumnElement[bool], measures: Sequence[Any] = ()) -> Select[
         select(
             Task.store_id.label("store_id"),
             Task.lead_id.label("lead_id"),
-            Assignee.name.label("associate"),
+            _staff_name(Task.assignee_id).label("associate"),
             Task.kind.label("kind"),
             Task.status.label("status"),
             Task.role_needed.label("role"),
             *measures,
         )
         .select_from(Task)
-        .outerjoin(Assignee, Assignee.id == Task.assignee_id)
         .where(*where)
     )
 
@@ -757,7 +757,6 @@ def going_cold(window: Window) -> Select[Any]:
     return (
         select(*_lead_columns())
         .select_from(Lead)
-        .outerjoin(Owner, Owner.id == Lead.owner_id)
         .where(
             in_journey,
             Lead.created_at <= window.now,
@@ -772,7 +771,6 @@ def pipeline(window: Window) -> Select[Any]:
     return (
         select(*_lead_columns(), Lead.budget_band.label("budget"))
         .select_from(Lead)
-        .outerjoin(Owner, Owner.id == Lead.owner_id)
         .where(
             Lead.created_at < window.now,
             not_(Lead.stage.in_((Stage.PURCHASE, Stage.POST_SALE))),
