@@ -31,13 +31,13 @@ COPY providers ./providers
 COPY domain ./domain
 COPY connectors ./connectors
 COPY web ./web
-COPY connectors ./connectors
+COPY insight ./insight
 COPY migrations ./migrations
 RUN pip install --no-cache-dir -c constraints.txt --no-deps -e .
 # Bytecode now, since PYTHONDONTWRITEBYTECODE stops Python writing it later (and the code is
 # read-only to the app): the workflow sandbox re-imports the workflow modules for every
 # workflow run, and without .pyc files each of those imports compiled the source again.
-RUN python -m compileall -q core db api workflows activities sequences qualification providers domain web connectors worker.py
+RUN python -m compileall -q core db api workflows activities sequences qualification providers domain web connectors insight worker.py
 
 # Run as an unprivileged user; the code stays owned by root, so the app cannot rewrite itself.
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin facet

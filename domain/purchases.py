@@ -163,9 +163,9 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
     # without it, so the sale is counted once.
     effects.deliver(heard, [wid for wid in active if wid == credited])
     effects.deliver(_without_revenue(heard), [wid for wid in active if wid != credited])
+    post_purchase = None
     if not sale.history:
         started_by = f"purchase:{purchase.id}"
-        post_purchase = None
         if not duplicate or _run_started_by(session, lead.id, started_by):
             post_purchase = plan_journey_by_key(
                 session, reference, lead, POST_PURCHASE_SEQUENCE, started_by=started_by

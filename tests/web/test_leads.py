@@ -15,7 +15,8 @@ from core.vocabulary import ApiRole, ConsentStatus, JourneyStatus
 from db.models import Consent, Enrollment, Event, Lead, StaffAccount
 from db.types import utcnow
 from sequences.vocabulary import Channel, Purpose
-from tests.conftest import api_client, bearer, test_settings
+from tests.conftest import api_client, bearer
+from tests.conftest import test_settings as settings_for
 from tests.factories import add_event, enroll, indian_mobile, make_lead, touches
 from tests.web.people import make_account, signed_in
 
@@ -237,7 +238,7 @@ async def test_a_segment_set_by_staff_supersedes_the_old_segments_journey(
     lead = make_lead(database, store)
     async with worker_for(dev_server.client) as task_queue:
         app = create_app(
-            test_settings(database.url, task_queue), database=database, temporal=dev_server.client
+            settings_for(database.url, task_queue), database=database, temporal=dev_server.client
         )
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://facet.test") as http:
@@ -284,7 +285,7 @@ async def test_an_associate_records_the_first_scheme_instalment_and_the_reminder
         assert captured.status_code == 201, captured.text
         lead = uuid.UUID(captured.json()["lead_id"])
         app = create_app(
-            test_settings(database.url, task_queue), database=database, temporal=dev_server.client
+            settings_for(database.url, task_queue), database=database, temporal=dev_server.client
         )
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://facet.test") as http:

@@ -8,8 +8,8 @@ The message indexes carry the columns the message metrics count by, and (id, sto
 names a lead's branch, so counting a period's messages reads indexes only, not the wide
 message and lead rows.
 
-Revision ID: 0015
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-03 15:10:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0017"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

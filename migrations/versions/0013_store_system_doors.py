@@ -6,8 +6,8 @@
 
 (Refunds use h15-journeys' purchase.refunded_minor and purchase_return, migration 0011.)
 
-Revision ID: 0017
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql
 
 import db.types
 
-revision: str = "0017"
-down_revision: str | None = "0013"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

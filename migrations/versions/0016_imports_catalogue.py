@@ -1,8 +1,8 @@
 """product, import_run, outbound_call, touch.shown_skus: the catalogue, CSV import runs,
 calls to store systems made once (Valigara's product_sold), the picks a message showed
 
-Revision ID: 0018
-Revises: 0010
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql
 
 import db.types
 
-revision: str = "0018"
-down_revision: str | None = "0016"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

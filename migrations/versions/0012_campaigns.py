@@ -5,8 +5,8 @@ audience filters, the channels its leads must have marketing consent on, its seq
 the CampaignWorkflow's progress. A member row per lead it reached names the journey it
 started (or why it did not), so a cancel can end exactly the campaign's journeys.
 
-Revision ID: 0013
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 import db.types
 
-revision: str = "0013"
+revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
