@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -56,15 +57,14 @@ from db.migrate import migrate  # noqa: E402
 from db.models import Enrollment, Lead, Store, Touch  # noqa: E402
 from db.session import Database  # noqa: E402
 from domain.messages import recipient_of  # noqa: E402
-from providers import registry  # noqa: E402
 from scripts.demo import seed_demo  # noqa: E402
 from sequences.calendar import next_festival  # noqa: E402
 from sequences.send_window import is_within_window, local_day, zone_of  # noqa: E402
 from sequences.vocabulary import Festival, Purpose  # noqa: E402
-from worker import build_worker  # noqa: E402
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 VERBOSE = False
+TICK_DAYS = 3  # associates close their tasks at least this often
 SEASON_TARGET_S = 60.0  # the engagement season's wall time, the issue's target
 ZONES = ("Asia/Kolkata", "Asia/Kolkata", "Asia/Dubai", "Europe/London", "America/New_York")
 SEGMENTS = ("engagement", "bridal", "anniversary", "gifting", "daily_wear", "custom", "repair")
@@ -156,6 +156,28 @@ class Harness:
         return closed
 
 
+def spawn_worker(
+    url: str, temporal: str, task_queue: str, secret: str, log: Path
+) -> subprocess.Popen[bytes]:
+    """Facet's worker (`worker.py`) in a process of its own, as in production: inside this
+    one it would share one interpreter lock with the API and the simulated customers."""
+    return subprocess.Popen(
+        [sys.executable, "worker.py"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": url,
+            "TEMPORAL_ADDRESS": temporal,
+            "TEMPORAL_TASK_QUEUE": task_queue,
+            "SECRET_KEY": secret,
+            "CREATE_SCHEDULES": "false",
+        },
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
 @asynccontextmanager
 async def harness(label: str) -> AsyncIterator[Harness]:
     tmp = Path(tempfile.mkdtemp(prefix=f"facet-season-{label}-"))
@@ -181,22 +203,19 @@ async def harness(label: str) -> AsyncIterator[Harness]:
         test_server_existing_path=str(TEST_SERVER),
         test_server_startup_timeout=timedelta(seconds=60),
     )
-    executor = ThreadPoolExecutor(max_workers=16)
+    worker = spawn_worker(
+        url,
+        env.client.service_client.config.target_host,
+        task_queue,
+        settings.secret_key.get_secret_value(),
+        tmp / "worker.log",
+    )
     try:
-        worker = build_worker(
-            env.client,
-            task_queue=task_queue,
-            database=database,
-            providers=registry.outbox_only(),
-            executor=executor,
-            settings=settings,
-        )
         app = create_app(settings, database=database, temporal=env.client)
         transport = httpx.ASGITransport(app=app)
         clock_queue = f"{task_queue}-clock"
         clock = Worker(env.client, task_queue=clock_queue, workflows=[SeasonClock])
         async with (
-            worker,
             clock,
             httpx.AsyncClient(
                 transport=transport, base_url="http://season.test", timeout=120
@@ -215,8 +234,12 @@ async def harness(label: str) -> AsyncIterator[Harness]:
                 clock_queue=clock_queue,
             )
     finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
         await env.shutdown()
-        executor.shutdown(wait=False, cancel_futures=True)
         database.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -228,7 +251,7 @@ def make_people(count: int, rng: random.Random, *, year: bool) -> list[Person]:
     people = []
     for index in range(count):
         segment = rng.choice(SEGMENTS) if year else "engagement"
-        captured_on = rng.randrange(0, 330) if year else 0
+        captured_on = rng.randrange(0, 330, TICK_DAYS) if year else 0
         person = Person(
             index=index,
             segment=segment,
@@ -248,7 +271,8 @@ def make_people(count: int, rng: random.Random, *, year: bool) -> list[Person]:
                 person.plans.append((bought + rng.randrange(90, 200), "purchase"))
         if rng.random() < 0.1:
             person.plans.append((captured_on + rng.randrange(1, 75), "opt_out"))
-        person.plans = sorted((d, what) for d, what in person.plans if d < horizon)
+        # Things happen on the simulation's ticks (each one a jump of the server's clock).
+        person.plans = sorted((d - d % TICK_DAYS, what) for d, what in person.plans if d < horizon)
         people.append(person)
     return people
 
@@ -312,14 +336,15 @@ async def live_through(
         for number, (day, what) in enumerate(person.plans):
             by_day[day].append((person, what, number))
     for day in range(days):
+        if day not in arrivals and day not in by_day and day % TICK_DAYS:
+            continue  # nothing planned: let the clock run on to the next day that has
         await h.day(day)
         await _gathered([_capture(h, person) for person in arrivals.get(day, [])], concurrency=16)
         await _gathered(
             [act(h, p, what, n) for p, what, n in by_day.get(day, []) if p.lead_id], concurrency=16
         )
         await on_day(day)
-        if day % 2 == 1:
-            await h.close_tasks()
+        await h.close_tasks()
         if day % 10 == 0 or VERBOSE:
             progress(f"day {day}")
 
@@ -458,6 +483,7 @@ async def whole_year(leads: int, seed: int = 11) -> dict[str, float]:
         diwali = next_festival(Festival.DIWALI, h.started.date())
         assert diwali is not None, "the calendar knows the coming Diwali"
         campaign_day = (diwali - h.started.date()).days - 25
+        campaign_day -= campaign_day % TICK_DAYS  # on one of the ticks
         campaign: dict[str, Any] = {}
 
         async def diwali_campaign(day: int) -> None:
@@ -534,8 +560,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    import os
-
     code = main()
     sys.stdout.flush()
     os._exit(code)
