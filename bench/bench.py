@@ -873,6 +873,9 @@ def main() -> int:
         "insight: only the dashboards and questions; csv_import: only the CSV import",
     )
     parser.add_argument("--burst", type=int, default=BIG_BURST, help="leads in the big burst")
+    parser.add_argument(
+        "--season-leads", type=int, default=1000, help="leads in each season simulation run"
+    )
     arguments = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="facet-bench-"))
@@ -881,7 +884,7 @@ def main() -> int:
     try:
         load_before = os.getloadavg()[0]
         if arguments.only == "season":
-            results = {**_machine(load_before), **simulate()}
+            results = {**_machine(load_before), **simulate(arguments.season_leads)}
             output = RESULTS.with_name("season.json")
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(json.dumps(results, indent=2) + "\n")
@@ -923,7 +926,7 @@ def main() -> int:
             progress("insight: 100,000 leads and 1,000,000 messages (seeding is not timed)")
             results.update(measure_insight())
             progress("the season simulation (bench/season.py)")
-            results.update(simulate())
+            results.update(simulate(arguments.season_leads))
             output = RESULTS
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2) + "\n")

@@ -391,20 +391,28 @@ class Outcome:
     in_quiet_hours: int
 
 
-def examine(h: Harness, people: list[Person]) -> Outcome:
-    """Every message that went out, checked against opt-outs, caps and quiet hours."""
+def examine(
+    database: Database, store_id: uuid.UUID, started: datetime, people: list[Person]
+) -> Outcome:
+    """Every message that went out to the store's leads, checked against their opt-outs, the
+    store's frequency caps and quiet hours; `started` is the simulation's day 0."""
     opted_out = {
         uuid.UUID(p.lead_id): p.opted_out_at for p in people if p.lead_id and p.opted_out_at
     }
 
     def read(session: Any) -> tuple[list[Touch], dict[uuid.UUID, Lead], Store]:
+        leads = {
+            lead.id: lead
+            for lead in session.scalars(select(Lead).where(Lead.store_id == store_id)).all()
+        }
         touches = session.scalars(
-            select(Touch).where(Touch.sent_at.is_not(None), Touch.staff_id.is_(None))
+            select(Touch)
+            .join(Lead, Lead.id == Touch.lead_id)
+            .where(Lead.store_id == store_id, Touch.sent_at.is_not(None), Touch.staff_id.is_(None))
         ).all()
-        leads = {lead.id: lead for lead in session.scalars(select(Lead)).all()}
-        return list(touches), leads, session.get_one(Store, h.store_id)
+        return list(touches), leads, session.get_one(Store, store_id)
 
-    touches, leads, store = h.database.read(read)
+    touches, leads, store = database.read(read)
     per_day = store.max_marketing_per_day or Settings.model_fields["max_marketing_per_day"].default
     per_week = (
         store.max_marketing_per_week or Settings.model_fields["max_marketing_per_week"].default
@@ -415,7 +423,7 @@ def examine(h: Harness, people: list[Person]) -> Outcome:
     for touch in touches:
         assert touch.sent_at is not None
         sent_at = touch.sent_at if touch.sent_at.tzinfo else touch.sent_at.replace(tzinfo=UTC)
-        monthly[(touch.lead_id, (sent_at - h.started).days // 30)] += 1
+        monthly[(touch.lead_id, (sent_at - started).days // 30)] += 1
         if touch.purpose is not Purpose.MARKETING:
             continue
         lead = leads[touch.lead_id]
@@ -461,7 +469,7 @@ async def engagement_season(leads: int, seed: int = 7) -> dict[str, float]:
         await live_through(h, people, 80, on_day=nothing)
         still = await wait_for_journeys(h, give_up_after_days=30)
         wall = time.perf_counter() - began
-        outcome = examine(h, people)
+        outcome = examine(h.database, h.store_id, h.started, people)
         journeys = h.database.read(lambda s: len(s.scalars(select(Enrollment.id)).all()))
     _check(outcome, "engagement season")
     return {
@@ -506,7 +514,7 @@ async def whole_year(leads: int, seed: int = 11) -> dict[str, float]:
         await live_through(h, people, 365, on_day=diwali_campaign)
         await wait_for_journeys(h, give_up_after_days=5)
         wall = time.perf_counter() - began
-        outcome = examine(h, people)
+        outcome = examine(h.database, h.store_id, h.started, people)
         enrolled = 0
         if "id" in campaign:
             shown = await h.http.get(

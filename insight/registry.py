@@ -1082,7 +1082,15 @@ def format_value(metric: Metric, value: float | int | None, currency: str | None
         return f"{currency or ''} {value / 100:,.2f}".strip()
     if metric.kind == "duration":
         return format_seconds(float(value))
-    return f"{int(value):,} {metric.unit}"
+    return counted(int(value), metric.unit)
+
+
+def counted(number: int, unit: str) -> str:
+    """'1 lead', '2 leads', '1 reply': a count reads as a person would say it."""
+    if number != 1 or not unit.endswith("s"):
+        return f"{number:,} {unit}"
+    singular = unit[:-3] + "y" if unit.endswith("ies") else unit[:-1]
+    return f"{number:,} {singular}"
 
 
 def format_seconds(seconds: float) -> str:

@@ -123,9 +123,9 @@ def test_the_kpi_strip_compares_with_the_thirty_days_before(database):
     assert strip["leads_created"].change == "+4"
     assert strip["conversion"].value == "16.7 %" and strip["conversion"].change == "+16.7 pts"
     assert strip["attributed_revenue"].value == "INR 125,000.00"
-    assert strip["sla_breaches_open"].value == "1 tasks"
+    assert strip["sla_breaches_open"].value == "1 task"
     assert strip["sla_breaches_open"].before is None  # a snapshot: now, nothing to compare
-    assert strip["going_cold"].value == "1 leads"
+    assert strip["going_cold"].value == "1 lead"
     assert strip["speed_to_lead_automated"].value == "20 min 0 s"
 
 
