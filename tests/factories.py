@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence as Seq
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from temporalio.service import RPCError
 
 from core.workflow_ids import journey_workflow_id
 from db.models import Enrollment, Event, Lead, Store, Touch
@@ -24,6 +25,24 @@ from db.types import utcnow
 from sequences.model import Sequence
 from sequences.vocabulary import Channel, Occasion, Purpose
 from workflows.journey_model import CountdownInput, JourneyInput
+
+
+async def skip_ahead(env: Any, span: timedelta) -> None:
+    """Move a time-skipping server's clock `span` ahead. The server jumps only while nothing
+    is in flight, and its sleep call has a deadline: on a busy machine (PostgreSQL, CI) what
+    falls due meanwhile can outlast it, so a timed-out call is asked again for what is left."""
+    target = await env.get_current_time() + span
+    for _ in range(20):
+        now = await env.get_current_time()
+        if now >= target:
+            return
+        try:
+            await env.sleep(target - now)
+            return
+        except RPCError as error:
+            if "Timeout" not in str(error):
+                raise
+    raise AssertionError(f"the time-skipping server's clock never reached {target}")
 
 
 def indian_mobile() -> str:

@@ -20,7 +20,7 @@ from core.vocabulary import ApiRole, JourneyStatus, TaskStatus
 from core.workflow_ids import task_workflow_id
 from db.models import Enrollment, Task
 from tests.conftest import api_client, bearer
-from tests.factories import enrollment, indian_mobile, touches
+from tests.factories import enrollment, indian_mobile, skip_ahead, touches
 
 IST = ZoneInfo("Asia/Kolkata")
 
@@ -62,9 +62,10 @@ async def test_a_second_purchase_six_months_later_gets_its_own_thank_you(
         lead_id = first.json()["lead_id"]
         first_run = f"journey:{lead_id}:post_purchase"
         assert first.json()["post_purchase_workflow_id"] == first_run
-        await env.sleep(timedelta(hours=3))
+        await skip_ahead(env, timedelta(hours=3))
 
-        await env.sleep(timedelta(days=182))  # six months on, the first run still cares for her
+        # Six months on, the first run still cares for her.
+        await skip_ahead(env, timedelta(days=182))
         assert enrollment(database, first_run).status is JourneyStatus.ACTIVE
         for task_id in _open_tasks(database, uuid.UUID(lead_id)):  # the six-month call, made
             done = await http.post(
@@ -83,7 +84,7 @@ async def test_a_second_purchase_six_months_later_gets_its_own_thank_you(
         assert (again.status_code, again.json()["post_purchase_workflow_id"]) == (200, second_run)
         ended = await env.client.get_workflow_handle(first_run).result()
         assert (ended["status"], ended["outcome"]) == ("superseded", "new_run")
-        await env.sleep(timedelta(hours=3))
+        await skip_ahead(env, timedelta(hours=3))
         journeys = (
             await http.get(f"/v1/leads/{lead_id}/journeys", headers=bearer(associate))
         ).json()
