@@ -233,9 +233,10 @@ def superseded_by(
 ) -> list[str]:
     """The lead's running segment journeys that the new segment's journey `new` takes over
     (their workflow ids): every one of another segment's sequence, unless either sequence
-    declares the other in `runs_beside`. Occasion countdowns always run beside, so does
-    service work (a custom order in production is not a segment's to end), and journeys no
-    segment names (post-purchase care, a festival campaign) are no segment's to end either."""
+    declares the other in `runs_beside`, and the placeholder that `gives_way_to_segment`
+    (the generic welcome). Occasion countdowns always run beside, so does service work (a
+    custom order in production is not a segment's to end), and the other journeys no segment
+    names (post-purchase care, a festival campaign) are no segment's to end either."""
     sequences = SequenceRepository(session)
     ended = []
     for enrollment in EnrollmentRepository(session).active_for_lead(lead_id):
@@ -245,7 +246,9 @@ def superseded_by(
         if version is None:
             continue
         old = reference.sequence(version)
-        if old.occasion is not None or new.occasion is not None or old.segment is None:
+        if old.occasion is not None or new.occasion is not None:
+            continue
+        if old.segment is None and not (old.gives_way_to_segment and new.segment is not None):
             continue
         if old.purpose is WorkPurpose.SERVICE:
             continue

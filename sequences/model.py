@@ -391,6 +391,9 @@ class Sequence(_Strict):
     new_run_supersedes: bool = False
     # Sequences a segment change into or out of this one leaves running beside it.
     runs_beside: tuple[Annotated[str, Field(pattern=STEP_ID_PATTERN)], ...] = ()
+    # A placeholder for a lead whose segment is not known yet (the generic welcome): the
+    # journey of a segment found later ends it as superseded, so no check-in follows.
+    gives_way_to_segment: bool = False
     # A reply pauses automated sends this long and asks the lead's owner to answer it.
     reply_pauses: Offset | None = None
     on_event: dict[EventKind, Reaction] = Field(default_factory=dict)

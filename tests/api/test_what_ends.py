@@ -2,7 +2,8 @@
 - a purchase cancels sales follow-up tasks, not a custom order's CAD task;
 - a full opt-out ends marketing journeys and sales tasks; the custom order (service) goes on;
 - a segment change ends the old segment's journey as superseded; the anniversary countdown
-  that ran beside it goes on untouched.
+  that ran beside it goes on untouched;
+- the generic welcome gives way to the segment's journey once the segment is known.
 """
 
 from __future__ import annotations
@@ -183,6 +184,25 @@ async def test_a_segment_change_supersedes_the_old_journey_and_the_countdown_run
     }
     described = await dev_server.client.get_workflow_handle(countdown).describe()
     assert described.status is WorkflowExecutionStatus.RUNNING
+
+
+async def test_the_generic_welcome_gives_way_once_the_lead_names_a_segment(
+    http, store, api_key, database, dev_server
+):
+    till, associate = api_key(ApiRole.POS), api_key(ApiRole.ASSOCIATE, store_id=store.id)
+    lead = await _capture(http, store, till, phone=indian_mobile())  # said nothing yet
+    lead_id = lead["lead_id"]
+    welcome = f"journey:{lead_id}:welcome"
+    assert lead["journey_workflow_id"] == welcome
+
+    ring = await _say(http, database, dev_server, lead_id, associate, "Looking at solitaires")
+    assert (ring["enrolled"], ring["superseded"]) == ("enrolled", [welcome])
+
+    ended = await dev_server.client.get_workflow_handle(welcome).result()
+    assert (ended["status"], ended["outcome"]) == ("superseded", "segment_changed")
+    listed = (await http.get(f"/v1/leads/{lead_id}/journeys", headers=bearer(associate))).json()
+    statuses = {j["sequence_key"]: j["status"] for j in listed}
+    assert statuses == {"welcome": "superseded", "engagement_ring": "active"}
 
 
 async def test_a_stop_on_one_channel_leaves_the_sales_follow_up_open(
