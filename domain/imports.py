@@ -2,7 +2,7 @@
 
 A door (connectors/csv_import) reads and checks the rows; each good one comes here and goes
 through the same domain call as the live door would use: a customer through
-`find_or_create_lead`, a sale through `record_sale` (journeys converted, post-purchase
+`find_or_create_lead`, a sale through `record_sales` (journeys converted, post-purchase
 started), a piece through `upsert_piece`. Upsert keys make a second run change nothing.
 
 A sale sold long before the import is history: it is recorded and converts running journeys
@@ -13,6 +13,7 @@ of sales must not send five years of thank-yous today; the nightly rescoring rea
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -27,7 +28,7 @@ from domain.catalogue import Outcome
 from domain.effects import Effects
 from domain.errors import InvalidField, NotFound
 from domain.leads import Details, Identity, find_or_create_lead
-from domain.purchases import Sale, record_sale
+from domain.purchases import Sale, record_sales
 from domain.reference import Reference, StoreProfile
 
 Kind = Literal["customers", "sales", "products"]
@@ -152,14 +153,19 @@ def import_customer(
     return "updated" if session.is_modified(found.lead) else "unchanged"
 
 
-def import_sale(
-    session: Session, reference: Reference, actor: Actor, sale: Sale, *, now: datetime
-) -> tuple[Outcome, Effects]:
-    """The sale, recorded as the till's would be; one sold before HISTORY_AFTER is history
-    (it starts nothing new), and one recorded before changes nothing (a re-run must not
-    start a finished journey again)."""
-    old = sale.purchased_at is not None and sale.purchased_at < now - HISTORY_AFTER
-    recorded = record_sale(session, reference, actor, replace(sale, history=old))
-    if recorded.duplicate:
-        return "unchanged", Effects()
-    return "created", recorded.effects
+def import_sales(
+    session: Session, reference: Reference, actor: Actor, sales: Sequence[Sale], *, now: datetime
+) -> list[tuple[Outcome, Effects]]:
+    """The sales (a unit of work's), recorded as the till's would be, together
+    (`record_sales`); one sold before HISTORY_AFTER is history (it starts nothing new), and
+    one recorded before changes nothing (a re-run must not start a finished journey again)."""
+    dated = [
+        replace(
+            sale, history=sale.purchased_at is not None and sale.purchased_at < now - HISTORY_AFTER
+        )
+        for sale in sales
+    ]
+    return [
+        ("unchanged", Effects()) if recorded.duplicate else ("created", recorded.effects)
+        for recorded in record_sales(session, reference, actor, dated)
+    ]

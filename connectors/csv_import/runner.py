@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from connectors.csv_import import columns
 from connectors.csv_import.reading import FileRefused, Record, records
-from db.repositories import ProductRepository, PurchaseRepository
+from db.repositories import ProductRepository
 from db.session import Database
 from db.types import utcnow
 from domain import catalogue, imports
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 Tell = Callable[[Effects], Awaitable[Any]]
 # Rows (or sales) per unit of work: short enough that SQLite's one writer is never held long.
-BATCH = 250
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -276,18 +276,25 @@ def _write(
             if outcome is not None:
                 tally.count(outcome)
             tally.errors.extend(errors.errors)
-        recorded = PurchaseRepository(session).recorded(
-            order.store_id, [_transaction_id(order, sale) for sale in unit.sales]
-        )
-        for sale in unit.sales:
-            if _transaction_id(order, sale) in recorded:
-                # Recorded before: record_sale would find it and change nothing.
+        if guarded:
+            for sale in unit.sales:
+                effects.extend(_write_sale(session, reference, order, reading, sale, tally))
+        else:
+            # The common case: the unit's sales recorded together (buyers, sales recorded
+            # before and running journeys looked up once for all of them).
+            written = imports.import_sales(
+                session,
+                reference,
+                order.actor,
+                [_sale(order, sale) for sale in unit.sales],
+                now=reading.now,
+            )
+            for sale, (outcome, effect) in zip(unit.sales, written, strict=True):
                 for _ in sale.lines:
-                    tally.count("unchanged")
-                continue
-            effects.extend(_write_sale(session, reference, order, reading, sale, tally, guarded))
+                    tally.count(outcome)
+                effects.append(effect)
     imports.add_progress(session, order.run_id, tally)
-    return effects
+    return [effect for effect in effects if not effect.empty]
 
 
 def _guarded(session: Session, guarded: bool, row: columns.Row, work: Callable[[], Any]) -> Any:
@@ -316,18 +323,10 @@ def _check_line(row: columns.Row, sale: _SaleInProgress, line: columns.SaleLine)
         )
 
 
-def _write_sale(
-    session: Session,
-    reference: Reference,
-    order: ImportOrder,
-    reading: _Reading,
-    sale: _SaleInProgress,
-    tally: Tally,
-    guarded: bool,
-) -> list[Effects]:
-    """Record one sale (all its lines good) through the domain, as the till's would be."""
+def _sale(order: ImportOrder, sale: _SaleInProgress) -> Sale:
+    """The sale whose lines were read (all good), as the till would report it."""
     first = sale.lines[0][1]
-    recorded = Sale(
+    return Sale(
         store_id=order.store_id,
         pos_transaction_id=_transaction_id(order, sale),
         buyer=first.buyer.who,
@@ -339,12 +338,26 @@ def _write_sale(
         purchased_at=first.sold_at,
         occasion=None,
     )
+
+
+def _write_sale(
+    session: Session,
+    reference: Reference,
+    order: ImportOrder,
+    reading: _Reading,
+    sale: _SaleInProgress,
+    tally: Tally,
+) -> list[Effects]:
+    """Record one sale in its own savepoint (a unit the domain refused, written again sale by
+    sale): a refusal is that sale's rows' error."""
     row = columns.Row(sale.lines[0][0], {})
     result = _guarded(
         session,
-        guarded,
+        True,
         row,
-        lambda: imports.import_sale(session, reference, order.actor, recorded, now=reading.now),
+        lambda: imports.import_sales(
+            session, reference, order.actor, [_sale(order, sale)], now=reading.now
+        )[0],
     )
     if result is None:
         tally.errors.extend(
