@@ -150,7 +150,7 @@ def _one_unit(
     if the domain refuses one, the unit is rolled back and written again a row at a time in
     savepoints, so the refused row is reported and the others are kept.
     """
-    unit = _read_sales(reading) if order.kind == "sales" else _read_rows(order, reading)
+    unit = _read_sales(order, reading) if order.kind == "sales" else _read_rows(order, reading)
     try:
         return database.run(lambda s: _write(s, reference, order, reading, unit, guarded=False))
     except DomainError:
@@ -182,14 +182,14 @@ def _read_rows(order: ImportOrder, reading: _Reading) -> _Unit:
             if piece is not None:
                 unit.pieces.append(piece)
         else:
-            found = columns.person(row, reading.store.country, reading.store.currency)
+            found = columns.person(row, order.source, reading.store.country, reading.store.currency)
             if found is not None:
                 unit.people.append((row, found))
         unit.tally.errors.extend(row.errors)
     return unit
 
 
-def _read_sales(reading: _Reading) -> _Unit:
+def _read_sales(order: ImportOrder, reading: _Reading) -> _Unit:
     unit = _Unit()
     while len(unit.sales) < BATCH:
         record = _next(reading)
@@ -200,7 +200,7 @@ def _read_sales(reading: _Reading) -> _Unit:
             break
         unit.tally.rows_read += 1
         row = columns.Row(record.row, record.values)
-        line = columns.sale_line(row, reading.store.country, reading.store.currency)
+        line = columns.sale_line(row, order.source, reading.store.country, reading.store.currency)
         sale_id = record.values.get("external_sale_id", "")
         current = reading.open_sale
         if current is not None and current.sale_id != sale_id:

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import func, select
 
 from core.vocabulary import ApiRole
-from db.models import Enrollment, Event, ImportRun, Lead, Product, Purchase
+from db.models import Enrollment, Event, ImportRun, Lead, LeadExternalId, Product, Purchase
 from tests.conftest import bearer
 from tests.factories import indian_mobile
 
@@ -228,9 +228,78 @@ async def test_customers_import_once_by_phone_email_or_external_id(http, store, 
             select(Lead).where(Lead.store_id == store.id, Lead.phone_e164 == phone)
         ).one()
     )
-    assert (asha.pos_customer_id, asha.segment, asha.metals, asha.occasion_dates) == (
-        f"C-{phone[-6:]}", "engagement", ["platinum", "gold"], {"anniversary": "2016-06-14"},
+    assert (asha.segment, asha.metals, asha.occasion_dates) == (
+        "engagement", ["platinum", "gold"], {"anniversary": "2016-06-14"},
     )  # fmt: skip
+    # The file's customer id is Asha's id in the system that wrote it (source "csv").
+    assert _external_ids(database, asha.id) == [("csv", f"C-{phone[-6:]}")]
+
+
+def _external_ids(database, lead_id: uuid.UUID) -> list[tuple[str, str]]:
+    return database.read(
+        lambda s: [
+            (row.source, row.external_id)
+            for row in s.scalars(
+                select(LeadExternalId)
+                .where(LeadExternalId.lead_id == lead_id)
+                .order_by(LeadExternalId.source)
+            )
+        ]
+    )
+
+
+async def test_a_csv_customer_is_found_by_its_id_in_that_system_before_phone_and_email(
+    http, store, api_key, database
+):
+    key = api_key(ApiRole.POS, store_id=store.id)
+    csv = {"Content-Type": "text/csv"} | bearer(key)
+    tag = uuid.uuid4().hex[:6]
+    phone, other_phone, third_phone = indian_mobile(), indian_mobile(), indian_mobile()
+    customers = f"external_customer_id,phone,first_name\nC-{tag},{phone},Asha\n".encode()
+    imported = await finished(
+        http,
+        key,
+        await http.post("/v1/imports/customers?source=jewelmate", content=customers, headers=csv),
+    )
+    assert imported["created"] == 1, imported
+    asha = database.read(lambda s: s.scalars(select(Lead.id).where(Lead.phone_e164 == phone)).one())
+
+    def sales(sale: str, phone: str) -> bytes:
+        row = f"{sale},1,2025-05-01T11:00:00+05:30,C-{tag},{phone},,,R-1,Ring,gold,1,5000,INR\n"
+        return (SALES_HEADER + row).encode()
+
+    # The same customer id from the same system, with a number the store has not seen: Asha.
+    same = await finished(
+        http,
+        key,
+        await http.post(
+            "/v1/imports/sales?source=jewelmate", content=sales(f"{tag}-1", other_phone),
+            headers=csv,
+        ),
+    )  # fmt: skip
+    # The same id written by another system names someone else there: not Asha.
+    other = await finished(
+        http,
+        key,
+        await http.post(
+            "/v1/imports/sales?source=polygon", content=sales(f"{tag}-2", third_phone),
+            headers=csv,
+        ),
+    )  # fmt: skip
+    assert (same["created"], other["created"]) == (1, 1), (same, other)
+    buyers = database.read(
+        lambda s: dict(
+            s.execute(
+                select(Purchase.pos_transaction_id, Purchase.lead_id).where(
+                    Purchase.store_id == store.id
+                )
+            ).all()
+        )
+    )
+    assert buyers[f"jewelmate:{tag}-1"] == asha
+    assert buyers[f"polygon:{tag}-2"] != asha
+    assert _external_ids(database, asha) == [("jewelmate", f"C-{tag}")]
+    assert _external_ids(database, buyers[f"polygon:{tag}-2"]) == [("polygon", f"C-{tag}")]
 
 
 async def test_a_file_that_is_not_utf8_is_refused_naming_the_line(http, store, api_key, database):
