@@ -35,6 +35,15 @@ Kind = Literal["customers", "sales", "products"]
 KINDS: tuple[Kind, ...] = ("customers", "sales", "products")
 # A sale older than this when imported is history (see the module's docstring).
 HISTORY_AFTER = timedelta(days=30)
+# A run that has written nothing for this long is not running: its process stopped (an API
+# restart). A live run writes a unit of rows every few seconds.
+STALLED_AFTER = timedelta(minutes=5)
+# What an interrupted run's report says (with the rows it had done).
+INTERRUPTED = (
+    "the import was interrupted after the rows counted here (the service running it stopped); "
+    "upload the same file again to finish it: the rows imported before are found unchanged, "
+    "and none is imported twice"
+)
 # The report keeps this many bad rows in full; `error_count` counts them all.
 KEPT_ERRORS = 500
 # What full mode means for each kind, as the report and the README say it.
@@ -109,6 +118,7 @@ def open_run(
         error_count=0,
         errors=[],
         started_at=utcnow(),
+        progress_at=utcnow(),
     )
     ImportRunRepository(session).add(run)
     return run.id
@@ -116,6 +126,7 @@ def open_run(
 
 def add_progress(session: Session, run_id: uuid.UUID, tally: Tally) -> None:
     run = session.get_one(ImportRun, run_id)
+    run.progress_at = utcnow()
     run.rows_read += tally.rows_read
     run.rows_failed += len({error.row for error in tally.errors})
     run.created += tally.created
@@ -134,6 +145,47 @@ def finish_run(session: Session, run_id: uuid.UUID, failure: str | None = None) 
     run.status = "failed" if failure else "done"
     run.failure = failure
     run.finished_at = utcnow()
+
+
+def stalled(run: ImportRun, now: datetime) -> bool:
+    """Running, by its row, but nothing written for STALLED_AFTER: its process stopped."""
+    last = run.progress_at or run.started_at
+    return run.status == "running" and last < now - STALLED_AFTER
+
+
+def status_of(run: ImportRun, now: datetime) -> str:
+    """The run's status as a person should read it: `interrupted` for a stalled run, even
+    before a restarted API has recorded it so."""
+    return "interrupted" if stalled(run, now) else run.status
+
+
+def failure_of(run: ImportRun, now: datetime) -> str | None:
+    if stalled(run, now):
+        return INTERRUPTED
+    return run.failure
+
+
+def interrupt_stalled(session: Session, *, now: datetime) -> int:
+    """Record the runs whose process stopped as `interrupted`, with the rows they had done
+    (an API calls this as it starts); how many."""
+    runs = ImportRunRepository(session).running()
+    stopped = [run for run in runs if stalled(run, now)]
+    for run in stopped:
+        _interrupted(run, now)
+    return len(stopped)
+
+
+def interrupt(session: Session, run_id: uuid.UUID) -> None:
+    """The run's process is stopping it (a shutdown): `interrupted`, with the rows done."""
+    run = session.get_one(ImportRun, run_id)
+    if run.status == "running":
+        _interrupted(run, utcnow())
+
+
+def _interrupted(run: ImportRun, now: datetime) -> None:
+    run.status = "interrupted"
+    run.failure = INTERRUPTED
+    run.finished_at = now
 
 
 def run_for(session: Session, actor: Actor, run_id: uuid.UUID) -> ImportRun:

@@ -104,6 +104,10 @@ async def run_import(
         await asyncio.to_thread(database.run, lambda s: imports.finish_run(s, order.run_id))
     except FileRefused as refused:
         await _fail(database, order.run_id, str(refused))
+    except asyncio.CancelledError:
+        # The process is stopping: say so now, rather than leave the run `running`.
+        await asyncio.to_thread(database.run, lambda s: imports.interrupt(s, order.run_id))
+        raise
     except Exception:
         log.exception("import %s stopped", order.run_id)
         await _fail(

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
+from api.app import create_app
 from core.vocabulary import ApiRole
 from db.models import Enrollment, Event, ImportRun, Lead, LeadExternalId, Product, Purchase
 from tests.conftest import bearer
+from tests.conftest import test_settings as settings_for
 from tests.factories import indian_mobile
 
 SALES_HEADER = (
@@ -331,3 +333,64 @@ async def test_a_multipart_upload_imports_like_a_raw_body(http, store, api_key, 
         http, key, await http.post("/v1/imports/products", files=files, headers=bearer(key))
     )
     assert report["created"] == 1
+
+
+async def test_an_import_its_process_left_running_is_interrupted_on_start_and_the_file_finishes_it(
+    http, store, api_key, database, dev_server, worker_for
+):
+    key = api_key(ApiRole.POS, store_id=store.id)
+    csv = {"Content-Type": "text/csv"} | bearer(key)
+    tag = uuid.uuid4().hex[:6]
+    lines = [
+        f"{tag}-{n},1,2025-03-0{n}T11:00:00+05:30,,{indian_mobile()},,,R-{n},Ring,gold,1,900,INR\n"
+        for n in range(1, 7)
+    ]
+    # What a process killed half-way leaves: the first sales written, its row still `running`,
+    # its last unit written long ago.
+    half = await finished(
+        http,
+        key,
+        await http.post(
+            "/v1/imports/sales?source=jewelmate",
+            content=(SALES_HEADER + "".join(lines[:3])).encode(),
+            headers=csv,
+        ),
+    )
+    assert half["created"] == 3
+
+    def killed(session) -> uuid.UUID:
+        run = session.get_one(ImportRun, uuid.UUID(half["import_id"]))
+        run.status, run.finished_at = "running", None
+        run.progress_at = datetime.now(UTC) - timedelta(minutes=20)
+        alive = ImportRun(**{
+            column.key: getattr(run, column.key) for column in ImportRun.__table__.columns
+        } | {"id": uuid.uuid4(), "progress_at": datetime.now(UTC)})  # fmt: skip
+        session.add(alive)
+        return alive.id
+
+    alive_id = database.run(killed)
+
+    async with worker_for(dev_server.client) as task_queue:
+        app = create_app(
+            settings_for(database.url, task_queue), database=database, temporal=dev_server.client
+        )
+        async with app.router.lifespan_context(app):
+            recorded = database.read(lambda s: s.get_one(ImportRun, uuid.UUID(half["import_id"])))
+            alive = database.read(lambda s: s.get_one(ImportRun, alive_id))
+    assert (recorded.status, recorded.rows_read, recorded.created) == ("interrupted", 3, 3)
+    assert alive.status == "running", "a run whose process writes still is not touched"
+
+    report = (await http.get(f"/v1/imports/{half['import_id']}", headers=bearer(key))).json()
+    assert report["status"] == "interrupted" and "same file again" in report["failure"]
+    assert report["resume_url"].startswith("/v1/imports/sales?")
+    assert "source=jewelmate" in report["resume_url"]
+    rest = await finished(
+        http,
+        key,
+        await http.post(
+            report["resume_url"], content=(SALES_HEADER + "".join(lines)).encode(), headers=csv
+        ),
+    )
+    assert (rest["status"], rest["created"], rest["unchanged"]) == ("done", 3, 3), rest
+    assert _count(database, Purchase, Purchase.store_id == store.id) == 6
+    assert _count(database, Event, Event.store_id == store.id, Event.kind == "purchase") == 6
