@@ -109,16 +109,17 @@ def record_sales(
     """Record many sales of one store in one unit of work (an import's chunk), each as
     `record_sale` records one, in order, with the same result and effects: what they need is
     read for all of them at once (the sales recorded before, their buyers, the buyers'
-    running journeys and the sales' events) and their rows are written in one flush."""
+    running journeys and the sales' events), and the new purchases and events are inserted
+    in one statement each."""
     if not sales:
         return []
     if len({sale.store_id for sale in sales}) > 1:
         raise InvalidField("store_id", "the sales of one store at a time")
     store = _store(session, reference, sales[0].store_id, actor)
-    _check_associates(session, store, sales)
     keys = [sale.pos_transaction_id for sale in sales]
     recorded = PurchaseRepository(session).by_transactions(store.id, keys)
     fresh = [sale for sale in sales if sale.pos_transaction_id not in recorded]
+    _check_associates(session, store, fresh)  # a repeat answers as the first time
     index = (
         LeadIndex.loaded(session, store, [sale.buyer for sale in fresh])
         if len(fresh) > 1
