@@ -266,28 +266,16 @@ async def test_a_csv_customer_is_found_by_its_id_in_that_system_before_phone_and
     assert imported["created"] == 1, imported
     asha = database.read(lambda s: s.scalars(select(Lead.id).where(Lead.phone_e164 == phone)).one())
 
-    def sales(sale: str, phone: str) -> bytes:
+    async def sale_from(source: str, sale: str, phone: str) -> dict[str, Any]:
         row = f"{sale},1,2025-05-01T11:00:00+05:30,C-{tag},{phone},,,R-1,Ring,gold,1,5000,INR\n"
-        return (SALES_HEADER + row).encode()
+        body = (SALES_HEADER + row).encode()
+        url = f"/v1/imports/sales?source={source}"
+        return await finished(http, key, await http.post(url, content=body, headers=csv))
 
     # The same customer id from the same system, with a number the store has not seen: Asha.
-    same = await finished(
-        http,
-        key,
-        await http.post(
-            "/v1/imports/sales?source=jewelmate", content=sales(f"{tag}-1", other_phone),
-            headers=csv,
-        ),
-    )  # fmt: skip
+    same = await sale_from("jewelmate", f"{tag}-1", other_phone)
     # The same id written by another system names someone else there: not Asha.
-    other = await finished(
-        http,
-        key,
-        await http.post(
-            "/v1/imports/sales?source=polygon", content=sales(f"{tag}-2", third_phone),
-            headers=csv,
-        ),
-    )  # fmt: skip
+    other = await sale_from("polygon", f"{tag}-2", third_phone)
     assert (same["created"], other["created"]) == (1, 1), (same, other)
     buyers = database.read(
         lambda s: dict(
