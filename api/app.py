@@ -16,6 +16,7 @@ from api.auth import actor_cache
 from api.campaigns.router import router as campaigns_router
 from api.docs import document_answers, install_docs
 from api.health.router import router as health_router
+from api.imports import service as imports_service
 from api.imports.router import router as imports_router
 from api.inputs import InputGuard, Refusal, answer_refusal
 from api.insight.router import router as insight_router
@@ -52,7 +53,10 @@ def create_app(
             owned = app.state.database = Database(settings.database_url)
         if getattr(app.state, "temporal", None) is None:
             app.state.temporal = await connect_temporal(settings, lazy=True)
+        # Imports a stopped process left `running` are told apart now, not left running forever.
+        await imports_service.interrupt_stalled(app.state.database)
         yield
+        await imports_service.stop_running()  # recorded `interrupted`, with the rows done
         if owned is not None:
             owned.dispose()
 

@@ -3,11 +3,11 @@
 A store's sales history (two years, 1–3 lines a sale, about 50,000 sales by 30,000 buyers,
 each buyer by phone, some also by an external customer id) goes through the same path as
 `POST /v1/imports/sales` once its upload has reached disk: `start_import` checks the header,
-opens the run, and the background import streams the file a row at a time, each sale through
-`record_sale` (its buyer through `find_or_create_lead`), in units of 250 sales, on a
-temporary SQLite file. Writing the file is not timed. Sales this old are history, so they
-start no journeys: Temporal is told nothing (`effects_told` checks that), which is what an
-import of a store's past looks like.
+opens the run, and the background import streams the file a row at a time, in units of 500
+sales, each unit through `record_sales` (the buyers through `find_or_create_lead` on leads
+read for the whole unit), on a temporary SQLite file. Writing the file is not timed. Sales
+this old are history, so they start no journeys: Temporal is told nothing (`effects_told`
+checks that), which is what an import of a store's past looks like.
 """
 
 from __future__ import annotations

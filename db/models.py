@@ -696,7 +696,8 @@ class ImportRun(Base):
     source: Mapped[str] = mapped_column(String(32))
     mode: Mapped[str] = mapped_column(String(8))  # delta | full
     dry_run: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(16))  # running | done | failed
+    # running | done | failed | interrupted (its process stopped; the same file again ends it)
+    status: Mapped[str] = mapped_column(String(16))
     started_by: Mapped[str] = mapped_column(String(200))
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_failed: Mapped[int] = mapped_column(Integer, default=0)
@@ -708,6 +709,8 @@ class ImportRun(Base):
     errors: Mapped[list[Any]] = mapped_column(default=list)
     failure: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = _created()
+    # When the run last wrote a unit of rows (a live run does every few seconds).
+    progress_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 

@@ -58,6 +58,18 @@ class Effects:
     # Running journeys to end as superseded (after the journeys above have started).
     supersede: list[Supersede] = field(default_factory=list)
 
+    @property
+    def empty(self) -> bool:
+        """Nothing for Temporal to hear (a sale of history: no journey runs or starts)."""
+        return not (
+            self.journeys
+            or self.countdowns
+            or self.deliveries
+            or self.escalations
+            or self.qualify
+            or self.supersede
+        )
+
     def deliver(self, event: Happening, workflow_ids: list[str]) -> None:
         if workflow_ids:
             self.deliveries.append(Delivery(event, workflow_ids))

@@ -2,7 +2,7 @@
 
 A door (connectors/csv_import) reads and checks the rows; each good one comes here and goes
 through the same domain call as the live door would use: a customer through
-`find_or_create_lead`, a sale through `record_sale` (journeys converted, post-purchase
+`find_or_create_lead`, a sale through `record_sales` (journeys converted, post-purchase
 started), a piece through `upsert_piece`. Upsert keys make a second run change nothing.
 
 A sale sold long before the import is history: it is recorded and converts running journeys
@@ -13,6 +13,7 @@ of sales must not send five years of thank-yous today; the nightly rescoring rea
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -27,13 +28,22 @@ from domain.catalogue import Outcome
 from domain.effects import Effects
 from domain.errors import InvalidField, NotFound
 from domain.leads import Details, Identity, find_or_create_lead
-from domain.purchases import Sale, record_sale
+from domain.purchases import Sale, record_sales
 from domain.reference import Reference, StoreProfile
 
 Kind = Literal["customers", "sales", "products"]
 KINDS: tuple[Kind, ...] = ("customers", "sales", "products")
 # A sale older than this when imported is history (see the module's docstring).
 HISTORY_AFTER = timedelta(days=30)
+# A run that has written nothing for this long is not running: its process stopped (an API
+# restart). A live run writes a unit of rows every few seconds.
+STALLED_AFTER = timedelta(minutes=5)
+# What an interrupted run's report says (with the rows it had done).
+INTERRUPTED = (
+    "the import was interrupted after the rows counted here (the service running it stopped); "
+    "upload the same file again to finish it: the rows imported before are found unchanged, "
+    "and none is imported twice"
+)
 # The report keeps this many bad rows in full; `error_count` counts them all.
 KEPT_ERRORS = 500
 # What full mode means for each kind, as the report and the README say it.
@@ -108,6 +118,7 @@ def open_run(
         error_count=0,
         errors=[],
         started_at=utcnow(),
+        progress_at=utcnow(),
     )
     ImportRunRepository(session).add(run)
     return run.id
@@ -115,6 +126,7 @@ def open_run(
 
 def add_progress(session: Session, run_id: uuid.UUID, tally: Tally) -> None:
     run = session.get_one(ImportRun, run_id)
+    run.progress_at = utcnow()
     run.rows_read += tally.rows_read
     run.rows_failed += len({error.row for error in tally.errors})
     run.created += tally.created
@@ -135,6 +147,47 @@ def finish_run(session: Session, run_id: uuid.UUID, failure: str | None = None) 
     run.finished_at = utcnow()
 
 
+def stalled(run: ImportRun, now: datetime) -> bool:
+    """Running, by its row, but nothing written for STALLED_AFTER: its process stopped."""
+    last = run.progress_at or run.started_at
+    return run.status == "running" and last < now - STALLED_AFTER
+
+
+def status_of(run: ImportRun, now: datetime) -> str:
+    """The run's status as a person should read it: `interrupted` for a stalled run, even
+    before a restarted API has recorded it so."""
+    return "interrupted" if stalled(run, now) else run.status
+
+
+def failure_of(run: ImportRun, now: datetime) -> str | None:
+    if stalled(run, now):
+        return INTERRUPTED
+    return run.failure
+
+
+def interrupt_stalled(session: Session, *, now: datetime) -> int:
+    """Record the runs whose process stopped as `interrupted`, with the rows they had done
+    (an API calls this as it starts); how many."""
+    runs = ImportRunRepository(session).running()
+    stopped = [run for run in runs if stalled(run, now)]
+    for run in stopped:
+        _interrupted(run, now)
+    return len(stopped)
+
+
+def interrupt(session: Session, run_id: uuid.UUID) -> None:
+    """The run's process is stopping it (a shutdown): `interrupted`, with the rows done."""
+    run = session.get_one(ImportRun, run_id)
+    if run.status == "running":
+        _interrupted(run, utcnow())
+
+
+def _interrupted(run: ImportRun, now: datetime) -> None:
+    run.status = "interrupted"
+    run.failure = INTERRUPTED
+    run.finished_at = now
+
+
 def run_for(session: Session, actor: Actor, run_id: uuid.UUID) -> ImportRun:
     run = ImportRunRepository(session).get(run_id)
     if run is None or not actor.may_access_store(run.store_id):
@@ -152,14 +205,19 @@ def import_customer(
     return "updated" if session.is_modified(found.lead) else "unchanged"
 
 
-def import_sale(
-    session: Session, reference: Reference, actor: Actor, sale: Sale, *, now: datetime
-) -> tuple[Outcome, Effects]:
-    """The sale, recorded as the till's would be; one sold before HISTORY_AFTER is history
-    (it starts nothing new), and one recorded before changes nothing (a re-run must not
-    start a finished journey again)."""
-    old = sale.purchased_at is not None and sale.purchased_at < now - HISTORY_AFTER
-    recorded = record_sale(session, reference, actor, replace(sale, history=old))
-    if recorded.duplicate:
-        return "unchanged", Effects()
-    return "created", recorded.effects
+def import_sales(
+    session: Session, reference: Reference, actor: Actor, sales: Sequence[Sale], *, now: datetime
+) -> list[tuple[Outcome, Effects]]:
+    """The sales (a unit of work's), recorded as the till's would be, together
+    (`record_sales`); one sold before HISTORY_AFTER is history (it starts nothing new), and
+    one recorded before changes nothing (a re-run must not start a finished journey again)."""
+    dated = [
+        replace(
+            sale, history=sale.purchased_at is not None and sale.purchased_at < now - HISTORY_AFTER
+        )
+        for sale in sales
+    ]
+    return [
+        ("unchanged", Effects()) if recorded.duplicate else ("created", recorded.effects)
+        for recorded in record_sales(session, reference, actor, dated)
+    ]

@@ -14,6 +14,7 @@ deduplicate by event id.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.vocabulary import LeadSource, Stage
-from db.models import Enrollment, Lead, Purchase, PurchaseReturn, Store
+from db.models import Enrollment, Event, Lead, Purchase, PurchaseReturn, Store
 from db.repositories import (
     EnrollmentRepository,
     EventRepository,
@@ -35,7 +36,7 @@ from domain.effects import Effects, QualifyOrder, Supersede
 from domain.enrollment import active_journeys, plan_countdowns, plan_journey_by_key
 from domain.errors import Conflict, InvalidField
 from domain.events import Happening, check_same_event, happening, new_event, record_event_once
-from domain.leads import Details, Identity, find_or_create_lead
+from domain.leads import Details, FoundLead, Identity, LeadIndex, find_or_create_lead
 from domain.reference import Reference, StoreProfile
 from qualification.scoring import spoken_money
 from sequences.model import purchase_facts
@@ -99,28 +100,134 @@ class SaleRecorded:
 def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale) -> SaleRecorded:
     """Record the sale once; its effects: the lead's journeys hear of it, post-purchase and
     any countdown start, and qualification runs."""
-    store = _store(session, reference, sale.store_id, actor)
-    purchases = PurchaseRepository(session)
-    purchase = purchases.by_transaction(store.id, sale.pos_transaction_id)
-    duplicate = purchase is not None
-    created_lead = False
-    if purchase is None:
-        if sale.associate_id is not None:
-            associate = StaffRepository(session).get(sale.associate_id)
-            if associate is None or associate.store_id != store.id:
-                raise InvalidField("associate_id", "no staff member of this store has that id")
-        details = sale.buyer_details
-        if sale.occasion is not None:
-            kind, day = sale.occasion
-            details = replace(details, occasion_dates={kind.value: day.isoformat()})
-        lead, created_lead = _buyer(session, store, sale.buyer, details)
-        categories = _categories(sale.items)
-        facts = purchase_facts(categories, sale.amount_minor)
-        converted = (
-            [] if created_lead else _converted_by_purchase(session, reference, lead.id, facts)
+    return record_sales(session, reference, actor, [sale])[0]
+
+
+def record_sales(
+    session: Session, reference: Reference, actor: Actor, sales: Sequence[Sale]
+) -> list[SaleRecorded]:
+    """Record many sales of one store in one unit of work (an import's chunk), each as
+    `record_sale` records one, in order, with the same result and effects: what they need is
+    read for all of them at once (the sales recorded before, their buyers, the buyers'
+    running journeys and the sales' events), and the new purchases and events are inserted
+    in one statement each."""
+    if not sales:
+        return []
+    if len({sale.store_id for sale in sales}) > 1:
+        raise InvalidField("store_id", "the sales of one store at a time")
+    store = _store(session, reference, sales[0].store_id, actor)
+    keys = [sale.pos_transaction_id for sale in sales]
+    recorded = PurchaseRepository(session).by_transactions(store.id, keys)
+    fresh = [sale for sale in sales if sale.pos_transaction_id not in recorded]
+    _check_associates(session, store, fresh)  # a repeat answers as the first time
+    index = (
+        LeadIndex.loaded(session, store, [sale.buyer for sale in fresh])
+        if len(fresh) > 1
+        else LeadIndex(session, store.id)
+    )
+    batch = _Batch(
+        session,
+        reference,
+        store,
+        index,
+        recorded,
+        EventRepository(session).by_keys(store.id, [_sale_key(key) for key in keys]),
+    )
+    batch.find_buyers(fresh)
+    results = [batch.record(sale) for sale in sales]
+    batch.write()
+    return results
+
+
+def _check_associates(session: Session, store: StoreProfile, sales: Sequence[Sale]) -> None:
+    for associate_id in {sale.associate_id for sale in sales if sale.associate_id is not None}:
+        associate = StaffRepository(session).get(associate_id)
+        if associate is None or associate.store_id != store.id:
+            raise InvalidField("associate_id", "no staff member of this store has that id")
+
+
+class _Batch:
+    """The sales of one `record_sales` call, recorded one after another on what was read for
+    all of them. Nothing here queries per sale on the common path (a new sale of history),
+    so the session's rows are written together at the next flush."""
+
+    def __init__(
+        self,
+        session: Session,
+        reference: Reference,
+        store: StoreProfile,
+        index: LeadIndex,
+        recorded: dict[str, Purchase],
+        events: dict[str, Event],
+    ) -> None:
+        self.session, self.reference, self.store, self.index = session, reference, store, index
+        self.recorded, self.events = recorded, events
+        known = index.read_ahead()
+        # Running enrollments by lead, read at once for the leads the index knew; a lead made
+        # in this batch has none, and a lead whose journeys a sale planned is asked again.
+        self.running: dict[uuid.UUID, list[Enrollment]] = (
+            EnrollmentRepository(session).active_for_leads(known) if known else {}
         )
-        purchase = purchases.add(
-            Purchase(
+        self.made: set[uuid.UUID] = set()
+        self.buyers: dict[str, FoundLead] = {}
+        # New rows, written together by `write` (a unit of work's thousands of sales).
+        self.new_purchases: list[Purchase] = []
+        self.new_events: list[Event] = []
+
+    def find_buyers(self, fresh: list[Sale]) -> None:
+        """Each new sale's buyer, found or made, in order (a person twice is one lead); the
+        leads made are written before the rows that refer to them."""
+        for sale in fresh:
+            if sale.pos_transaction_id in self.buyers:
+                continue
+            details = sale.buyer_details
+            if sale.occasion is not None:
+                kind, day = sale.occasion
+                details = replace(details, occasion_dates={kind.value: day.isoformat()})
+            found = find_or_create_lead(
+                self.session,
+                self.store,
+                sale.buyer,
+                details,
+                source=LeadSource.POS.value,
+                index=self.index,
+            )
+            self.buyers[sale.pos_transaction_id] = found
+            if found.created:
+                self.made.add(found.lead.id)
+            found.lead.stage = Stage.POST_SALE
+        self.index.flush()
+
+    def write(self) -> None:
+        """INSERT the new purchases and events (their leads are written already)."""
+        PurchaseRepository(self.session).insert_many(self.new_purchases)
+        EventRepository(self.session).insert_many(self.new_events)
+        self.new_purchases, self.new_events = [], []
+
+    def active(self, lead_id: uuid.UUID) -> list[Enrollment]:
+        if lead_id in self.made:
+            return []
+        if lead_id not in self.running:
+            return list(EnrollmentRepository(self.session).active_for_lead(lead_id))
+        return self.running[lead_id]
+
+    def record(self, sale: Sale) -> SaleRecorded:
+        session, store = self.session, self.store
+        purchase = self.recorded.get(sale.pos_transaction_id)
+        duplicate = purchase is not None
+        created_lead = False
+        if purchase is None:
+            buyer = self.buyers[sale.pos_transaction_id]
+            lead, created_lead = buyer.lead, buyer.created
+            categories = _categories(sale.items)
+            facts = purchase_facts(categories, sale.amount_minor)
+            converted = (
+                []
+                if created_lead
+                else _converted_by_purchase(session, self.reference, self.active(lead.id), facts)
+            )
+            purchase = Purchase(
+                id=uuid.uuid4(),
                 store_id=store.id,
                 lead_id=lead.id,
                 pos_transaction_id=sale.pos_transaction_id,
@@ -130,63 +237,74 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
                 associate_id=sale.associate_id,
                 purchased_at=sale.purchased_at or utcnow(),
                 converted_journeys=converted,
+                refunded_minor=0,
             )
+            self.new_purchases.append(purchase)
+            self.recorded[sale.pos_transaction_id] = purchase
+            key = _sale_key(purchase.pos_transaction_id)
+            if key not in self.events:
+                self.events[key] = new_event(
+                    store_id=store.id,
+                    lead_id=lead.id,
+                    key=key,
+                    kind=EventKind.PURCHASE,
+                    source=sale.source,
+                    payload={
+                        "pos_transaction_id": purchase.pos_transaction_id,
+                        "revenue_minor": purchase.amount_minor,
+                        "currency": purchase.currency,
+                        "items": [str(item.get("name")) for item in sale.items],
+                        **({"categories": categories} if categories is not None else {}),
+                    },
+                    occurred_at=purchase.purchased_at,
+                )
+                self.new_events.append(self.events[key])
+            _credit(session, purchase, converted)
+        else:
+            lead = session.get_one(Lead, purchase.lead_id)
+        event = self.events.get(_sale_key(purchase.pos_transaction_id))
+        assert event is not None, "a sale's event is written with it"
+        active = [enrollment.workflow_id for enrollment in self.active(lead.id)]
+        effects = Effects()
+        if active:
+            heard = happening(event)
+            credited = purchase.credited_workflow_id
+            # Only the credited journey hears the revenue: the rest convert (if their goal is
+            # met) without it, so the sale is counted once.
+            effects.deliver(heard, [wid for wid in active if wid == credited])
+            effects.deliver(_without_revenue(heard), [wid for wid in active if wid != credited])
+        post_purchase = None
+        if not sale.history:
+            self.write()  # what plans the journeys below reads the sale as written
+            started_by = f"purchase:{purchase.id}"
+            if not duplicate or _run_started_by(session, lead.id, started_by):
+                post_purchase = plan_journey_by_key(
+                    session, self.reference, lead, POST_PURCHASE_SEQUENCE, started_by=started_by
+                )
+                # Its enrollment is now among the lead's journeys: ask the database next time.
+                self.running.pop(lead.id, None)
+                self.made.discard(lead.id)
+            if post_purchase is not None and post_purchase.workflow_id not in active:
+                effects.journeys.append(post_purchase)
+                effects.supersede += [Supersede(wid, "new_run") for wid in post_purchase.supersedes]
+            if sale.occasion is not None:
+                effects.countdowns = plan_countdowns(
+                    session, self.reference, lead, only=sale.occasion[0]
+                )
+                self.running.pop(lead.id, None)
+                self.made.discard(lead.id)
+            effects.qualify.append(QualifyOrder(lead.id, event.id))
+        return SaleRecorded(
+            purchase_id=purchase.id,
+            lead_id=lead.id,
+            created_lead=created_lead,
+            duplicate=duplicate,
+            converted_journeys=list(purchase.converted_journeys or []),
+            # This sale's own post-purchase run (a repeat names the same run).
+            post_purchase_workflow_id=post_purchase.workflow_id if post_purchase else None,
+            countdown_workflow_id=next((c.workflow_id for c in effects.countdowns), None),
+            effects=effects,
         )
-        record_event_once(
-            session,
-            new_event(
-                store_id=store.id,
-                lead_id=lead.id,
-                key=_sale_key(purchase.pos_transaction_id),
-                kind=EventKind.PURCHASE,
-                source=sale.source,
-                payload={
-                    "pos_transaction_id": purchase.pos_transaction_id,
-                    "revenue_minor": purchase.amount_minor,
-                    "currency": purchase.currency,
-                    "items": [str(item.get("name")) for item in sale.items],
-                    **({"categories": categories} if categories is not None else {}),
-                },
-                occurred_at=purchase.purchased_at,
-            ),
-        )
-        _credit(session, purchase, converted)
-        lead.stage = Stage.POST_SALE
-    lead = session.get_one(Lead, purchase.lead_id)
-    event = EventRepository(session).by_key(store.id, _sale_key(purchase.pos_transaction_id))
-    assert event is not None, "a sale's event is written with it"
-    active = active_journeys(session, lead.id)
-    effects = Effects()
-    heard = happening(event)
-    credited = purchase.credited_workflow_id
-    # Only the credited journey hears the revenue: the rest convert (if their goal is met)
-    # without it, so the sale is counted once.
-    effects.deliver(heard, [wid for wid in active if wid == credited])
-    effects.deliver(_without_revenue(heard), [wid for wid in active if wid != credited])
-    post_purchase = None
-    if not sale.history:
-        started_by = f"purchase:{purchase.id}"
-        if not duplicate or _run_started_by(session, lead.id, started_by):
-            post_purchase = plan_journey_by_key(
-                session, reference, lead, POST_PURCHASE_SEQUENCE, started_by=started_by
-            )
-        if post_purchase is not None and post_purchase.workflow_id not in active:
-            effects.journeys.append(post_purchase)
-            effects.supersede += [Supersede(wid, "new_run") for wid in post_purchase.supersedes]
-        if sale.occasion is not None:
-            effects.countdowns = plan_countdowns(session, reference, lead, only=sale.occasion[0])
-        effects.qualify.append(QualifyOrder(lead.id, event.id))
-    return SaleRecorded(
-        purchase_id=purchase.id,
-        lead_id=lead.id,
-        created_lead=created_lead,
-        duplicate=duplicate,
-        converted_journeys=list(purchase.converted_journeys or []),
-        # This sale's own post-purchase run (a repeat names the same run).
-        post_purchase_workflow_id=post_purchase.workflow_id if post_purchase else None,
-        countdown_workflow_id=next((c.workflow_id for c in effects.countdowns), None),
-        effects=effects,
-    )
 
 
 def _categories(items: list[dict[str, Any]]) -> list[str] | None:
@@ -196,14 +314,14 @@ def _categories(items: list[dict[str, Any]]) -> list[str] | None:
 
 
 def _converted_by_purchase(
-    session: Session, reference: Reference, lead_id: uuid.UUID, facts: dict[str, str]
+    session: Session, reference: Reference, running: list[Enrollment], facts: dict[str, str]
 ) -> list[str]:
     """The lead's running journeys whose goal this sale meets: it converts them (a
     countdown's goal ends its year, not the countdown). The journeys decide the same from
     the same facts (`Sequence.goal_reached_by`)."""
     sequences = SequenceRepository(session)
     converted = []
-    for enrollment in EnrollmentRepository(session).active_for_lead(lead_id):
+    for enrollment in running:
         version = sequences.get(enrollment.sequence_version_id)
         if version is None:
             continue

@@ -7,6 +7,7 @@ as `POST /v1/imports/{kind}` (connectors/csv_import); the report page polls its 
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -17,7 +18,9 @@ from connectors.csv_import.columns import COLUMNS
 from connectors.csv_import.reading import FileRefused
 from connectors.csv_import.upload import parts, spooled, start_import
 from core.settings import Settings
+from db.models import ImportRun
 from db.repositories import ImportRunRepository, StoreRepository
+from db.types import utcnow
 from domain import imports
 from domain.accounts import Person
 from domain.effects import Effects
@@ -28,6 +31,7 @@ from web.pages import Refused, allow, back_to, optional_uuid, person, refusal, r
 from workflows import handles
 
 router = APIRouter(prefix="/console/imports", include_in_schema=False)
+SOURCE = re.compile(r"[a-z0-9_-]{1,32}")
 
 
 async def _importer(request: Request) -> Person:
@@ -47,7 +51,10 @@ async def _page(request: Request, me: Person, status: int = 200, **context: Any)
     def load(s: Any) -> dict[str, Any]:
         store_ids = None if me.actor.store_id is None else [me.actor.store_id]
         stores = [b for b in StoreRepository(s).all() if store_ids is None or b.id in store_ids]
-        return {"stores": stores, "runs": ImportRunRepository(s).recent(store_ids)}
+        runs = ImportRunRepository(s).recent(store_ids)
+        now = utcnow()
+        return {"stores": stores, "runs": runs,
+                "statuses": {run.id: imports.status_of(run, now) for run in runs}}  # fmt: skip
 
     loaded = await read(request, load)
     return render(
@@ -82,6 +89,11 @@ async def upload(request: Request) -> Response:
         if upload is None:
             return await _page(request, me, 422, error="Choose a CSV file to upload.",
                                error_field="file", form=fields)  # fmt: skip
+        # The system that wrote the file (an interrupted run's form sends its own again).
+        source = fields.get("source") or "csv"
+        if not SOURCE.fullmatch(source):
+            return await _page(request, me, 422, error="Lower-case letters, digits, - and _ "
+                               "(at most 32).", error_field="source", form=fields)  # fmt: skip
         file = await spooled(parts(upload))
     finally:
         await session.close_upload(request)
@@ -93,7 +105,7 @@ async def upload(request: Request) -> Response:
     try:
         run_id = await start_import(
             request.app.state.database, request.app.state.reference, me.actor, file,
-            kind=kind, store_id=store_id, source="csv", full=fields.get("mode") == "full",
+            kind=kind, store_id=store_id, source=source, full=fields.get("mode") == "full",
             dry_run=fields.get("dry_run") == "1", tell=tell,
         )  # fmt: skip
     except FileRefused as refused:
@@ -121,7 +133,7 @@ async def report_page(request: Request, import_id: str) -> Response:
     return render(
         request,
         "import.html",
-        {"person": me, "run": run, "means": imports.FULL_MODE_MEANS[run.kind]},
+        {"person": me, "run": run, "means": imports.FULL_MODE_MEANS[run.kind], **_state(run)},
     )
 
 
@@ -129,4 +141,14 @@ async def report_page(request: Request, import_id: str) -> Response:
 async def progress(request: Request, import_id: str) -> Response:
     """The report's part that changes while the import runs (htmx polls it)."""
     _, run = await _run(request, import_id)
-    return render(request, "_import_progress.html", {"run": run, "run_id": uuid.UUID(str(run.id))})
+    return render(
+        request,
+        "_import_progress.html",
+        {"run": run, "run_id": uuid.UUID(str(run.id)), **_state(run)},
+    )
+
+
+def _state(run: ImportRun) -> dict[str, Any]:
+    """How the run stands as a person reads it (a run whose process stopped: interrupted)."""
+    now = utcnow()
+    return {"status": imports.status_of(run, now), "failure": imports.failure_of(run, now)}

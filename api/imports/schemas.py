@@ -27,7 +27,9 @@ class ImportReport(BaseModel):
     source: str
     mode: str
     dry_run: bool
-    status: str  # running | done | failed
+    # running | done | failed | interrupted (its process stopped: send the same file to
+    # `resume_url` to finish it; rows imported before are found unchanged, none twice)
+    status: str
     rows_read: int
     rows_failed: int
     created: int
@@ -38,5 +40,6 @@ class ImportReport(BaseModel):
     errors: list[RowProblem]  # the first 500 problems; error_count counts them all
     failure: str | None
     full_mode_means: str
+    resume_url: str | None  # an interrupted run: where to POST the same file again
     started_at: datetime
     finished_at: datetime | None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import IO
+from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -12,8 +14,10 @@ from starlette.datastructures import UploadFile
 from api.deps import Backend
 from api.imports.schemas import ImportAccepted, ImportReport, RowProblem
 from connectors.csv_import.reading import FileRefused
-from connectors.csv_import.upload import parts, spooled, start_import
+from connectors.csv_import.upload import parts, spooled, start_import, stop_imports
 from db.models import ImportRun
+from db.session import Database
+from db.types import utcnow
 from domain import imports
 from domain.access import Actor
 from domain.effects import Effects
@@ -82,7 +86,16 @@ async def start(
     return ImportAccepted(import_id=run_id, status="running", report_url=f"/v1/imports/{run_id}")
 
 
-def report(run: ImportRun) -> ImportReport:
+def _resume_url(run: ImportRun) -> str:
+    """Where to send the same file again to finish an interrupted run (its own parameters)."""
+    query = {"store_id": str(run.store_id), "source": run.source, "mode": run.mode}
+    if run.dry_run:
+        query["dry_run"] = "true"
+    return f"/v1/imports/{run.kind}?{urlencode(query)}"
+
+
+def report(run: ImportRun, now: datetime) -> ImportReport:
+    status = imports.status_of(run, now)
     return ImportReport(
         import_id=run.id,
         store_id=run.store_id,
@@ -90,7 +103,7 @@ def report(run: ImportRun) -> ImportReport:
         source=run.source,
         mode=run.mode,
         dry_run=run.dry_run,
-        status=run.status,
+        status=status,
         rows_read=run.rows_read,
         rows_failed=run.rows_failed,
         created=run.created,
@@ -99,8 +112,9 @@ def report(run: ImportRun) -> ImportReport:
         deactivated=run.deactivated,
         error_count=run.error_count,
         errors=[RowProblem(**error) for error in run.errors],
-        failure=run.failure,
+        failure=imports.failure_of(run, now),
         full_mode_means=imports.FULL_MODE_MEANS[run.kind],
+        resume_url=_resume_url(run) if status == "interrupted" else None,
         started_at=run.started_at,
         finished_at=run.finished_at,
     )
@@ -110,4 +124,17 @@ async def read_report(backend: Backend, actor: Actor, import_id: uuid.UUID) -> I
     run = await run_in_threadpool(
         backend.database.read, lambda s: imports.run_for(s, actor, import_id)
     )
-    return report(run)
+    return report(run, utcnow())
+
+
+async def interrupt_stalled(database: Database) -> int:
+    """Record the runs a stopped process left `running` as `interrupted` (the API starting)."""
+    return await run_in_threadpool(
+        database.run, lambda s: imports.interrupt_stalled(s, now=utcnow())
+    )
+
+
+async def stop_running() -> None:
+    """Stop the imports this process runs (the API shutting down): each is recorded
+    `interrupted` with the rows it had done."""
+    await stop_imports()

@@ -174,8 +174,10 @@ class Person:
     details: Details
 
 
-def person(row: Row, country: str, store_currency: str) -> Person | None:
-    """The customer columns (a customers file, or a sale line's buyer)."""
+def person(row: Row, source: str, country: str, store_currency: str) -> Person | None:
+    """The customer columns (a customers file, or a sale line's buyer). The file's
+    `external_customer_id` is the person's id in `source` (the system that wrote the file):
+    matched in that source's ids, before the phone and the email."""
     external = row.text("external_customer_id", limit=100)
     email = row.take("email", _email)
     phone = row.take("phone", lambda raw: normalise_phone_or_bad(raw, country))
@@ -203,7 +205,7 @@ def person(row: Row, country: str, store_currency: str) -> Person | None:
         metals=row.take("metals", word_list) or [],
         stones=row.take("stones", word_list) or [],
     )
-    who = Identity(phone=phone, email=email, pos_customer_id=external)
+    who = Identity(phone=phone, email=email, external=(source, external) if external else None)
     return None if row.errors else Person(who, details)
 
 
@@ -244,7 +246,7 @@ class SaleLine:
     item: dict[str, Any]
 
 
-def sale_line(row: Row, country: str, store_currency: str) -> SaleLine | None:
+def sale_line(row: Row, source: str, country: str, store_currency: str) -> SaleLine | None:
     sale_id = row.text("external_sale_id", limit=80)
     if sale_id is None and not row.errors:
         row.errors.append(RowError(row.number, "external_sale_id", "a value (it is required)"))
@@ -252,7 +254,7 @@ def sale_line(row: Row, country: str, store_currency: str) -> SaleLine | None:
     sold_at = row.take("sold_at", moment, required=True)
     qty = row.take("qty", whole(1), required=True)
     price = row.take("unit_price", decimal, required=True)
-    buyer = person(row, country, store_currency)
+    buyer = person(row, source, country, store_currency)
     code = row.take("currency", currency) or store_currency
     unit_minor = _minor(row, "unit_price", price, code)
     sku, title = row.text("sku", limit=100), row.text("title", limit=300)

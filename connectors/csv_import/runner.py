@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from connectors.csv_import import columns
 from connectors.csv_import.reading import FileRefused, Record, records
-from db.repositories import ProductRepository, PurchaseRepository
+from db.repositories import ProductRepository
 from db.session import Database
 from db.types import utcnow
 from domain import catalogue, imports
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 Tell = Callable[[Effects], Awaitable[Any]]
 # Rows (or sales) per unit of work: short enough that SQLite's one writer is never held long.
-BATCH = 250
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,10 @@ async def run_import(
         await asyncio.to_thread(database.run, lambda s: imports.finish_run(s, order.run_id))
     except FileRefused as refused:
         await _fail(database, order.run_id, str(refused))
+    except asyncio.CancelledError:
+        # The process is stopping: say so now, rather than leave the run `running`.
+        await asyncio.to_thread(database.run, lambda s: imports.interrupt(s, order.run_id))
+        raise
     except Exception:
         log.exception("import %s stopped", order.run_id)
         await _fail(
@@ -150,7 +154,7 @@ def _one_unit(
     if the domain refuses one, the unit is rolled back and written again a row at a time in
     savepoints, so the refused row is reported and the others are kept.
     """
-    unit = _read_sales(reading) if order.kind == "sales" else _read_rows(order, reading)
+    unit = _read_sales(order, reading) if order.kind == "sales" else _read_rows(order, reading)
     try:
         return database.run(lambda s: _write(s, reference, order, reading, unit, guarded=False))
     except DomainError:
@@ -182,14 +186,14 @@ def _read_rows(order: ImportOrder, reading: _Reading) -> _Unit:
             if piece is not None:
                 unit.pieces.append(piece)
         else:
-            found = columns.person(row, reading.store.country, reading.store.currency)
+            found = columns.person(row, order.source, reading.store.country, reading.store.currency)
             if found is not None:
                 unit.people.append((row, found))
         unit.tally.errors.extend(row.errors)
     return unit
 
 
-def _read_sales(reading: _Reading) -> _Unit:
+def _read_sales(order: ImportOrder, reading: _Reading) -> _Unit:
     unit = _Unit()
     while len(unit.sales) < BATCH:
         record = _next(reading)
@@ -200,7 +204,7 @@ def _read_sales(reading: _Reading) -> _Unit:
             break
         unit.tally.rows_read += 1
         row = columns.Row(record.row, record.values)
-        line = columns.sale_line(row, reading.store.country, reading.store.currency)
+        line = columns.sale_line(row, order.source, reading.store.country, reading.store.currency)
         sale_id = record.values.get("external_sale_id", "")
         current = reading.open_sale
         if current is not None and current.sale_id != sale_id:
@@ -276,18 +280,25 @@ def _write(
             if outcome is not None:
                 tally.count(outcome)
             tally.errors.extend(errors.errors)
-        recorded = PurchaseRepository(session).recorded(
-            order.store_id, [_transaction_id(order, sale) for sale in unit.sales]
-        )
-        for sale in unit.sales:
-            if _transaction_id(order, sale) in recorded:
-                # Recorded before: record_sale would find it and change nothing.
+        if guarded:
+            for sale in unit.sales:
+                effects.extend(_write_sale(session, reference, order, reading, sale, tally))
+        else:
+            # The common case: the unit's sales recorded together (buyers, sales recorded
+            # before and running journeys looked up once for all of them).
+            written = imports.import_sales(
+                session,
+                reference,
+                order.actor,
+                [_sale(order, sale) for sale in unit.sales],
+                now=reading.now,
+            )
+            for sale, (outcome, effect) in zip(unit.sales, written, strict=True):
                 for _ in sale.lines:
-                    tally.count("unchanged")
-                continue
-            effects.extend(_write_sale(session, reference, order, reading, sale, tally, guarded))
+                    tally.count(outcome)
+                effects.append(effect)
     imports.add_progress(session, order.run_id, tally)
-    return effects
+    return [effect for effect in effects if not effect.empty]
 
 
 def _guarded(session: Session, guarded: bool, row: columns.Row, work: Callable[[], Any]) -> Any:
@@ -316,18 +327,10 @@ def _check_line(row: columns.Row, sale: _SaleInProgress, line: columns.SaleLine)
         )
 
 
-def _write_sale(
-    session: Session,
-    reference: Reference,
-    order: ImportOrder,
-    reading: _Reading,
-    sale: _SaleInProgress,
-    tally: Tally,
-    guarded: bool,
-) -> list[Effects]:
-    """Record one sale (all its lines good) through the domain, as the till's would be."""
+def _sale(order: ImportOrder, sale: _SaleInProgress) -> Sale:
+    """The sale whose lines were read (all good), as the till would report it."""
     first = sale.lines[0][1]
-    recorded = Sale(
+    return Sale(
         store_id=order.store_id,
         pos_transaction_id=_transaction_id(order, sale),
         buyer=first.buyer.who,
@@ -339,12 +342,26 @@ def _write_sale(
         purchased_at=first.sold_at,
         occasion=None,
     )
+
+
+def _write_sale(
+    session: Session,
+    reference: Reference,
+    order: ImportOrder,
+    reading: _Reading,
+    sale: _SaleInProgress,
+    tally: Tally,
+) -> list[Effects]:
+    """Record one sale in its own savepoint (a unit the domain refused, written again sale by
+    sale): a refusal is that sale's rows' error."""
     row = columns.Row(sale.lines[0][0], {})
     result = _guarded(
         session,
-        guarded,
+        True,
         row,
-        lambda: imports.import_sale(session, reference, order.actor, recorded, now=reading.now),
+        lambda: imports.import_sales(
+            session, reference, order.actor, [_sale(order, sale)], now=reading.now
+        )[0],
     )
     if result is None:
         tally.errors.extend(

@@ -114,3 +114,12 @@ async def finished_imports() -> None:
     """Wait for the imports running in this process (a test's or a shutdown's end)."""
     while _RUNNING:
         await asyncio.gather(*list(_RUNNING), return_exceptions=True)
+
+
+async def stop_imports() -> None:
+    """Stop the imports running in this process (a shutdown): each records itself
+    `interrupted`, with the rows it had done."""
+    running = list(_RUNNING)
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)

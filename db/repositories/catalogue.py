@@ -65,6 +65,10 @@ class ImportRunRepository(Repository[ImportRun]):
             query = query.where(ImportRun.store_id.in_(store_ids))
         return list(self.session.scalars(query))
 
+    def running(self) -> list[ImportRun]:
+        """Every run whose row says it is running (a few at most)."""
+        return list(self.session.scalars(select(ImportRun).where(ImportRun.status == "running")))
+
 
 class OutboundCallRepository(Repository[OutboundCall]):
     model = OutboundCall

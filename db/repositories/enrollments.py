@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from collections.abc import Sequence as Seq
 from datetime import datetime
 
@@ -121,6 +122,20 @@ class EnrollmentRepository(Repository[Enrollment]):
                 Enrollment.lead_id == lead_id, Enrollment.status == JourneyStatus.ACTIVE
             )
         ).all()
+
+    def active_for_leads(
+        self, lead_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Enrollment]]:
+        """Each of these leads' running enrollments (every lead named, in one query)."""
+        found: dict[uuid.UUID, list[Enrollment]] = {lead_id: [] for lead_id in lead_ids}
+        if found:
+            for enrollment in self.session.scalars(
+                select(Enrollment).where(
+                    Enrollment.lead_id.in_(list(found)), Enrollment.status == JourneyStatus.ACTIVE
+                )
+            ):
+                found[enrollment.lead_id].append(enrollment)
+        return found
 
     def finish(
         self,

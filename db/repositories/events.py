@@ -24,6 +24,19 @@ class EventRepository(Repository[Event]):
             )
         ).first()
 
+    def by_keys(self, store_id: uuid.UUID, idempotency_keys: Collection[str]) -> dict[str, Event]:
+        """The store's events under these keys, by key (one query)."""
+        if not idempotency_keys:
+            return {}
+        return {
+            event.idempotency_key: event
+            for event in self.session.scalars(
+                select(Event).where(
+                    Event.store_id == store_id, Event.idempotency_key.in_(list(idempotency_keys))
+                )
+            )
+        }
+
     def for_lead(self, lead_id: uuid.UUID) -> Seq[Event]:
         return self.session.scalars(
             select(Event).where(Event.lead_id == lead_id).order_by(Event.occurred_at, Event.id)

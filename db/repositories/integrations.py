@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from collections.abc import Sequence as Seq
 from datetime import datetime
 
@@ -54,6 +55,23 @@ class ExternalIdRepository(Repository[LeadExternalId]):
                 LeadExternalId.external_id == external_id,
             )
         )
+
+    def lead_ids(
+        self, store_id: uuid.UUID, keys: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], uuid.UUID]:
+        """The leads these (source, external id) pairs name, in one query."""
+        if not keys:
+            return {}
+        sources = {source for source, _ in keys}
+        ids = {external_id for _, external_id in keys}
+        rows = self.session.execute(
+            select(LeadExternalId.source, LeadExternalId.external_id, LeadExternalId.lead_id).where(
+                LeadExternalId.store_id == store_id,
+                LeadExternalId.source.in_(sources),
+                LeadExternalId.external_id.in_(ids),
+            )
+        ).all()
+        return {(source, external_id): lead_id for source, external_id, lead_id in rows}
 
     def for_lead(self, lead_id: uuid.UUID) -> Seq[LeadExternalId]:
         return self.session.scalars(

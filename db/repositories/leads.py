@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from collections.abc import Sequence as Seq
 
 from sqlalchemy import or_, select
@@ -37,6 +38,31 @@ class LeadRepository(Repository[Lead]):
         return self.session.scalars(
             select(Lead).where(Lead.store_id == store_id, Lead.pos_customer_id == pos_customer_id)
         ).first()
+
+    def by_any_key(
+        self,
+        store_id: uuid.UUID,
+        *,
+        phones: Collection[str],
+        emails: Collection[str],
+        pos_customer_ids: Collection[str],
+        ids: Collection[uuid.UUID] = (),
+    ) -> Seq[Lead]:
+        """The store's leads with any of these phones, emails, POS customer ids or ids (one
+        query for many people: an import's unit of work)."""
+        keys = [
+            column.in_(list(values))
+            for column, values in (
+                (Lead.phone_e164, phones),
+                (Lead.email, emails),
+                (Lead.pos_customer_id, pos_customer_ids),
+                (Lead.id, ids),
+            )
+            if values
+        ]
+        if not keys:
+            return []
+        return self.session.scalars(select(Lead).where(Lead.store_id == store_id, or_(*keys))).all()
 
     def by_email(self, email: str) -> Seq[Lead]:
         """Every store's lead with this (normalised) address: one reply address serves all."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,6 +28,22 @@ class PurchaseRepository(Repository[Purchase]):
                 Purchase.store_id == store_id, Purchase.pos_transaction_id == pos_transaction_id
             )
         ).first()
+
+    def by_transactions(
+        self, store_id: uuid.UUID, pos_transaction_ids: Collection[str]
+    ) -> dict[str, Purchase]:
+        """The store's purchases among these transaction ids, by id (one query)."""
+        if not pos_transaction_ids:
+            return {}
+        return {
+            purchase.pos_transaction_id: purchase
+            for purchase in self.session.scalars(
+                select(Purchase).where(
+                    Purchase.store_id == store_id,
+                    Purchase.pos_transaction_id.in_(list(pos_transaction_ids)),
+                )
+            )
+        }
 
     def return_by_refund(self, store_id: uuid.UUID, refund_id: str) -> PurchaseReturn | None:
         return self.session.scalars(

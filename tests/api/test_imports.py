@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
+from api.app import create_app
 from core.vocabulary import ApiRole
-from db.models import Enrollment, Event, ImportRun, Lead, Product, Purchase
+from db.models import Enrollment, Event, ImportRun, Lead, LeadExternalId, Product, Purchase
 from tests.conftest import bearer
+from tests.conftest import test_settings as settings_for
 from tests.factories import indian_mobile
 
 SALES_HEADER = (
@@ -228,9 +230,66 @@ async def test_customers_import_once_by_phone_email_or_external_id(http, store, 
             select(Lead).where(Lead.store_id == store.id, Lead.phone_e164 == phone)
         ).one()
     )
-    assert (asha.pos_customer_id, asha.segment, asha.metals, asha.occasion_dates) == (
-        f"C-{phone[-6:]}", "engagement", ["platinum", "gold"], {"anniversary": "2016-06-14"},
+    assert (asha.segment, asha.metals, asha.occasion_dates) == (
+        "engagement", ["platinum", "gold"], {"anniversary": "2016-06-14"},
     )  # fmt: skip
+    # The file's customer id is Asha's id in the system that wrote it (source "csv").
+    assert _external_ids(database, asha.id) == [("csv", f"C-{phone[-6:]}")]
+
+
+def _external_ids(database, lead_id: uuid.UUID) -> list[tuple[str, str]]:
+    return database.read(
+        lambda s: [
+            (row.source, row.external_id)
+            for row in s.scalars(
+                select(LeadExternalId)
+                .where(LeadExternalId.lead_id == lead_id)
+                .order_by(LeadExternalId.source)
+            )
+        ]
+    )
+
+
+async def test_a_csv_customer_is_found_by_its_id_in_that_system_before_phone_and_email(
+    http, store, api_key, database
+):
+    key = api_key(ApiRole.POS, store_id=store.id)
+    csv = {"Content-Type": "text/csv"} | bearer(key)
+    tag = uuid.uuid4().hex[:6]
+    phone, other_phone, third_phone = indian_mobile(), indian_mobile(), indian_mobile()
+    customers = f"external_customer_id,phone,first_name\nC-{tag},{phone},Asha\n".encode()
+    imported = await finished(
+        http,
+        key,
+        await http.post("/v1/imports/customers?source=jewelmate", content=customers, headers=csv),
+    )
+    assert imported["created"] == 1, imported
+    asha = database.read(lambda s: s.scalars(select(Lead.id).where(Lead.phone_e164 == phone)).one())
+
+    async def sale_from(source: str, sale: str, phone: str) -> dict[str, Any]:
+        row = f"{sale},1,2025-05-01T11:00:00+05:30,C-{tag},{phone},,,R-1,Ring,gold,1,5000,INR\n"
+        body = (SALES_HEADER + row).encode()
+        url = f"/v1/imports/sales?source={source}"
+        return await finished(http, key, await http.post(url, content=body, headers=csv))
+
+    # The same customer id from the same system, with a number the store has not seen: Asha.
+    same = await sale_from("jewelmate", f"{tag}-1", other_phone)
+    # The same id written by another system names someone else there: not Asha.
+    other = await sale_from("polygon", f"{tag}-2", third_phone)
+    assert (same["created"], other["created"]) == (1, 1), (same, other)
+    buyers = database.read(
+        lambda s: dict(
+            s.execute(
+                select(Purchase.pos_transaction_id, Purchase.lead_id).where(
+                    Purchase.store_id == store.id
+                )
+            ).all()
+        )
+    )
+    assert buyers[f"jewelmate:{tag}-1"] == asha
+    assert buyers[f"polygon:{tag}-2"] != asha
+    assert _external_ids(database, asha) == [("jewelmate", f"C-{tag}")]
+    assert _external_ids(database, buyers[f"polygon:{tag}-2"]) == [("polygon", f"C-{tag}")]
 
 
 async def test_a_file_that_is_not_utf8_is_refused_naming_the_line(http, store, api_key, database):
@@ -262,3 +321,64 @@ async def test_a_multipart_upload_imports_like_a_raw_body(http, store, api_key, 
         http, key, await http.post("/v1/imports/products", files=files, headers=bearer(key))
     )
     assert report["created"] == 1
+
+
+async def test_an_import_its_process_left_running_is_interrupted_on_start_and_the_file_finishes_it(
+    http, store, api_key, database, dev_server, worker_for
+):
+    key = api_key(ApiRole.POS, store_id=store.id)
+    csv = {"Content-Type": "text/csv"} | bearer(key)
+    tag = uuid.uuid4().hex[:6]
+    lines = [
+        f"{tag}-{n},1,2025-03-0{n}T11:00:00+05:30,,{indian_mobile()},,,R-{n},Ring,gold,1,900,INR\n"
+        for n in range(1, 7)
+    ]
+    # What a process killed half-way leaves: the first sales written, its row still `running`,
+    # its last unit written long ago.
+    half = await finished(
+        http,
+        key,
+        await http.post(
+            "/v1/imports/sales?source=jewelmate",
+            content=(SALES_HEADER + "".join(lines[:3])).encode(),
+            headers=csv,
+        ),
+    )
+    assert half["created"] == 3
+
+    def killed(session) -> uuid.UUID:
+        run = session.get_one(ImportRun, uuid.UUID(half["import_id"]))
+        run.status, run.finished_at = "running", None
+        run.progress_at = datetime.now(UTC) - timedelta(minutes=20)
+        alive = ImportRun(**{
+            column.key: getattr(run, column.key) for column in ImportRun.__table__.columns
+        } | {"id": uuid.uuid4(), "progress_at": datetime.now(UTC)})  # fmt: skip
+        session.add(alive)
+        return alive.id
+
+    alive_id = database.run(killed)
+
+    async with worker_for(dev_server.client) as task_queue:
+        app = create_app(
+            settings_for(database.url, task_queue), database=database, temporal=dev_server.client
+        )
+        async with app.router.lifespan_context(app):
+            recorded = database.read(lambda s: s.get_one(ImportRun, uuid.UUID(half["import_id"])))
+            alive = database.read(lambda s: s.get_one(ImportRun, alive_id))
+    assert (recorded.status, recorded.rows_read, recorded.created) == ("interrupted", 3, 3)
+    assert alive.status == "running", "a run whose process writes still is not touched"
+
+    report = (await http.get(f"/v1/imports/{half['import_id']}", headers=bearer(key))).json()
+    assert report["status"] == "interrupted" and "same file again" in report["failure"]
+    assert report["resume_url"].startswith("/v1/imports/sales?")
+    assert "source=jewelmate" in report["resume_url"]
+    rest = await finished(
+        http,
+        key,
+        await http.post(
+            report["resume_url"], content=(SALES_HEADER + "".join(lines)).encode(), headers=csv
+        ),
+    )
+    assert (rest["status"], rest["created"], rest["unchanged"]) == ("done", 3, 3), rest
+    assert _count(database, Purchase, Purchase.store_id == store.id) == 6
+    assert _count(database, Event, Event.store_id == store.id, Event.kind == "purchase") == 6

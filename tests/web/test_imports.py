@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from db.models import Lead, Purchase
+from db.models import ImportRun, Lead, Purchase
 from tests.api.test_imports import _history_sales
 from tests.web.people import make_account, signed_in
 
@@ -94,3 +95,33 @@ async def test_a_file_that_is_not_utf8_is_shown_again_with_the_line_to_fix(
         )
         assert answer.status_code == 422
         assert "line 2" in answer.text and "UTF-8" in answer.text
+
+
+async def test_an_interrupted_import_offers_to_finish_it_with_the_same_file(
+    console, database, store
+):
+    body = _history_sales(uuid.uuid4().hex[:6]).encode()
+    async with console() as http:
+        manager = await signed_in(http, make_account(database, store, "manager"))
+        location = await _upload(manager, body, source="jewelmate")
+        first = await _report(manager, location)
+        assert _counts(first)[:2] == [6, 3]
+        run_id = uuid.UUID(location.rsplit("/", 1)[1])
+
+        def stopped_long_ago(session) -> None:
+            # What a process killed mid-run leaves: its row `running`, nothing written since.
+            run = session.get_one(ImportRun, run_id)
+            run.status, run.finished_at = "running", None
+            run.progress_at = datetime.now(UTC) - timedelta(minutes=20)
+
+        database.run(stopped_long_ago)
+        html = (await http.get(location)).text
+        assert "Interrupted after 6 rows" in html
+        form = re.search(r'<form[^>]*class="stack resume">(.*?)</form>', html, re.S)
+        assert form, html
+        hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form.group(1)))
+        assert (hidden["kind"], hidden["source"], hidden["mode"]) == ("sales", "jewelmate", "delta")
+        hidden.pop("csrf")
+        again = await _report(manager, await _upload(manager, body, **hidden))
+        assert _counts(again) == [6, 0, 0, 3, 0, 3]
+    assert _count(database, Purchase, Purchase.store_id == store.id) == 2
