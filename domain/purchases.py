@@ -25,13 +25,15 @@ from db.models import Enrollment, Lead, Purchase, PurchaseReturn, Store
 from db.repositories import (
     EnrollmentRepository,
     EventRepository,
+    ProductRepository,
     PurchaseRepository,
     SequenceRepository,
     StaffRepository,
 )
 from db.types import utcnow
 from domain.access import Actor
-from domain.effects import Effects, QualifyOrder, Supersede
+from domain.catalogue import VALIGARA
+from domain.effects import Effects, PiecesSold, QualifyOrder, SoldPiece, Supersede
 from domain.enrollment import active_journeys, plan_countdowns, plan_journey_by_key
 from domain.errors import Conflict, InvalidField
 from domain.events import Happening, check_same_event, happening, new_event, record_event_once
@@ -176,6 +178,9 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
         if sale.occasion is not None:
             effects.countdowns = plan_countdowns(session, reference, lead, only=sale.occasion[0])
         effects.qualify.append(QualifyOrder(lead.id, event.id))
+        sold = _valigara_pieces(session, store.id, purchase.items)
+        if sold:
+            effects.valigara_sold.append(PiecesSold(store.id, purchase.id, sold))
     return SaleRecorded(
         purchase_id=purchase.id,
         lead_id=lead.id,
@@ -187,6 +192,26 @@ def record_sale(session: Session, reference: Reference, actor: Actor, sale: Sale
         countdown_workflow_id=next((c.workflow_id for c in effects.countdowns), None),
         effects=effects,
     )
+
+
+def _valigara_pieces(
+    session: Session, store_id: uuid.UUID, items: list[dict[str, Any]]
+) -> list[SoldPiece]:
+    """The sale's lines of pieces the catalogue has from Valigara (matched by SKU), with
+    Valigara's product id and the quantity sold. A sale from the past (history) tells it
+    nothing: Valigara's stock counted it long ago."""
+    skus = {str(item["sku"]) for item in items if item.get("sku")}
+    pieces = ProductRepository(session).of_source(store_id, VALIGARA, skus)
+    sold = []
+    for number, item in enumerate(items, start=1):
+        piece = pieces.get(str(item.get("sku")))
+        if piece is None or piece.external_product_id is None:
+            continue
+        quantity = int(item.get("qty") or item.get("quantity") or 1)
+        if quantity > 0:
+            line_no = int(item.get("line_no") or number)
+            sold.append(SoldPiece(line_no, piece.external_product_id, quantity))
+    return sold
 
 
 def _categories(items: list[dict[str, Any]]) -> list[str] | None:

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.valigara import CataloguePull, SoldLine, ValigaraActivities
+from activities.valigara import ValigaraActivities
+from activities.valigara_payloads import CataloguePull, SoldLine
 from connectors.valigara.client import RateLimited, ValigaraClient, ValigaraRefused
 from connectors.valigara.sync import mark_sold, pull_catalogue
 from db.models import OutboundCall, Product
@@ -90,7 +91,7 @@ def test_a_sale_calls_product_sold_once_even_when_the_call_is_retried(database, 
         impatient = _client(server, waits=0)
         line = f"{uuid.uuid4()}:1"
 
-        def attempt(client: ValigaraClient) -> bool:
+        def attempt(client: ValigaraClient) -> str:
             return mark_sold(
                 database, client, store_id=store.id, sale_line_key=line, product_id="101",
                 quantity=1, sold_action="remove",
@@ -99,8 +100,8 @@ def test_a_sale_calls_product_sold_once_even_when_the_call_is_retried(database, 
         with pytest.raises(RateLimited) as limited:
             attempt(impatient)  # the activity's first attempt; Temporal retries it
         assert limited.value.wait_seconds > 0
-        assert attempt(_client(server, first_wait=0.1)) is True  # the retry
-        assert attempt(_client(server)) is False  # a retry after it had answered
+        assert attempt(_client(server, first_wait=0.1)) == "told"  # the retry
+        assert attempt(_client(server)) == "already_told"  # a retry after it had answered
         assert len(server.answered("product_sold")) == 1
         assert server.products[101]["quantity"] == 1 and server.products[101]["listed"] is False
         row = database.read(
@@ -147,8 +148,8 @@ def test_the_sold_activity_is_retried_after_a_105_and_calls_valigara_once(databa
         assert limited.value.type == "ValigaraRateLimited" and not limited.value.non_retryable
         assert limited.value.next_retry_delay is not None
         # The retry (its client waits out the bucket by Retry-After, as Temporal would).
-        assert env.run(activities.mark_sold, line) is True
-        assert env.run(activities.mark_sold, line) is False  # a retry after it answered
+        assert env.run(activities.mark_sold, line).outcome == "told"
+        assert env.run(activities.mark_sold, line).outcome == "already_told"  # after it answered
         assert len(server.answered("product_sold")) == 1
         assert server.products[101]["quantity"] == 1 and server.products[101]["listed"] is True
 
