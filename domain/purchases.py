@@ -5,7 +5,8 @@ way every door finds a person. The lead's running journeys hear of it; it conver
 whose goal it meets (`goal_when`: a repair leaves the engagement journey running), and its
 revenue is credited once, to the converted journey that touched the lead last within the
 store's attribution window. Each sale starts its own post-purchase run (a newer one ends the
-running run as superseded), with a yearly countdown if the sale was for a date. A return
+running run as superseded), with a yearly countdown if the sale was for a date, and
+Valigara hears of the lines whose pieces came from it (`Effects.valigara_sold`). A return
 (`record_return`) takes the refunded amount back from the credited journey. A repeated
 webhook finds its first result and repeats only the Temporal calls, which the journeys
 deduplicate by event id.

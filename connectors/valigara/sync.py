@@ -4,7 +4,8 @@
   product's details; each becomes a catalogue piece from source "valigara" (upsert by SKU).
   A full pull marks Valigara pieces it no longer lists inactive. Field names follow the
   public third-party client (integrations.md §1, [2nd]); the product-details action is not
-  in Valigara's stored docs, so its name is a setting (`DETAILS_ACTION`).
+  in Valigara's stored docs, so its name is a setting (VALIGARA_DETAILS_ACTION, default
+  `DETAILS_ACTION`).
 - `mark_sold`: `product_sold` for one sale line (quantity sold, not left; the store's
   `sold_action`: remove | revise | no_action), at most once. The line's `outbound_call` row
   is claimed, set `calling` (committed) just before the request goes out and `done` once
