@@ -140,8 +140,9 @@ class Settings(BaseSettings):
     valigara_pull_every_minutes: int = Field(default=360, ge=15, le=7 * 24 * 60)
     # Valigara's docs name no action for one product's details: the one the account uses.
     valigara_details_action: str = Field(default="product_get", pattern=r"^[a-z_]{1,64}$")
-    # How often one call waits out a 105 (rate limit) in the worker before the activity
-    # hands the wait to Temporal, which retries it after the wait Valigara advised.
+    # How often one call of the catalogue pull waits out a 105 (rate limit) in the worker
+    # before the activity hands the wait to Temporal, which retries it after the wait
+    # Valigara advised. `product_sold` hands every 105 to Temporal at once.
     valigara_rate_limit_waits: int = Field(default=2, ge=0, le=10)
 
     # The largest request body the API reads (413 beyond it, before parsing). Webhooks get

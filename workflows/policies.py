@@ -56,7 +56,9 @@ REPORT = _retrying(every=5, at_most_every=timedelta(minutes=30), attempts=20)
 
 # Telling Valigara a piece sold: a 105 is retried after the wait it advised, a network error
 # or a 201 from every 5 s up to every 10 minutes, for a day; a refusal (102) never.
-VALIGARA_CALL_TIMEOUT = timedelta(minutes=2)
+# One attempt is one request (PROVIDER_TIMEOUT_SECONDS, at most 25 s): a worker that died
+# mid-call is retried after this.
+VALIGARA_CALL_TIMEOUT = timedelta(seconds=30)
 VALIGARA_SOLD_GIVE_UP_AFTER = timedelta(days=1)
 VALIGARA_SOLD = _retrying(every=5, at_most_every=timedelta(minutes=10))
 

@@ -130,9 +130,12 @@ def mark_sold(
         database.run(lambda s: _move(s, key, "unknown", "calling"))
         return "outcome_unknown"
     try:
+        # A 105 is not waited out here: the activity hands the wait to Temporal, so an
+        # attempt lasts one request and a worker that dies is noticed soon.
         client.call(
             "product_sold",
             {"product_id": product_id, "quantity": quantity, "sold_action": sold_action},
+            waits=0,
         )
     except (ValigaraRefused, *NOTHING_SENT):
         database.run(lambda s: _move(s, key, "claimed", "calling"))

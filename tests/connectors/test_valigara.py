@@ -4,10 +4,12 @@ waited out, a 102 a clear stop."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import pytest
 from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
@@ -100,7 +102,8 @@ def test_a_sale_calls_product_sold_once_even_when_the_call_is_retried(database, 
         with pytest.raises(RateLimited) as limited:
             attempt(impatient)  # the activity's first attempt; Temporal retries it
         assert limited.value.wait_seconds > 0
-        assert attempt(_client(server, first_wait=0.1)) == "told"  # the retry
+        server.bucket.level = 0  # the wait Valigara advised has passed
+        assert attempt(_client(server)) == "told"  # the retry
         assert attempt(_client(server)) == "already_told"  # a retry after it had answered
         assert len(server.answered("product_sold")) == 1
         assert server.products[101]["quantity"] == 1 and server.products[101]["listed"] is False
@@ -108,6 +111,39 @@ def test_a_sale_calls_product_sold_once_even_when_the_call_is_retried(database, 
             lambda s: s.scalars(select(OutboundCall).where(OutboundCall.key.endswith(line))).one()
         )
         assert row.status == "done"
+
+
+def test_a_connection_that_never_opened_is_called_again_and_a_lost_answer_is_not(
+    database, store, valigara
+):
+    """Nothing left Facet when the connection was refused: the retry calls. An attempt that
+    sent the call and heard nothing leaves the row `calling`: the retry calls nothing."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    nowhere = ValigaraClient(f"http://127.0.0.1:{port}/client/V1/", valigara.key)  # no server
+
+    def attempt(client: ValigaraClient, line: str) -> str:
+        return mark_sold(
+            database, client, store_id=store.id, sale_line_key=line, product_id="102",
+            quantity=1, sold_action="no_action",
+        )  # fmt: skip
+
+    refused = f"{uuid.uuid4()}:1"
+    with pytest.raises(httpx.ConnectError):
+        attempt(nowhere, refused)
+    assert attempt(_client(valigara), refused) == "told"
+
+    lost = f"{uuid.uuid4()}:1"
+    valigara.hold_next("product_sold")
+    deaf = ValigaraClient(valigara.url, valigara.key, http=httpx.Client(timeout=0.2))
+    with pytest.raises(httpx.ReadTimeout):
+        attempt(deaf, lost)
+    valigara.release.set()
+    assert attempt(_client(valigara), lost) == "outcome_unknown"
+    assert attempt(_client(valigara), lost) == "outcome_unknown"
+    assert len(valigara.answered("product_sold")) == 2  # one per line
+    assert valigara.products[102]["quantity"] == 3
 
 
 def test_a_105_is_retried_after_the_wait_it_was_given():
@@ -147,7 +183,7 @@ def test_the_sold_activity_is_retried_after_a_105_and_calls_valigara_once(databa
             env.run(activities.mark_sold, line)
         assert limited.value.type == "ValigaraRateLimited" and not limited.value.non_retryable
         assert limited.value.next_retry_delay is not None
-        # The retry (its client waits out the bucket by Retry-After, as Temporal would).
+        server.bucket.level = 0  # Temporal retries after the wait Valigara advised
         assert env.run(activities.mark_sold, line).outcome == "told"
         assert env.run(activities.mark_sold, line).outcome == "already_told"  # after it answered
         assert len(server.answered("product_sold")) == 1

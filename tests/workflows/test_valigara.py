@@ -7,6 +7,8 @@ stops with a clear error."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,6 +26,7 @@ from core.workflow_ids import valigara_sold_workflow_id
 from db.models import OutboundCall, Product
 from tests.conftest import api_client
 from tests.conftest import test_settings as settings_for
+from tests.test_worker import _start_worker
 from tests.valigara_standin import ValigaraStandIn
 from worker import valigara_branch
 from workflows.schedules import VALIGARA_CATALOGUE, ensure_valigara_catalogue
@@ -204,6 +207,44 @@ async def test_an_attempt_whose_answer_was_lost_is_retried_without_calling_again
     assert _calls(database, purchase_id) == ["unknown"]
 
 
+async def test_a_worker_killed_after_its_call_leaves_the_retry_nothing_to_call(
+    dev_server, database, store, valigara, tmp_path
+):
+    """worker.py as a real process, SIGKILLed once Valigara has taken the call and before it
+    answered. Temporal retries the activity on a new worker after its timeout; the retry
+    finds the call made and does not make it again."""
+    client = dev_server.client
+    address = client.service_client.config.target_host
+    queue = f"facet-valigara-kill-{uuid.uuid4().hex[:8]}"
+    env = {"CREATE_SCHEDULES": "false", "VALIGARA_ACCESS_KEY": valigara.key,
+           "VALIGARA_BASE_URL": valigara.url}  # fmt: skip
+    log = tmp_path / "worker.log"
+    purchase_id = uuid.uuid4()
+    valigara.hold_next("product_sold")
+    worker = _start_worker(database.url, address, queue, log, env)
+    try:
+        handle = await client.start_workflow(
+            ValigaraSold.run,
+            _sold(store.id, purchase_id),
+            id=valigara_sold_workflow_id(purchase_id),
+            task_queue=queue,
+        )
+        await _until(valigara.held.is_set, "Valigara to take the call", 60)
+        os.kill(worker.pid, signal.SIGKILL)  # no goodbye: as if the machine died
+        worker.wait()
+        valigara.release.set()  # Valigara answers now, to nobody
+        worker = _start_worker(database.url, address, queue, log, env)
+        result = await asyncio.wait_for(handle.result(), timeout=90)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    assert [line.outcome for line in result.lines] == ["outcome_unknown"]
+    assert len(valigara.answered("product_sold")) == 1
+    assert valigara.products[101]["quantity"] == 1
+    assert _calls(database, purchase_id) == ["unknown"]
+
+
 async def test_a_105_is_retried_by_temporal_after_the_wait_valigara_gave(
     dev_server, worker_for, store
 ):
@@ -212,8 +253,8 @@ async def test_a_105_is_retried_by_temporal_after_the_wait_valigara_gave(
     client = dev_server.client
     purchase_id = uuid.uuid4()
     try:
-        # The worker waits out no 105 itself: the activity hands the wait to Temporal.
-        async with worker_for(client, **_account(server, valigara_rate_limit_waits=0)) as queue:
+        # The activity waits out no 105 itself: it hands the wait to Temporal.
+        async with worker_for(client, **_account(server)) as queue:
             handle = await client.start_workflow(
                 ValigaraSold.run,
                 _sold(store.id, purchase_id),
