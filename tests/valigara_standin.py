@@ -47,6 +47,14 @@ class Bucket:
     level: float = 0.0
     at: float = field(default_factory=time.monotonic)
 
+    def fill(self) -> None:
+        """Full now: the next call meets a 105 unless it comes after a unit has drained."""
+        self.level, self.at = float(self.capacity), time.monotonic()
+
+    def empty(self) -> None:
+        """As if the wait a 105 advised had passed."""
+        self.level, self.at = 0.0, time.monotonic()
+
     def take(self) -> float | None:
         """None when there is room (and it is taken); else seconds until there is."""
         now = time.monotonic()

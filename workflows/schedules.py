@@ -73,6 +73,19 @@ async def ensure_schedules(client: Client, task_queue: str, prefix: str = "facet
     return created
 
 
+async def _create_or_update(client: Client, schedule_id: str, wanted: Schedule) -> None:
+    """Create the schedule, or make an existing one `wanted` (safe to call again)."""
+    try:
+        await client.create_schedule(schedule_id, wanted)
+        log.info("created schedule %s", schedule_id)
+    except ScheduleAlreadyRunningError:
+
+        def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=wanted)
+
+        await client.get_schedule_handle(schedule_id).update(update)
+
+
 # --- the owner's weekly email, one schedule per branch ------------------------------------------
 
 WEEKLY_REPORT = "weekly-report"
@@ -114,18 +127,6 @@ async def ensure_weekly_reports(
         await ensure_weekly_report(client, task_queue, store_id, timezone, prefix)
         for store_id, timezone in branches
     ]
-
-
-async def _create_or_update(client: Client, schedule_id: str, wanted: Schedule) -> None:
-    try:
-        await client.create_schedule(schedule_id, wanted)
-        log.info("created schedule %s", schedule_id)
-    except ScheduleAlreadyRunningError:
-
-        def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=wanted)
-
-        await client.get_schedule_handle(schedule_id).update(update)
 
 
 # --- Valigara's catalogue, pulled into its branch's -------------------------------------------

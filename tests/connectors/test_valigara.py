@@ -88,8 +88,8 @@ def test_the_catalogue_is_pulled_and_a_delisted_piece_goes_inactive(database, st
 
 
 def test_a_sale_calls_product_sold_once_even_when_the_call_is_retried(database, store):
-    with _standin(limited={"product_sold"}, capacity=1, drain_per_s=2.0) as server:
-        server.bucket.level = 1  # the bucket is full: the first attempt meets a 105
+    with _standin(limited={"product_sold"}, capacity=1, drain_per_s=0.01) as server:
+        server.bucket.fill()  # the first attempt meets a 105
         impatient = _client(server, waits=0)
         line = f"{uuid.uuid4()}:1"
 
@@ -102,7 +102,7 @@ def test_a_sale_calls_product_sold_once_even_when_the_call_is_retried(database, 
         with pytest.raises(RateLimited) as limited:
             attempt(impatient)  # the activity's first attempt; Temporal retries it
         assert limited.value.wait_seconds > 0
-        server.bucket.level = 0  # the wait Valigara advised has passed
+        server.bucket.empty()  # the wait Valigara advised has passed
         assert attempt(_client(server)) == "told"  # the retry
         assert attempt(_client(server)) == "already_told"  # a retry after it had answered
         assert len(server.answered("product_sold")) == 1
@@ -172,8 +172,8 @@ def test_a_102_stops_with_a_clear_error_and_changes_nothing(database, store, val
 
 
 def test_the_sold_activity_is_retried_after_a_105_and_calls_valigara_once(database, store):
-    with _standin(limited={"product_sold"}, capacity=1, drain_per_s=2.0) as server:
-        server.bucket.level = 1
+    with _standin(limited={"product_sold"}, capacity=1, drain_per_s=0.01) as server:
+        server.bucket.fill()
         clients = iter([_client(server, waits=0), _client(server), _client(server)])
         activities = ValigaraActivities(database, lambda: next(clients))
         line = SoldLine(store_id=store.id, sale_line_key=f"{uuid.uuid4()}:1", product_id="101",
@@ -183,7 +183,7 @@ def test_the_sold_activity_is_retried_after_a_105_and_calls_valigara_once(databa
             env.run(activities.mark_sold, line)
         assert limited.value.type == "ValigaraRateLimited" and not limited.value.non_retryable
         assert limited.value.next_retry_delay is not None
-        server.bucket.level = 0  # Temporal retries after the wait Valigara advised
+        server.bucket.empty()  # Temporal retries after the wait Valigara advised
         assert env.run(activities.mark_sold, line).outcome == "told"
         assert env.run(activities.mark_sold, line).outcome == "already_told"  # after it answered
         assert len(server.answered("product_sold")) == 1

@@ -20,6 +20,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.service import RPCError
 
 from core.vocabulary import ApiRole
 from core.workflow_ids import valigara_sold_workflow_id
@@ -248,13 +249,14 @@ async def test_a_worker_killed_after_its_call_leaves_the_retry_nothing_to_call(
 async def test_a_105_is_retried_by_temporal_after_the_wait_valigara_gave(
     dev_server, worker_for, store
 ):
-    server = _serve(limited={"product_sold"}, capacity=1, drain_per_s=1.0)
-    server.bucket.level = 1  # full: the first call meets a 105 and a one-second wait
+    # One unit drains in 2.5 s: ample for the first call to find the bucket still full.
+    server = _serve(limited={"product_sold"}, capacity=1, drain_per_s=0.4)
     client = dev_server.client
     purchase_id = uuid.uuid4()
     try:
         # The activity waits out no 105 itself: it hands the wait to Temporal.
         async with worker_for(client, **_account(server)) as queue:
+            server.bucket.fill()  # the first call meets a 105 and a wait of up to 2.5 s
             handle = await client.start_workflow(
                 ValigaraSold.run,
                 _sold(store.id, purchase_id),
@@ -336,5 +338,5 @@ async def test_the_schedule_pulls_the_catalogue_only_while_valigara_is_configure
         )
     ids = [s.id async for s in await client.list_schedules() if s.id.startswith(prefix)]
     assert ids in ([], [schedule_id])  # visibility may lag
-    with pytest.raises(Exception, match="not found"):
+    with pytest.raises(RPCError, match="not found"):
         await schedule.describe()
