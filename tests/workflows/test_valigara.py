@@ -29,6 +29,7 @@ from tests.conftest import api_client
 from tests.conftest import test_settings as settings_for
 from tests.test_worker import _start_worker
 from tests.valigara_standin import ValigaraStandIn
+from tests.workflows.replay import keep_history
 from worker import valigara_branch
 from workflows.schedules import VALIGARA_CATALOGUE, ensure_valigara_catalogue
 from workflows.valigara import (
@@ -156,9 +157,11 @@ async def test_a_till_sale_of_a_valigara_piece_calls_product_sold_once_with_the_
             first = await http.post("/v1/pos/purchases", json=sale, headers=till)
             assert first.status_code == 201, first.text
             purchase_id = uuid.UUID(first.json()["purchase_id"])
-            told = await client.get_workflow_handle_for(
+            sold = client.get_workflow_handle_for(
                 ValigaraSold.run, valigara_sold_workflow_id(purchase_id)
-            ).result()
+            )
+            told = await sold.result()
+            await keep_history(sold, "valigara_sold_told")
             again = await http.post("/v1/pos/purchases", json=sale, headers=till)  # a resend
             assert again.status_code == 200 and again.json()["duplicate"] is True
         # An operator resets the workflow to before the call: the activity runs again.
@@ -264,6 +267,7 @@ async def test_a_105_is_retried_by_temporal_after_the_wait_valigara_gave(
                 task_queue=queue,
             )
             result = await handle.result()
+            await keep_history(handle, "valigara_sold_after_a_105")
             failures = [
                 event.activity_task_started_event_attributes.last_failure.message
                 async for event in handle.fetch_history_events()
