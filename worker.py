@@ -14,9 +14,12 @@ import logging
 import os
 import signal
 import sys
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import httpx
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import (
@@ -34,7 +37,9 @@ from activities.journey import JourneyActivities
 from activities.messaging import MessagingActivities
 from activities.scoring import ScoringActivities
 from activities.tasks import TaskActivities
+from activities.valigara import ValigaraActivities
 from activities.weekly_report import WeeklyReportActivities
+from connectors.valigara.client import ValigaraClient
 from core.logging import configure_logging
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from core.temporal import connect_temporal
@@ -53,7 +58,8 @@ from workflows.escalation import EscalationTask
 from workflows.journey import NurtureJourney
 from workflows.occasion import OccasionCountdown
 from workflows.qualification import ColdLeadSweep, NightlyQualification, QualifyLead
-from workflows.schedules import ensure_schedules, ensure_weekly_reports
+from workflows.schedules import ensure_schedules, ensure_valigara_catalogue, ensure_weekly_reports
+from workflows.valigara import ValigaraCataloguePull, ValigaraSold
 from workflows.weekly_report import WeeklyReport
 
 log = logging.getLogger("facet.worker")
@@ -68,6 +74,8 @@ WORKFLOWS = [
     ChannelCheck,
     CampaignWorkflow,
     WeeklyReport,
+    ValigaraSold,
+    ValigaraCataloguePull,
 ]
 ACTIVITY_THREADS = 16
 # What the worker always takes on, however busy the machine is (see worker_tuner).
@@ -94,7 +102,7 @@ TARGET_MEMORY = 0.8
 # First-party packages the worker imports (compile_bytecode).
 PACKAGES = (
     "workflows", "activities", "sequences", "qualification", "core", "db", "providers", "domain",
-    "insight",
+    "insight", "connectors",
 )  # fmt: skip
 
 
@@ -128,6 +136,12 @@ def build_worker(
         handles.journey_ender(client),
     )
     reports = WeeklyReportActivities(database, providers)
+    valigara = ValigaraActivities(
+        database,
+        valigara_client(settings),
+        sold_action=settings.valigara_sold_action,
+        details_action=settings.valigara_details_action,
+    )
     scoring = ScoringActivities(database, reference, qualification)
     tasks = TaskActivities(
         database,
@@ -161,11 +175,69 @@ def build_worker(
             campaigns.finish_campaign,
             campaigns.end_campaign_journeys,
             reports.send_weekly_report,
+            valigara.mark_sold,
+            valigara.pull_catalogue,
         ],
         activity_executor=executor,
         graceful_shutdown_timeout=graceful_shutdown,
         max_cached_workflows=max_cached_workflows,
         **({"tuner": tuner} if tuner else {"max_concurrent_activities": ACTIVITY_THREADS}),
+    )
+
+
+def valigara_client(settings: Settings) -> Callable[[], ValigaraClient] | None:
+    """The store's Valigara account, one client (and connection pool) for every activity;
+    None when VALIGARA_ACCESS_KEY is unset."""
+    if settings.valigara_access_key is None:
+        return None
+    client = ValigaraClient(
+        settings.valigara_base_url,
+        settings.valigara_access_key.get_secret_value(),
+        http=httpx.Client(timeout=settings.provider_timeout_seconds),
+        waits=settings.valigara_rate_limit_waits,
+    )
+    return lambda: client
+
+
+def valigara_branch(settings: Settings, database: Database) -> uuid.UUID | None:
+    """The branch Valigara's catalogue is pulled into: VALIGARA_STORE_ID, else the only
+    branch; None when Valigara is not configured or the branch cannot be told."""
+    if not settings.valigara_configured:
+        return None
+    stores = database.read(lambda s: [store.id for store in StoreRepository(s).every()])
+    if settings.valigara_store_id is not None:
+        if settings.valigara_store_id in stores:
+            return settings.valigara_store_id
+        log.error(
+            "VALIGARA_STORE_ID %s is no branch: the catalogue is not pulled",
+            settings.valigara_store_id,
+        )
+        return None
+    if len(stores) == 1:
+        return stores[0]
+    log.error(
+        "Valigara is configured but VALIGARA_STORE_ID is not, and there are %d branches: "
+        "the catalogue is not pulled",
+        len(stores),
+    )
+    return None
+
+
+async def ensure_upkeep(
+    client: Client, settings: Settings, database: Database, prefix: str = "facet"
+) -> None:
+    """The schedules this deployment keeps (CREATE_SCHEDULES): nightly qualification and the
+    going-cold sweep, each branch's weekly report, and Valigara's catalogue pull when it is
+    configured (removed when it is not)."""
+    task_queue = settings.temporal_task_queue
+    await ensure_schedules(client, task_queue, prefix)
+    branches = database.read(
+        lambda s: [(store.id, store.timezone) for store in StoreRepository(s).every()]
+    )
+    await ensure_weekly_reports(client, task_queue, branches, prefix)
+    every = timedelta(minutes=settings.valigara_pull_every_minutes)
+    await ensure_valigara_catalogue(
+        client, task_queue, valigara_branch(settings, database), every, prefix
     )
 
 
@@ -250,11 +322,7 @@ async def main() -> None:
             max_cached_workflows=settings.worker_max_cached_workflows,
         )
         if settings.create_schedules:
-            await ensure_schedules(client, settings.temporal_task_queue)
-            branches = database.read(
-                lambda s: [(store.id, store.timezone) for store in StoreRepository(s).every()]
-            )
-            await ensure_weekly_reports(client, settings.temporal_task_queue, branches)
+            await ensure_upkeep(client, settings, database)
         run = asyncio.create_task(worker.run())
         log.info("worker polling task queue %r", settings.temporal_task_queue)
         await asyncio.wait([run, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")

@@ -9,44 +9,34 @@ claimed per sale line before the call, so a retry after Valigara answered calls 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Literal
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.payloads import Failure
+from activities.valigara_payloads import (
+    MARK_SOLD,
+    PULL_CATALOGUE,
+    VALIGARA_RATE_LIMITED,
+    VALIGARA_UNAVAILABLE,
+    CataloguePull,
+    CataloguePulled,
+    LineTold,
+    SoldAction,
+    SoldLine,
+)
 from connectors.valigara import sync
 from connectors.valigara.client import RateLimited, ValigaraClient, ValigaraRefused
+from db.repositories import StoreRepository
 from db.session import Database
 
-
-class SoldLine(BaseModel):
-    """One sale line of a Valigara piece (ids and a count: no personal data)."""
-
-    store_id: uuid.UUID
-    sale_line_key: str  # "{purchase_id}:{line_no}"
-    product_id: str
-    quantity: int
-    sold_action: Literal["remove", "revise", "no_action"] = "no_action"
-
-
-class CataloguePull(BaseModel):
-    store_id: uuid.UUID
-    store_currency: str
-    full: bool = True
-
-
-class CataloguePulled(BaseModel):
-    listed: int
-    created: int
-    updated: int
-    unchanged: int
-    deactivated: int
+NOT_CONFIGURED = (
+    "Valigara is not configured on this worker: set VALIGARA_ACCESS_KEY (Valigara: My Account "
+    "→ API) and VALIGARA_BASE_URL, then retry the workflow"
+)
 
 
 @contextmanager
@@ -55,37 +45,76 @@ def _as_retry_decisions() -> Iterator[None]:
         yield
     except RateLimited as limited:
         raise ApplicationError(
-            str(limited), type="ValigaraRateLimited",
+            str(limited), type=VALIGARA_RATE_LIMITED,
             next_retry_delay=timedelta(seconds=max(limited.wait_seconds, 1.0)),
         ) from limited  # fmt: skip
     except ValigaraRefused as refused:
-        raise ApplicationError(
-            str(refused), type=Failure.STORE_SYSTEM_REFUSED.value, non_retryable=refused.permanent
-        ) from refused
+        if refused.permanent:
+            raise ApplicationError(
+                str(refused), type=Failure.STORE_SYSTEM_REFUSED.value, non_retryable=True
+            ) from refused
+        raise ApplicationError(str(refused), type=VALIGARA_UNAVAILABLE) from refused
 
 
 class ValigaraActivities:
-    """Built by the worker with the database and a client for the store's Valigara account."""
+    """Built by the worker with the database, the store's Valigara client (None: Valigara
+    is not configured, and every call fails for good saying so) and its `sold_action`."""
 
-    def __init__(self, database: Database, client: Callable[[], ValigaraClient]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        client: Callable[[], ValigaraClient] | None,
+        *,
+        sold_action: SoldAction = "no_action",
+        details_action: str = sync.DETAILS_ACTION,
+    ) -> None:
         self._database = database
         self._client = client
+        self._sold_action: SoldAction = sold_action
+        self._details_action = details_action
 
-    @activity.defn(name="valigara_mark_sold")
-    def mark_sold(self, line: SoldLine) -> bool:
-        """Tell Valigara the piece sold, once per sale line; False when already told."""
+    def _valigara(self) -> ValigaraClient:
+        if self._client is None:
+            raise ApplicationError(
+                NOT_CONFIGURED, type=Failure.STORE_SYSTEM_REFUSED.value, non_retryable=True
+            )
+        return self._client()
+
+    @activity.defn(name=MARK_SOLD)
+    def mark_sold(self, line: SoldLine) -> LineTold:
+        """Tell Valigara the piece sold, at most once per sale line."""
+        client = self._valigara()
         with _as_retry_decisions():
-            return sync.mark_sold(
-                self._database, self._client(), store_id=line.store_id,
+            told = sync.mark_sold(
+                self._database, client, store_id=line.store_id,
                 sale_line_key=line.sale_line_key, product_id=line.product_id,
-                quantity=line.quantity, sold_action=line.sold_action,
+                quantity=line.quantity, sold_action=line.sold_action or self._sold_action,
             )  # fmt: skip
+        if told == "outcome_unknown":
+            activity.logger.warning(
+                "Valigara product_sold for sale line %s: an earlier attempt sent it and was "
+                "never answered; not sent again (check product %s's stock in Valigara)",
+                line.sale_line_key, line.product_id,
+            )  # fmt: skip
+        return LineTold(sale_line_key=line.sale_line_key, outcome=told)
 
-    @activity.defn(name="valigara_pull_catalogue")
+    @activity.defn(name=PULL_CATALOGUE)
     def pull_catalogue(self, pull: CataloguePull) -> CataloguePulled:
         """Bring the store's catalogue up to Valigara's."""
+        client = self._valigara()
+        currency = pull.store_currency or self._currency(pull)
         with _as_retry_decisions():
             pulled = sync.pull_catalogue(
-                self._database, self._client(), pull.store_id, pull.store_currency, full=pull.full
-            )
+                self._database, client, pull.store_id, currency, full=pull.full,
+                details_action=self._details_action,
+            )  # fmt: skip
         return CataloguePulled(**pulled.__dict__)
+
+    def _currency(self, pull: CataloguePull) -> str:
+        store = self._database.read(lambda s: StoreRepository(s).get(pull.store_id))
+        if store is None:
+            raise ApplicationError(
+                f"no store with id {pull.store_id} (VALIGARA_STORE_ID)",
+                type=Failure.BUSINESS_RULE.value, non_retryable=True,
+            )  # fmt: skip
+        return store.currency

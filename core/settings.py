@@ -128,6 +128,23 @@ class Settings(BaseSettings):
     # (Meta then delivers it again, and the next delivery reads it).
     meta_graph_attempts: int = Field(default=3, ge=1, le=10)
 
+    # Valigara (its action API, for one branch's inventory): unset key, no Valigara at all.
+    # Set, the worker pulls the catalogue on a schedule and tells Valigara of each sale of a
+    # piece that came from it (`product_sold`, with VALIGARA_SOLD_ACTION: remove delists it,
+    # revise updates its listings, no_action, Valigara's default, leaves them).
+    valigara_access_key: SecretStr | None = None
+    valigara_base_url: str = "https://api.valigara.com/client/V1/"
+    # The branch whose catalogue Valigara holds (unset: the only branch, when there is one).
+    valigara_store_id: uuid.UUID | None = None
+    valigara_sold_action: Literal["remove", "revise", "no_action"] = "no_action"
+    valigara_pull_every_minutes: int = Field(default=360, ge=15, le=7 * 24 * 60)
+    # Valigara's docs name no action for one product's details: the one the account uses.
+    valigara_details_action: str = Field(default="product_get", pattern=r"^[a-z_]{1,64}$")
+    # How often one call of the catalogue pull waits out a 105 (rate limit) in the worker
+    # before the activity hands the wait to Temporal, which retries it after the wait
+    # Valigara advised. `product_sold` hands every 105 to Temporal at once.
+    valigara_rate_limit_waits: int = Field(default=2, ge=0, le=10)
+
     # The largest request body the API reads (413 beyond it, before parsing). Webhooks get
     # more: SendGrid batches events up to 768 KB.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
@@ -147,10 +164,22 @@ class Settings(BaseSettings):
     def twilio_configured(self) -> bool:
         return self.twilio_account_sid is not None and self.twilio_auth_token is not None
 
+    @property
+    def valigara_configured(self) -> bool:
+        return self.valigara_access_key is not None
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.environment == "development":
             return self
+        if (
+            self.valigara_access_key is not None
+            and self.valigara_access_key.get_secret_value() in PLACEHOLDER_SECRETS
+        ):
+            raise ValueError(
+                "VALIGARA_ACCESS_KEY is a placeholder; set the key from Valigara's "
+                "My Account → API, or leave it unset to run without Valigara"
+            )
         if self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
             raise ValueError(
                 f"SECRET_KEY is a placeholder; set a random value before running in "

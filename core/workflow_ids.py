@@ -47,3 +47,8 @@ def campaign_journey_workflow_id(
     """A lead's journey in a campaign's sequence: one per lead per campaign, so the same
     festival's campaign next year is a journey of its own."""
     return f"{journey_workflow_id(lead_id, sequence_key)}:campaign:{campaign_id}"
+
+
+def valigara_sold_workflow_id(purchase_id: uuid.UUID) -> str:
+    """Telling Valigara of one sale's pieces: once per sale, however often it is recorded."""
+    return f"valigara-sold:{purchase_id}"

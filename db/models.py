@@ -723,6 +723,8 @@ class OutboundCall(Base):
     id: Mapped[uuid.UUID] = _id()
     store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
     key: Mapped[str] = mapped_column(String(300), unique=True)
-    status: Mapped[str] = mapped_column(String(16))  # claimed | done
+    # claimed → calling (the request is going out) → done (answered); `unknown`: an attempt
+    # that sent it was never heard from, so no later attempt sends it again.
+    status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = _created()
     done_at: Mapped[datetime | None]

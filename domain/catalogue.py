@@ -21,6 +21,8 @@ from domain.access import Actor
 from domain.leads import lead_for
 
 Outcome = Literal["created", "updated", "unchanged"]
+# The source of the pieces pulled from Valigara, which must hear when one sells.
+VALIGARA = "valigara"
 
 
 @dataclass(frozen=True)

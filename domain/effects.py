@@ -46,6 +46,25 @@ class Supersede:
     reason: str
 
 
+@dataclass(frozen=True)
+class SoldPiece:
+    """One sale line of a piece from a store system that keeps stock (Valigara): its id
+    there and the quantity sold."""
+
+    line_no: int
+    product_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PiecesSold:
+    """A sale's pieces Valigara must hear of (`product_sold`), once per sale."""
+
+    store_id: uuid.UUID
+    purchase_id: uuid.UUID
+    lines: list[SoldPiece]
+
+
 @dataclass
 class Effects:
     journeys: list[JourneyToStart] = field(default_factory=list)
@@ -57,6 +76,8 @@ class Effects:
     qualify: list[QualifyOrder] = field(default_factory=list)
     # Running journeys to end as superseded (after the journeys above have started).
     supersede: list[Supersede] = field(default_factory=list)
+    # Sales whose pieces came from Valigara: it is told they sold.
+    valigara_sold: list[PiecesSold] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:

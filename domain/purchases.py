@@ -5,7 +5,8 @@ way every door finds a person. The lead's running journeys hear of it; it conver
 whose goal it meets (`goal_when`: a repair leaves the engagement journey running), and its
 revenue is credited once, to the converted journey that touched the lead last within the
 store's attribution window. Each sale starts its own post-purchase run (a newer one ends the
-running run as superseded), with a yearly countdown if the sale was for a date. A return
+running run as superseded), with a yearly countdown if the sale was for a date, and
+Valigara hears of the lines whose pieces came from it (`Effects.valigara_sold`). A return
 (`record_return`) takes the refunded amount back from the credited journey. A repeated
 webhook finds its first result and repeats only the Temporal calls, which the journeys
 deduplicate by event id.
@@ -26,13 +27,15 @@ from db.models import Enrollment, Event, Lead, Purchase, PurchaseReturn, Store
 from db.repositories import (
     EnrollmentRepository,
     EventRepository,
+    ProductRepository,
     PurchaseRepository,
     SequenceRepository,
     StaffRepository,
 )
 from db.types import utcnow
 from domain.access import Actor
-from domain.effects import Effects, QualifyOrder, Supersede
+from domain.catalogue import VALIGARA
+from domain.effects import Effects, PiecesSold, QualifyOrder, SoldPiece, Supersede
 from domain.enrollment import active_journeys, plan_countdowns, plan_journey_by_key
 from domain.errors import Conflict, InvalidField
 from domain.events import Happening, check_same_event, happening, new_event, record_event_once
@@ -294,6 +297,9 @@ class _Batch:
                 self.running.pop(lead.id, None)
                 self.made.discard(lead.id)
             effects.qualify.append(QualifyOrder(lead.id, event.id))
+            sold = _valigara_pieces(session, store.id, purchase.items)
+            if sold:
+                effects.valigara_sold.append(PiecesSold(store.id, purchase.id, sold))
         return SaleRecorded(
             purchase_id=purchase.id,
             lead_id=lead.id,
@@ -305,6 +311,26 @@ class _Batch:
             countdown_workflow_id=next((c.workflow_id for c in effects.countdowns), None),
             effects=effects,
         )
+
+
+def _valigara_pieces(
+    session: Session, store_id: uuid.UUID, items: list[dict[str, Any]]
+) -> list[SoldPiece]:
+    """The sale's lines of pieces the catalogue has from Valigara (matched by SKU), with
+    Valigara's product id and the quantity sold. A sale from the past (history) tells it
+    nothing: Valigara's stock counted it long ago."""
+    skus = {str(item["sku"]) for item in items if item.get("sku")}
+    pieces = ProductRepository(session).of_source(store_id, VALIGARA, skus)
+    sold = []
+    for number, item in enumerate(items, start=1):
+        piece = pieces.get(str(item.get("sku")))
+        if piece is None or piece.external_product_id is None:
+            continue
+        quantity = int(item.get("qty") or item.get("quantity") or 1)
+        if quantity > 0:
+            line_no = int(item.get("line_no") or number)
+            sold.append(SoldPiece(line_no, piece.external_product_id, quantity))
+    return sold
 
 
 def _categories(items: list[dict[str, Any]]) -> list[str] | None:

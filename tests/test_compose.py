@@ -146,3 +146,22 @@ def test_every_long_running_service_restarts_by_itself_and_one_shot_jobs_only_on
             assert policy.startswith("on-failure"), (name, policy)
         else:
             assert policy in {"unless-stopped", "always"}, (name, policy)
+
+
+def test_the_worker_runs_without_valigara_until_its_key_is_given(monkeypatch) -> None:
+    """Compose hands the worker every variable, set or empty; an empty one is unset."""
+    environment = SERVICES["worker"]["environment"]
+
+    def worker_settings(shell: dict[str, str]) -> Settings:
+        for name, value in environment.items():
+            monkeypatch.setenv(name, resolve(str(value), shell))
+        return Settings(_env_file=None)
+
+    secret = {"SECRET_KEY": secrets.token_urlsafe(32)}
+    assert not worker_settings(secret).valigara_configured
+    branch = "7f0c2a8e-4a56-4b8e-9a51-0c1d2e3f4a5b"
+    given = {**secret, "VALIGARA_ACCESS_KEY": "vk-" + secrets.token_hex(8),
+             "VALIGARA_STORE_ID": branch, "VALIGARA_SOLD_ACTION": "revise"}  # fmt: skip
+    settings = worker_settings(given)
+    assert settings.valigara_configured and str(settings.valigara_store_id) == branch
+    assert settings.valigara_sold_action == "revise"

@@ -8,6 +8,10 @@ non-HTTPS (when required) → 101, a wrong key → 102, an unknown action → 20
 `Retry-After`; every answer carries an `X-DEBUG-UID`. Products live in memory by id:
 `product_sold` takes the quantity sold off, `remove` delists the piece, `revise` keeps it
 listed with the new quantity, `no_action` changes the listing not at all.
+
+`hold_next(action)`: the next call of that action is acted on (the stock goes down), then its
+answer waits until the test sets `release`, as an answer lost on the way or a worker killed
+before it heard it; `held` is set once such a call has arrived.
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ class Bucket:
     level: float = 0.0
     at: float = field(default_factory=time.monotonic)
 
+    def fill(self) -> None:
+        """Full now: the next call meets a 105 unless it comes after a unit has drained."""
+        self.level, self.at = float(self.capacity), time.monotonic()
+
+    def empty(self) -> None:
+        """As if the wait a 105 advised had passed."""
+        self.level, self.at = 0.0, time.monotonic()
+
     def take(self) -> float | None:
         """None when there is room (and it is taken); else seconds until there is."""
         now = time.monotonic()
@@ -69,6 +81,9 @@ class ValigaraStandIn(Loopback):
         self.products: dict[int, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self._lock = threading.Lock()
+        self._hold: str | None = None
+        self.held = threading.Event()
+        self.release = threading.Event()
         super().__init__()
 
     @property
@@ -77,6 +92,11 @@ class ValigaraStandIn(Loopback):
 
     def add(self, product: dict[str, Any]) -> None:
         self.products[int(product["product_id"])] = {"listed": True, **product}
+
+    def hold_next(self, action: str) -> None:
+        self._hold = action
+        self.held.clear()
+        self.release.clear()
 
     def answered(self, action: str, status: int = 100) -> list[Call]:
         return [c for c in self.calls if c.action == action and c.status == status]
@@ -155,6 +175,12 @@ class ValigaraStandIn(Loopback):
                             form.get("action", ""), form.get("data"), status, time.monotonic(), wait
                         )
                     )
+                    hold = standin._hold is not None and standin._hold == form.get("action")
+                    if hold:
+                        standin._hold = None
+                if hold:
+                    standin.held.set()
+                    standin.release.wait(timeout=120)
                 payload = json.dumps({"status": status, "data": data}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

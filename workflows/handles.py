@@ -5,7 +5,8 @@ Every start and signal a door makes goes through here, by the workflow's own typ
 
 - `apply(client, task_queue, effects)`: what a domain operation said Temporal must hear once
   its unit of work committed — journeys and countdowns to start, an event for running
-  journeys, older runs to end as superseded, EscalationTasks to start, QualifyLead to run;
+  journeys, older runs to end as superseded, EscalationTasks to start, QualifyLead to run,
+  Valigara to be told of a sale's pieces (ValigaraSold);
 - task signals (acknowledge, complete, cancel) and a journey's `status` query;
 - `signal_if_running`: the one place a signal to an ended workflow is "fine, it ended".
 
@@ -38,6 +39,7 @@ from core.workflow_ids import (
     channel_check_workflow_id,
     qualify_workflow_id,
     task_workflow_id,
+    valigara_sold_workflow_id,
 )
 from qualification.outcomes import Qualification
 from sequences.model import Sequence as SequenceBody
@@ -69,6 +71,7 @@ from workflows.qualification import (
     QualifyInput,
     QualifyLead,
 )
+from workflows.valigara import SoldPieceLine, ValigaraSold, ValigaraSoldInput
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +177,24 @@ class SupersedeOrder(Protocol):
     def reason(self) -> str: ...
 
 
+class SoldPiece(Protocol):
+    @property
+    def line_no(self) -> int: ...
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+
+
+class PiecesSold(Protocol):
+    @property
+    def store_id(self) -> uuid.UUID: ...
+    @property
+    def purchase_id(self) -> uuid.UUID: ...
+    @property
+    def lines(self) -> Sequence[SoldPiece]: ...
+
+
 class Effects(Protocol):
     @property
     def journeys(self) -> Sequence[PlannedJourney]: ...
@@ -189,6 +210,8 @@ class Effects(Protocol):
     def qualify(self) -> Sequence[QualifyOrder]: ...
     @property
     def supersede(self) -> Sequence[SupersedeOrder]: ...
+    @property
+    def valigara_sold(self) -> Sequence[PiecesSold]: ...
 
 
 def journey_event(happening: Happening) -> JourneyEvent:
@@ -294,6 +317,21 @@ async def supersede_journey(client: Client, workflow_id: str, reason: str) -> bo
     )
 
 
+async def tell_valigara(client: Client, task_queue: str, sold: PiecesSold) -> None:
+    """Start the sale's ValigaraSold (once per sale: a running or finished one is left
+    alone, so a repeated webhook tells Valigara nothing more)."""
+    lines = [SoldPieceLine.model_validate(line, from_attributes=True) for line in sold.lines]
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            ValigaraSold.run,
+            ValigaraSoldInput(store_id=sold.store_id, purchase_id=sold.purchase_id, lines=lines),
+            id=valigara_sold_workflow_id(sold.purchase_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+
+
 @dataclass
 class Applied:
     started: dict[str, bool] = field(default_factory=dict)  # workflow id → running now
@@ -303,7 +341,8 @@ class Applied:
 
 async def apply(client: Client, task_queue: str, effects: Effects) -> Applied:
     """Tell Temporal what a committed unit of work decided, in order: starts, deliveries,
-    escalations, qualification. Every call is idempotent: a retried request repeats them."""
+    escalations, qualification, Valigara. Every call is idempotent: a retried request
+    repeats them."""
     applied = Applied()
     for journey in effects.journeys:
         applied.started[journey.workflow_id] = await start_journey(
@@ -322,6 +361,8 @@ async def apply(client: Client, task_queue: str, effects: Effects) -> Applied:
         await start_escalation(client, task_queue, escalation)
     for order in effects.qualify:
         await qualify(client, task_queue, order)
+    for sold in effects.valigara_sold:
+        await tell_valigara(client, task_queue, sold)
     return applied
 
 

@@ -53,3 +53,16 @@ UPKEEP = _retrying(at_most_every=timedelta(seconds=100), attempts=3)
 # again for up to half a day (the activity's claim keeps it to one email a week).
 REPORT_TIMEOUT = timedelta(minutes=2)
 REPORT = _retrying(every=5, at_most_every=timedelta(minutes=30), attempts=20)
+
+# Telling Valigara a piece sold: a 105 is retried after the wait it advised, a network error
+# or a 201 from every 5 s up to every 10 minutes, for a day; a refusal (102) never.
+# One attempt is one request (PROVIDER_TIMEOUT_SECONDS, at most 25 s): a worker that died
+# mid-call is retried after this.
+VALIGARA_CALL_TIMEOUT = timedelta(seconds=30)
+VALIGARA_SOLD_GIVE_UP_AFTER = timedelta(days=1)
+VALIGARA_SOLD = _retrying(every=5, at_most_every=timedelta(minutes=10))
+
+# Pulling Valigara's catalogue (a search, then one call per piece): a few tries, then the
+# schedule's next run.
+VALIGARA_PULL_TIMEOUT = timedelta(hours=1)
+VALIGARA_PULL = _retrying(every=30, at_most_every=timedelta(minutes=10), attempts=5)

@@ -1,5 +1,6 @@
-"""The Temporal Schedules Facet keeps: the nightly refit + rescore, the going-cold sweep, and
-each branch's weekly report to its owners (Monday 08:00 store time).
+"""The Temporal Schedules Facet keeps: the nightly refit + rescore, the going-cold sweep,
+each branch's weekly report to its owners (Monday 08:00 store time), and, where Valigara is
+configured, the pull of its catalogue.
 
 `ensure_schedules` is called by the worker at start (`python worker.py`); it creates each
 schedule once and leaves an existing one as it is, so any number of workers may call it.
@@ -9,20 +10,24 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.qualification import ColdLeadSweep, NightlyInput, NightlyQualification
+from workflows.valigara import CataloguePullInput, ValigaraCataloguePull
 from workflows.weekly_report import WeeklyReport, WeeklyReportInput
 
 log = logging.getLogger(__name__)
@@ -68,6 +73,19 @@ async def ensure_schedules(client: Client, task_queue: str, prefix: str = "facet
     return created
 
 
+async def _create_or_update(client: Client, schedule_id: str, wanted: Schedule) -> None:
+    """Create the schedule, or make an existing one `wanted` (safe to call again)."""
+    try:
+        await client.create_schedule(schedule_id, wanted)
+        log.info("created schedule %s", schedule_id)
+    except ScheduleAlreadyRunningError:
+
+        def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=wanted)
+
+        await client.get_schedule_handle(schedule_id).update(update)
+
+
 # --- the owner's weekly email, one schedule per branch ------------------------------------------
 
 WEEKLY_REPORT = "weekly-report"
@@ -97,15 +115,7 @@ async def ensure_weekly_report(
     branch that moved time zone); safe to call any number of times. Returns its id."""
     schedule_id = f"{prefix}-{WEEKLY_REPORT}:{store_id}"
     wanted = weekly_report_schedule(store_id, timezone, task_queue, prefix)
-    try:
-        await client.create_schedule(schedule_id, wanted)
-        log.info("created schedule %s", schedule_id)
-    except ScheduleAlreadyRunningError:
-
-        def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=wanted)
-
-        await client.get_schedule_handle(schedule_id).update(update)
+    await _create_or_update(client, schedule_id, wanted)
     return schedule_id
 
 
@@ -117,3 +127,48 @@ async def ensure_weekly_reports(
         await ensure_weekly_report(client, task_queue, store_id, timezone, prefix)
         for store_id, timezone in branches
     ]
+
+
+# --- Valigara's catalogue, pulled into its branch's -------------------------------------------
+
+VALIGARA_CATALOGUE = "valigara-catalogue"
+
+
+def valigara_catalogue_schedule(
+    store_id: uuid.UUID, every: timedelta, task_queue: str, prefix: str = "facet"
+) -> Schedule:
+    """Every `every`; a pull still going when the next is due is left to finish."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            ValigaraCataloguePull.run,
+            CataloguePullInput(store_id=store_id),
+            id=f"{prefix}-{VALIGARA_CATALOGUE}",
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_valigara_catalogue(
+    client: Client,
+    task_queue: str,
+    store_id: uuid.UUID | None,
+    every: timedelta,
+    prefix: str = "facet",
+) -> str | None:
+    """With a branch: create the pull's schedule, or bring it up to date (another branch or
+    interval); returns its id. None (Valigara not configured): delete the schedule if an
+    earlier configuration left one, so nothing pulls with a key that is gone."""
+    schedule_id = f"{prefix}-{VALIGARA_CATALOGUE}"
+    if store_id is None:
+        try:
+            await client.get_schedule_handle(schedule_id).delete()
+            log.info("deleted schedule %s: Valigara is not configured", schedule_id)
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        return None
+    wanted = valigara_catalogue_schedule(store_id, every, task_queue, prefix)
+    await _create_or_update(client, schedule_id, wanted)
+    return schedule_id

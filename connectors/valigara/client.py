@@ -84,10 +84,12 @@ class ValigaraClient:
         self._first_wait = first_wait
         self._sleep = sleep
 
-    def call(self, action: str, data: Any = None) -> Any:
-        """The answer's `data` for status 100; waits out a 105 a few times; raises otherwise."""
+    def call(self, action: str, data: Any = None, *, waits: int | None = None) -> Any:
+        """The answer's `data` for status 100; waits out a 105 `waits` times (default: the
+        client's); raises otherwise."""
         wait = self._first_wait
-        for attempt in range(self._waits + 1):
+        waits = self._waits if waits is None else waits
+        for attempt in range(waits + 1):
             form = {"auth": self._key, "action": action}
             if data is not None:
                 form["data"] = json.dumps(data)
@@ -104,7 +106,7 @@ class ValigaraClient:
                 raise ValigaraRefused(code, action, debug_uid)
             advised = _retry_after(response)
             wait = advised if advised is not None else wait
-            if attempt == self._waits:
+            if attempt == waits:
                 raise RateLimited(action, wait, debug_uid)
             self._sleep(wait)
             wait = wait * 2 if advised is None else wait

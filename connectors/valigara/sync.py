@@ -4,11 +4,17 @@
   product's details; each becomes a catalogue piece from source "valigara" (upsert by SKU).
   A full pull marks Valigara pieces it no longer lists inactive. Field names follow the
   public third-party client (integrations.md §1, [2nd]); the product-details action is not
-  in Valigara's stored docs, so its name is a setting (`DETAILS_ACTION`).
+  in Valigara's stored docs, so its name is a setting (VALIGARA_DETAILS_ACTION, default
+  `DETAILS_ACTION`).
 - `mark_sold`: `product_sold` for one sale line (quantity sold, not left; the store's
-  `sold_action`: remove | revise | no_action), at most once: the line's `outbound_call` row is
-  claimed first and marked done after Valigara answered, so a retry of a done line calls
-  nothing.
+  `sold_action`: remove | revise | no_action), at most once. The line's `outbound_call` row
+  is claimed, set `calling` (committed) just before the request goes out and `done` once
+  Valigara answered 100, so a retry of a done line calls nothing. A retry that finds it
+  `calling` follows an attempt that sent the request and was never heard from (a worker
+  killed, an answer lost): sending it again could take a second piece off Valigara's stock,
+  so it is not sent; the row says `unknown`, for a person to look in Valigara. An answer
+  that refused the call, or a connection that never opened, sent nothing: the row goes back
+  to `claimed` and the retry calls.
 """
 
 from __future__ import annotations
@@ -17,16 +23,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from connectors.valigara.client import ValigaraClient
+import httpx
+
+from connectors.valigara.client import ValigaraClient, ValigaraRefused
 from db.repositories import OutboundCallRepository
 from db.session import Database
-from db.types import utcnow
 from domain import catalogue
 from domain.catalogue import Piece
 
-SOURCE = "valigara"
+SOURCE = catalogue.VALIGARA
 DETAILS_ACTION = "product_get"
 SoldAction = Literal["remove", "revise", "no_action"]
+Told = Literal["told", "already_told", "outcome_unknown"]
+# Errors raised before a byte of the request left: nothing reached Valigara.
+NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,12 @@ def pull_catalogue(
     store_currency: str,
     *,
     full: bool = True,
+    details_action: str = DETAILS_ACTION,
 ) -> Pulled:
     """Bring Facet's catalogue up to Valigara's (raises the client's errors; a 102 stops it
     before anything is written)."""
     ids = _ids(client.call("product_search", {}))
-    pieces = [piece_of(client.call(DETAILS_ACTION, {"product_id": i}), store_currency) for i in ids]
+    pieces = [piece_of(client.call(details_action, {"product_id": i}), store_currency) for i in ids]
 
     def write(session: Any) -> Pulled:
         counts = {"created": 0, "updated": 0, "unchanged": 0}
@@ -109,21 +120,30 @@ def mark_sold(
     product_id: str,
     quantity: int,
     sold_action: SoldAction,
-) -> bool:
-    """Tell Valigara this line sold, once; False when a previous attempt already did."""
+) -> Told:
+    """Tell Valigara this line sold, at most once (see the module's docstring)."""
     key = f"valigara:product_sold:{sale_line_key}"
     row = database.run(lambda s: OutboundCallRepository(s).claim(store_id, key))
     if row.status == "done":
-        return False
-    client.call(
-        "product_sold",
-        {"product_id": product_id, "quantity": quantity, "sold_action": sold_action},
-    )
+        return "already_told"
+    if not database.run(lambda s: _move(s, key, "calling", "claimed")):
+        database.run(lambda s: _move(s, key, "unknown", "calling"))
+        return "outcome_unknown"
+    try:
+        # A 105 is not waited out here: the activity hands the wait to Temporal, so an
+        # attempt lasts one request and a worker that dies is noticed soon.
+        client.call(
+            "product_sold",
+            {"product_id": product_id, "quantity": quantity, "sold_action": sold_action},
+            waits=0,
+        )
+    except (ValigaraRefused, *NOTHING_SENT):
+        database.run(lambda s: _move(s, key, "claimed", "calling"))
+        raise
+    # Late or not, an answer is the truth: an attempt that outlived its retry still says so.
+    database.run(lambda s: _move(s, key, "done", "calling", "unknown"))
+    return "told"
 
-    def done(session: Any) -> None:
-        claimed = OutboundCallRepository(session).claim(store_id, key)
-        claimed.status = "done"
-        claimed.done_at = utcnow()
 
-    database.run(done)
-    return True
+def _move(session: Any, key: str, to: str, *only_from: str) -> bool:
+    return OutboundCallRepository(session).move(key, to=to, only_from=only_from)

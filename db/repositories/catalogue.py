@@ -20,6 +20,19 @@ class ProductRepository(Repository[Product]):
             select(Product).where(Product.store_id == store_id, Product.sku == sku)
         ).first()
 
+    def of_source(
+        self, store_id: uuid.UUID, source: str, skus: Collection[str]
+    ) -> dict[str, Product]:
+        """The store's pieces from `source` among these SKUs, by SKU."""
+        if not skus:
+            return {}
+        found = self.session.scalars(
+            select(Product).where(
+                Product.store_id == store_id, Product.source == source, Product.sku.in_(skus)
+            )
+        )
+        return {product.sku: product for product in found}
+
     def active_skus(self, store_id: uuid.UUID, source: str) -> set[str]:
         return set(
             self.session.scalars(
@@ -81,3 +94,16 @@ class OutboundCallRepository(Repository[OutboundCall]):
         }  # fmt: skip
         self.session.execute(insert_ignoring_conflicts(self.session, OutboundCall, values))
         return self.session.scalars(select(OutboundCall).where(OutboundCall.key == key)).one()
+
+    def move(self, key: str, *, to: str, only_from: Collection[str]) -> bool:
+        """Set the call's status if it is one of `only_from` now; whether it was (two
+        attempts at once: one of them wins)."""
+        values: dict[str, object] = {"status": to}
+        if to == "done":
+            values["done_at"] = utcnow()
+        result = self.session.execute(
+            update(OutboundCall)
+            .where(OutboundCall.key == key, OutboundCall.status.in_(list(only_from)))
+            .values(**values)
+        )
+        return bool(getattr(result, "rowcount", 0))

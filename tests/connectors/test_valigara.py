@@ -4,16 +4,19 @@ waited out, a 102 a clear stop."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import pytest
 from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.valigara import CataloguePull, SoldLine, ValigaraActivities
+from activities.valigara import ValigaraActivities
+from activities.valigara_payloads import CataloguePull, SoldLine
 from connectors.valigara.client import RateLimited, ValigaraClient, ValigaraRefused
 from connectors.valigara.sync import mark_sold, pull_catalogue
 from db.models import OutboundCall, Product
@@ -85,12 +88,12 @@ def test_the_catalogue_is_pulled_and_a_delisted_piece_goes_inactive(database, st
 
 
 def test_a_sale_calls_product_sold_once_even_when_the_call_is_retried(database, store):
-    with _standin(limited={"product_sold"}, capacity=1, drain_per_s=2.0) as server:
-        server.bucket.level = 1  # the bucket is full: the first attempt meets a 105
+    with _standin(limited={"product_sold"}, capacity=1, drain_per_s=0.01) as server:
+        server.bucket.fill()  # the first attempt meets a 105
         impatient = _client(server, waits=0)
         line = f"{uuid.uuid4()}:1"
 
-        def attempt(client: ValigaraClient) -> bool:
+        def attempt(client: ValigaraClient) -> str:
             return mark_sold(
                 database, client, store_id=store.id, sale_line_key=line, product_id="101",
                 quantity=1, sold_action="remove",
@@ -99,14 +102,48 @@ def test_a_sale_calls_product_sold_once_even_when_the_call_is_retried(database, 
         with pytest.raises(RateLimited) as limited:
             attempt(impatient)  # the activity's first attempt; Temporal retries it
         assert limited.value.wait_seconds > 0
-        assert attempt(_client(server, first_wait=0.1)) is True  # the retry
-        assert attempt(_client(server)) is False  # a retry after it had answered
+        server.bucket.empty()  # the wait Valigara advised has passed
+        assert attempt(_client(server)) == "told"  # the retry
+        assert attempt(_client(server)) == "already_told"  # a retry after it had answered
         assert len(server.answered("product_sold")) == 1
         assert server.products[101]["quantity"] == 1 and server.products[101]["listed"] is False
         row = database.read(
             lambda s: s.scalars(select(OutboundCall).where(OutboundCall.key.endswith(line))).one()
         )
         assert row.status == "done"
+
+
+def test_a_connection_that_never_opened_is_called_again_and_a_lost_answer_is_not(
+    database, store, valigara
+):
+    """Nothing left Facet when the connection was refused: the retry calls. An attempt that
+    sent the call and heard nothing leaves the row `calling`: the retry calls nothing."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    nowhere = ValigaraClient(f"http://127.0.0.1:{port}/client/V1/", valigara.key)  # no server
+
+    def attempt(client: ValigaraClient, line: str) -> str:
+        return mark_sold(
+            database, client, store_id=store.id, sale_line_key=line, product_id="102",
+            quantity=1, sold_action="no_action",
+        )  # fmt: skip
+
+    refused = f"{uuid.uuid4()}:1"
+    with pytest.raises(httpx.ConnectError):
+        attempt(nowhere, refused)
+    assert attempt(_client(valigara), refused) == "told"
+
+    lost = f"{uuid.uuid4()}:1"
+    valigara.hold_next("product_sold")
+    deaf = ValigaraClient(valigara.url, valigara.key, http=httpx.Client(timeout=0.2))
+    with pytest.raises(httpx.ReadTimeout):
+        attempt(deaf, lost)
+    valigara.release.set()
+    assert attempt(_client(valigara), lost) == "outcome_unknown"
+    assert attempt(_client(valigara), lost) == "outcome_unknown"
+    assert len(valigara.answered("product_sold")) == 2  # one per line
+    assert valigara.products[102]["quantity"] == 3
 
 
 def test_a_105_is_retried_after_the_wait_it_was_given():
@@ -135,8 +172,8 @@ def test_a_102_stops_with_a_clear_error_and_changes_nothing(database, store, val
 
 
 def test_the_sold_activity_is_retried_after_a_105_and_calls_valigara_once(database, store):
-    with _standin(limited={"product_sold"}, capacity=1, drain_per_s=2.0) as server:
-        server.bucket.level = 1
+    with _standin(limited={"product_sold"}, capacity=1, drain_per_s=0.01) as server:
+        server.bucket.fill()
         clients = iter([_client(server, waits=0), _client(server), _client(server)])
         activities = ValigaraActivities(database, lambda: next(clients))
         line = SoldLine(store_id=store.id, sale_line_key=f"{uuid.uuid4()}:1", product_id="101",
@@ -146,9 +183,9 @@ def test_the_sold_activity_is_retried_after_a_105_and_calls_valigara_once(databa
             env.run(activities.mark_sold, line)
         assert limited.value.type == "ValigaraRateLimited" and not limited.value.non_retryable
         assert limited.value.next_retry_delay is not None
-        # The retry (its client waits out the bucket by Retry-After, as Temporal would).
-        assert env.run(activities.mark_sold, line) is True
-        assert env.run(activities.mark_sold, line) is False  # a retry after it answered
+        server.bucket.empty()  # Temporal retries after the wait Valigara advised
+        assert env.run(activities.mark_sold, line).outcome == "told"
+        assert env.run(activities.mark_sold, line).outcome == "already_told"  # after it answered
         assert len(server.answered("product_sold")) == 1
         assert server.products[101]["quantity"] == 1 and server.products[101]["listed"] is True
 

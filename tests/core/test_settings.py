@@ -50,3 +50,21 @@ def test_an_inbound_parse_secret_short_enough_to_guess_is_refused(monkeypatch):
         Settings(_env_file=None)
     monkeypatch.setenv("SENDGRID_INBOUND_SECRET", "k3J9x-long-enough-to-resist")
     assert Settings(_env_file=None).sendgrid_inbound_secret is not None
+
+
+@pytest.mark.parametrize("key", ["changethis", "secret", ""])
+def test_production_refuses_a_placeholder_valigara_key(key):
+    with pytest.raises(ValidationError, match="VALIGARA_ACCESS_KEY is a placeholder"):
+        Settings(
+            _env_file=None, environment="production", secret_key="a-real-secret-of-some-length",
+            valigara_access_key=key,
+        )  # fmt: skip
+
+
+def test_without_a_valigara_key_valigara_is_off_and_nothing_is_refused():
+    settings = Settings(_env_file=None, environment="production", secret_key="a-real-secret-1")
+    assert not settings.valigara_configured
+    on = Settings(_env_file=None, valigara_access_key="vk-live-3f9a", valigara_sold_action="remove")
+    assert on.valigara_configured and on.valigara_sold_action == "remove"
+    with pytest.raises(ValidationError, match="valigara_sold_action"):
+        Settings(_env_file=None, valigara_sold_action="delist")

@@ -33,6 +33,9 @@ def test_there_are_recorded_histories_to_replay():
         "journey_lead_deleted",
         # A newer run (or the new segment's journey) took over: it ends superseded.
         "journey_superseded",
+        # Valigara told of a sale's piece; and told after Temporal waited out a 105.
+        "valigara_sold_told",
+        "valigara_sold_after_a_105",
     } <= set(_histories())
 
 
