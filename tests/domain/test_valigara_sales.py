@@ -17,7 +17,7 @@ from db.types import utcnow
 from domain.access import Actor
 from domain.catalogue import VALIGARA, Piece, upsert_piece
 from domain.effects import PiecesSold, SoldPiece
-from domain.imports import import_sale
+from domain.imports import import_sales
 from domain.leads import Details, Identity
 from domain.purchases import Sale, record_sale
 from domain.reference import Reference
@@ -106,15 +106,15 @@ def test_a_sale_without_valigara_pieces_or_from_the_past_tells_valigara_nothing(
     # An import of last year's sales: Valigara's stock counted them long ago.
     old = _sale(store, [{"name": "Solitaire", "sku": f"{tag}-RING"}],
                 purchased_at=utcnow() - timedelta(days=365))  # fmt: skip
-    outcome, effects = database.run(
-        lambda s: import_sale(s, Reference(), _till(store), old, now=utcnow())
+    [(outcome, effects)] = database.run(
+        lambda s: import_sales(s, Reference(), _till(store), [old], now=utcnow())
     )
     assert outcome == "created" and effects.valigara_sold == []
     # Last week's sale in the same import is told.
     recent = _sale(store, [{"name": "Solitaire", "sku": f"{tag}-RING", "qty": 1}],
                    purchased_at=utcnow() - timedelta(days=7))  # fmt: skip
-    outcome, effects = database.run(
-        lambda s: import_sale(s, Reference(), _till(store), recent, now=utcnow())
+    [(outcome, effects)] = database.run(
+        lambda s: import_sales(s, Reference(), _till(store), [recent], now=utcnow())
     )
     assert outcome == "created"
     assert [sold.lines for sold in effects.valigara_sold] == [[SoldPiece(1, "101", 1)]]
