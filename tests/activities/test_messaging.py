@@ -121,6 +121,7 @@ def test_an_attempt_that_died_after_claiming_is_finished_by_the_retry(
         lambda session: TouchRepository(session).claim(
             Touch(
                 lead_id=lead_id,
+                store_id=store.id,
                 step_id=request.step_id,
                 channel=Channel.SMS,
                 purpose=Purpose.MARKETING,
@@ -147,6 +148,7 @@ def test_an_attempt_that_died_while_calling_the_provider_is_never_sent_again(
         lambda session: TouchRepository(session).claim(
             Touch(
                 lead_id=lead_id,
+                store_id=store.id,
                 step_id=request.step_id,
                 channel=Channel.SMS,
                 purpose=Purpose.MARKETING,
@@ -171,6 +173,7 @@ def test_the_outbox_finishes_a_send_that_died_mid_call_because_nothing_left_face
         lambda session: TouchRepository(session).claim(
             Touch(
                 lead_id=lead_id,
+                store_id=store.id,
                 step_id=request.step_id,
                 channel=Channel.SMS,
                 purpose=Purpose.MARKETING,
