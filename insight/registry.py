@@ -44,26 +44,23 @@ import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
-    DateTime,
-    Dialect,
     Select,
-    String,
-    TypeDecorator,
     and_,
     case,
     func,
     not_,
     or_,
     select,
-    type_coerce,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.sql.functions import FunctionElement
 
 from core.vocabulary import JourneyStatus, Stage, TaskStatus, TouchStatus
 from db.models import Enrollment, Event, Lead, Purchase, Staff, Task, Touch
@@ -142,22 +139,30 @@ class Result:
         return self.value - self.previous.value
 
 
-class _Instant(TypeDecorator[datetime]):
-    """A stored UTC instant read for arithmetic, tens of thousands at a time: SQLite's text
-    goes through `datetime.fromisoformat` (C) rather than the generic DATETIME parser, which
-    cost more than the query itself. The SQL is unchanged; PostgreSQL's values pass as read."""
+class _Milliseconds(FunctionElement[int]):
+    """Whole milliseconds from `began` to `ended` (each instant taken to the millisecond,
+    the finest SQLite's date arithmetic keeps), computed by the database; NULL while
+    `ended` is. Reading tens of thousands of pairs of instants into Python cost more than
+    the query: the database returns one integer a row instead."""
 
-    impl = DateTime(timezone=True)
-    cache_ok = True
+    type = BigInteger()
+    name = "milliseconds_between"
+    inherit_cache = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(String() if dialect.name == "sqlite" else self.impl)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        instant: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+@compiles(_Milliseconds, "sqlite")
+def _milliseconds_sqlite(element: _Milliseconds, compiler: Any, **kw: Any) -> str:
+    began, ended = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(round((julianday({ended}) - julianday({began})) * 86400000.0) AS INTEGER)"
+
+
+@compiles(_Milliseconds)
+def _milliseconds(element: _Milliseconds, compiler: Any, **kw: Any) -> str:
+    began, ended = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"CAST(round(EXTRACT(EPOCH FROM {ended}) * 1000)"
+        f" - round(EXTRACT(EPOCH FROM {began}) * 1000) AS BIGINT)"
+    )
 
 
 class UnknownName(ValueError):
@@ -224,8 +229,8 @@ def statement(
     keys = [facts.c[name] for name in dimensions]
     if metric.kind == "duration":
         # no ORDER BY: the fold sorts the durations it computes, and groups by key itself
-        began, ended = (type_coerce(facts.c[name], _Instant()) for name in ("began", "ended"))
-        return select(*keys, began.label("began"), ended.label("ended")).where(*where)
+        took = _Milliseconds(facts.c.began, facts.c.ended).label("milliseconds")
+        return select(*keys, took).where(*where)
     if metric.kind == "ratio":
         measures = [
             func.coalesce(func.sum(facts.c.hit), 0).label("numerator"),
@@ -399,10 +404,9 @@ def _fold_duration(metric, period, dims, filters, fetched, sql) -> Result:  # ty
 
 def _seconds(row: Any) -> float | None:
     """The row's duration in seconds (never negative); None while it is still waiting."""
-    if row.ended is None:
+    if row.milliseconds is None:
         return None
-    took: timedelta = row.ended - row.began
-    return max(0.0, took.total_seconds())
+    return max(0.0, int(row.milliseconds) / 1000)
 
 
 def _row_durations(metric: Metric, durations: list[float | None]) -> tuple[Any, ...]:
