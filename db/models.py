@@ -115,8 +115,18 @@ class Lead(Base):
         UniqueConstraint("store_id", "phone_e164"),
         UniqueConstraint("store_id", "email"),
         UniqueConstraint("store_id", "pos_customer_id"),
-        # insight: a branch's leads in a period; the branch of a message's lead, index only
-        Index("ix_lead_store_created", "store_id", "created_at"),
+        # insight: a branch's leads in a period (the cohort), with what they are counted by,
+        # read from the index alone; the branch of a lead, index only
+        Index(
+            "ix_lead_store_created",
+            "store_id",
+            "created_at",
+            "id",
+            "source",
+            "segment",
+            "stage",
+            "owner_id",
+        ),
         Index("ix_lead_id_store", "id", "store_id"),
     )
 
@@ -218,7 +228,9 @@ class Event(Base):
         Index("ix_event_lead_timeline", "lead_id", "occurred_at", "id"),
         # insight: a branch's events of a kind in a period; did this lead ever reply, book, …
         Index("ix_event_store_kind", "store_id", "kind", "occurred_at"),
-        Index("ix_event_lead_kind", "lead_id", "kind", "occurred_at"),
+        # did this lead reply (book, visit, engage at all) between two instants: one seek
+        # whatever the number of kinds asked about
+        Index("ix_event_lead_engaged", "lead_id", "occurred_at", "kind"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -252,7 +264,14 @@ class Enrollment(Base):
     """A lead in one sequence version, run by the journey workflow named here."""
 
     __tablename__ = "enrollment"
-    __table_args__ = (Index("ix_enrollment_lead_sequence", "lead_id", "sequence_key", "run"),)
+    __table_args__ = (
+        Index("ix_enrollment_lead_sequence", "lead_id", "sequence_key", "run"),
+        # insight: journeys started in a period; is this lead in an active journey
+        Index(
+            "ix_enrollment_started", "started_at", "lead_id", "sequence_key", "status", "outcome"
+        ),
+        Index("ix_enrollment_lead_status", "lead_id", "status", "started_at"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"), index=True)
@@ -271,20 +290,39 @@ class Enrollment(Base):
     started_by: Mapped[str | None] = mapped_column(String(200))
 
 
+# What the message metrics split and filter by (insight.registry), after the branch and instant.
+_TOUCH_DIMENSIONS = ("staff_id", "channel", "status", "reason", "step_id", "sequence_key")
+
+
 class Touch(Base):
     """The outbox: one row per message Facet sent or chose not to send, with the reason."""
 
     __tablename__ = "touch"
     __table_args__ = (
         Index("ix_touch_lead_created", "lead_id", "created_at"),
-        # insight: messages sent (or decided) in a period, with the lead that names the branch
-        Index("ix_touch_sent", "sent_at", "lead_id", "staff_id", "status", "channel"),
-        Index("ix_touch_created", "created_at", "lead_id", "staff_id", "status", "reason"),
+        # insight: a lead's first message (speed to lead), one seek
+        Index("ix_touch_lead_sent", "lead_id", "staff_id", "sent_at"),
+        # insight: a branch's messages sent in a period, and its messages held back (decided)
+        # in a period, each entry carrying every column the message metrics count by, so a
+        # panel reads one index range and neither the wide message rows nor the lead's.
+        Index("ix_touch_store_sent", "store_id", "sent_at", *_TOUCH_DIMENSIONS),
+        Index(
+            "ix_touch_store_status_created",
+            "store_id",
+            "status",
+            "created_at",
+            *(name for name in _TOUCH_DIMENSIONS if name != "status"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead.id"))
+    # The lead's branch and the journey's sequence, copied when the row is written (neither
+    # ever changes: a merge keeps both leads' branch, a journey keeps its sequence), so the
+    # message metrics count a branch's messages without a join per message.
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"))
     enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment.id"))
+    sequence_key: Mapped[str | None] = mapped_column(String(100))
     # Set when the message went to a member of staff about this lead (a task notice).
     staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     step_id: Mapped[str] = mapped_column(String(100))
@@ -322,11 +360,26 @@ Index(
 )
 
 
+_TASK_MEASURES = ("assignee_id", "kind", "status", "role_needed", "sla_due_at", "acknowledged_at")
+
+
 class Task(Base):
     """Work for a person: call this lead, pick stones, review. Routed and given an SLA."""
 
     __tablename__ = "task"
-    __table_args__ = (Index("ix_task_store_created", "store_id", "created_at"),)  # insight
+    # insight: a branch's tasks opened in a period, its open tasks, a lead's first answer;
+    # each index carries what the task metrics count by, so no task row is read
+    __table_args__ = (
+        Index("ix_task_store_created", "store_id", "created_at", *_TASK_MEASURES, "completed_at"),
+        Index(
+            "ix_task_store_status",
+            "store_id",
+            "status",
+            "created_at",
+            *(name for name in _TASK_MEASURES if name != "status"),
+        ),
+        Index("ix_task_lead_answered", "lead_id", "acknowledged_at", "completed_at"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("store.id"), index=True)

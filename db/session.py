@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_MMAP_BYTES = 0x7FFF0000  # SQLite's usual compiled-in ceiling; address space, not RAM
 LOCKED_RETRIES = 5
 READ_ONLY = "facet_read_only"  # execution option: this unit of work never writes
 
@@ -69,6 +70,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Read the file through the OS page cache mapped in (shared by every connection),
+        # not 2 MB of private cache a read syscall at a time: the dashboards' index seeks
+        # spent as long in those syscalls as in SQLite itself. Only reads are mapped.
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

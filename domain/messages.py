@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from core.settings import Settings
 from core.vocabulary import FailureReason, SuppressionReason, TouchStatus
-from db.models import Lead, Store, Touch
+from db.models import Enrollment, Lead, Store, Touch
 from db.repositories import (
     Capture,
     EnrollmentRepository,
@@ -467,11 +467,18 @@ class LeadMessages:
         if decision.use_approved_template:
             fields["content_sid"] = self._approved_sid(order.template)
         if touch is None:
+            journey = (
+                None
+                if order.enrollment_id is None
+                else session.get(Enrollment, order.enrollment_id)
+            )
             claimed, _new = TouchRepository(session).claim(
                 Touch(
                     id=uuid.uuid4(),
                     lead_id=lead.id,
+                    store_id=lead.store_id,
                     enrollment_id=order.enrollment_id,
+                    sequence_key=journey.sequence_key if journey is not None else None,
                     step_id=order.step_id,
                     purpose=order.purpose,
                     template=order.template,

@@ -142,6 +142,7 @@ def _claim(
         Touch(
             id=uuid.uuid4(),
             lead_id=lead.id,
+            store_id=lead.store_id,
             staff_id=staff.id,
             step_id=f"task-notice-{assignment}",
             channel=channel,

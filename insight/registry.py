@@ -41,23 +41,26 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     and_,
     case,
-    exists,
     func,
     not_,
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from core.vocabulary import JourneyStatus, Stage, TaskStatus, TouchStatus
 from db.models import Enrollment, Event, Lead, Purchase, Staff, Task, Touch
@@ -136,6 +139,32 @@ class Result:
         return self.value - self.previous.value
 
 
+class _Milliseconds(FunctionElement[int]):
+    """Whole milliseconds from `began` to `ended` (each instant taken to the millisecond,
+    the finest SQLite's date arithmetic keeps), computed by the database; NULL while
+    `ended` is. Reading tens of thousands of pairs of instants into Python cost more than
+    the query: the database returns one integer a row instead."""
+
+    type = BigInteger()
+    name = "milliseconds_between"
+    inherit_cache = True
+
+
+@compiles(_Milliseconds, "sqlite")
+def _milliseconds_sqlite(element: _Milliseconds, compiler: Any, **kw: Any) -> str:
+    began, ended = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(round((julianday({ended}) - julianday({began})) * 86400000.0) AS INTEGER)"
+
+
+@compiles(_Milliseconds)
+def _milliseconds(element: _Milliseconds, compiler: Any, **kw: Any) -> str:
+    began, ended = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"CAST(round(EXTRACT(EPOCH FROM {ended}) * 1000)"
+        f" - round(EXTRACT(EPOCH FROM {began}) * 1000) AS BIGINT)"
+    )
+
+
 class UnknownName(ValueError):
     """A dimension or filter the metric does not declare (a caller's mistake: say which)."""
 
@@ -199,11 +228,9 @@ def statement(
     where += [facts.c[name] == value for name, value in (filters or {}).items()]
     keys = [facts.c[name] for name in dimensions]
     if metric.kind == "duration":
-        return (
-            select(*keys, facts.c.began, facts.c.ended)
-            .where(*where)
-            .order_by(*keys, facts.c.began, facts.c.ended)
-        )
+        # no ORDER BY: the fold sorts the durations it computes, and groups by key itself
+        took = _Milliseconds(facts.c.began, facts.c.ended).label("milliseconds")
+        return select(*keys, took).where(*where)
     if metric.kind == "ratio":
         measures = [
             func.coalesce(func.sum(facts.c.hit), 0).label("numerator"),
@@ -286,7 +313,9 @@ def _evaluate_once(
         return Result(metric, period, None, None, None, [], "", dims, filters, note=metric.note)
     stmt = statement(metric, period, store_ids=store_ids, dimensions=dims, filters=filters, now=now)
     sql = compiled_sql(session, stmt)
-    fetched = session.execute(stmt).all()
+    # Core, not the ORM: these are plain columns, and the ORM's row loading cost more than
+    # the query on tens of thousands of rows
+    fetched = session.connection().execute(stmt).all()
     fold = _FOLDS[metric.kind]
     return fold(metric, period, dims, filters, fetched, sql)
 
@@ -358,40 +387,46 @@ def _fold_money(metric, period, dims, filters, fetched, sql) -> Result:  # type:
 
 
 def _fold_duration(metric, period, dims, filters, fetched, sql) -> Result:  # type: ignore[no-untyped-def]
-    groups: dict[tuple[str | None, ...], list[Any]] = {}
-    for row in fetched:
-        groups.setdefault(tuple(_keys(dims, row).values()), []).append(row)
+    # each row's duration computed once; the whole and every group folded from those
+    width = len(dims)
+    measured = [(tuple(_text(v) for v in row[:width]), _seconds(row)) for row in fetched]
+    groups: dict[tuple[str | None, ...], list[float | None]] = {}
+    for key, seconds in measured:
+        groups.setdefault(key, []).append(seconds)
     rows = [
         Row(dict(zip(dims, key, strict=True)), *_row_durations(metric, members))
         for key, members in groups.items()
     ]
-    value, extra = _durations(metric, fetched)
+    value, extra = _durations(metric, [seconds for _, seconds in measured])
     rows = _ordered(rows) if dims else []
     return Result(metric, period, value, None, None, rows, sql, dims, filters, extra=extra)
 
 
-def _row_durations(metric: Metric, rows: Iterable[Any]) -> tuple[Any, ...]:
-    value, extra = _durations(metric, rows)
+def _seconds(row: Any) -> float | None:
+    """The row's duration in seconds (never negative); None while it is still waiting."""
+    if row.milliseconds is None:
+        return None
+    return max(0.0, int(row.milliseconds) / 1000)
+
+
+def _row_durations(metric: Metric, durations: list[float | None]) -> tuple[Any, ...]:
+    value, extra = _durations(metric, durations)
     return value, None, None, extra
 
 
-def _durations(metric: Metric, rows: Iterable[Any]) -> tuple[float | None, dict[str, Any]]:
-    waiting = 0
-    seconds: list[float] = []
-    for row in rows:
-        if row.ended is None:
-            waiting += 1
-        else:
-            seconds.append(max(0.0, (row.ended - row.began).total_seconds()))
-    seconds.sort()
-    total = len(seconds) + waiting
+def _durations(
+    metric: Metric, durations: list[float | None]
+) -> tuple[float | None, dict[str, Any]]:
+    seconds = sorted(s for s in durations if s is not None)
+    waiting = len(durations) - len(seconds)
     bands: dict[str, int] = {}
     lower = 0.0
     for label, upper in metric.bands:
-        if metric.cumulative_bands:
-            bands[label] = sum(1 for s in seconds if upper is None or s <= upper)
-        else:
-            bands[label] = sum(1 for s in seconds if s >= lower and (upper is None or s < upper))
+        if metric.cumulative_bands:  # at or under `upper`
+            bands[label] = len(seconds) if upper is None else bisect_right(seconds, upper)
+        else:  # from `lower` up to (not including) `upper`
+            below = bisect_left(seconds, lower)
+            bands[label] = (len(seconds) if upper is None else bisect_left(seconds, upper)) - below
             lower = upper or lower
     p50 = nearest_rank(seconds, 50)
     extra: dict[str, Any] = {
@@ -399,7 +434,7 @@ def _durations(metric: Metric, rows: Iterable[Any]) -> tuple[float | None, dict[
         "p90": nearest_rank(seconds, 90),
         "answered": len(seconds),
         "waiting": waiting,
-        "of": total,
+        "of": len(durations),
         "bands": bands,
     }
     return p50, extra
@@ -466,12 +501,18 @@ def _cohort(window: Window, *measures: Any) -> Select[Any]:
     )
 
 
+def _exists(column: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """EXISTS over one indexed column (not `SELECT *`), so SQLite answers from the index."""
+    return select(column).where(*where).exists()
+
+
 def _hit(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0).label("hit")
 
 
 def _event_after_arrival(window: Window, *kinds: str) -> ColumnElement[bool]:
-    return exists().where(
+    return _exists(
+        Event.lead_id,
         Event.lead_id == Lead.id,
         Event.kind.in_(kinds),
         Event.occurred_at >= Lead.created_at,
@@ -484,7 +525,8 @@ def leads_created(window: Window) -> Select[Any]:
 
 
 def conversion(window: Window) -> Select[Any]:
-    bought = exists().where(
+    bought = _exists(
+        Purchase.lead_id,
         Purchase.lead_id == Lead.id,
         Purchase.purchased_at >= Lead.created_at,
         Purchase.purchased_at < window.now,
@@ -554,7 +596,8 @@ def appointments_booked(window: Window) -> Select[Any]:
 
 def show_rate(window: Window) -> Select[Any]:
     Visit = aliased(Event, name="visit")
-    showed = exists().where(
+    showed = _exists(
+        Visit.lead_id,
         Visit.lead_id == Event.lead_id,
         Visit.kind == EventKind.STORE_VISIT,
         Visit.occurred_at >= Event.occurred_at,
@@ -615,20 +658,16 @@ def _touches(window: Window, *measures: Any, on: Any = None) -> Select[Any]:
     at = Touch.sent_at if on is None else on
     return (
         select(
-            Lead.store_id.label("store_id"),
+            Touch.store_id.label("store_id"),
             Touch.lead_id.label("lead_id"),
             Touch.channel.label("channel"),
             Touch.status.label("status"),
             Touch.reason.label("reason"),
             Touch.step_id.label("step"),
-            select(Enrollment.sequence_key)
-            .where(Enrollment.id == Touch.enrollment_id)
-            .scalar_subquery()
-            .label("sequence"),
+            Touch.sequence_key.label("sequence"),
             *measures,
         )
         .select_from(Touch)
-        .join(Lead, Lead.id == Touch.lead_id)
         .where(Touch.staff_id.is_(None), at >= window.start, at < window.end)
     )
 
@@ -723,33 +762,45 @@ def sla_breaches_open(window: Window) -> Select[Any]:
     )
 
 
+def _silent_since(window: Window, since: datetime) -> ColumnElement[bool]:
+    """The lead's last engagement up to now (or, with none, its arrival) is at or before
+    `since`: nothing engaged after it, and it arrived by then or engaged at some point.
+    Two index seeks a lead, where the latest of a dozen kinds took a seek per kind."""
+    kinds = sorted(ENGAGEMENT_KINDS)
+
+    def engaged(*when: ColumnElement[bool]) -> ColumnElement[bool]:
+        return _exists(
+            Event.lead_id,
+            Event.lead_id == Lead.id,
+            *when,
+            Event.occurred_at <= window.now,
+            Event.kind.in_(kinds),
+        )
+
+    return and_(
+        not_(engaged(Event.occurred_at > since)),
+        or_(Lead.created_at <= since, engaged()),
+    )
+
+
 def going_cold(window: Window) -> Select[Any]:
     """Leads in an active journey, not yet buyers, silent for their segment's days."""
-    last_engaged = (
-        select(func.max(Event.occurred_at))
-        .where(
-            Event.lead_id == Lead.id,
-            Event.kind.in_(sorted(ENGAGEMENT_KINDS)),
-            Event.occurred_at <= window.now,
-        )
-        .scalar_subquery()
-    )
     # One comparison per segment (a CASE of instants would be text to PostgreSQL once the
     # SQL is written out with its values for display).
-    silent_since = func.coalesce(last_engaged, Lead.created_at)
     known = sorted(COLD_AFTER_DAYS.items())
     default = window.now - timedelta(days=DEFAULT_COLD_AFTER_DAYS)
     silent = or_(
         *[
-            and_(Lead.segment == segment, silent_since <= window.now - timedelta(days=days))
+            and_(Lead.segment == segment, _silent_since(window, window.now - timedelta(days=days)))
             for segment, days in known
         ],
         and_(
             or_(Lead.segment.is_(None), Lead.segment.not_in([s for s, _ in known])),
-            silent_since <= default,
+            _silent_since(window, default),
         ),
     )
-    in_journey = exists().where(
+    in_journey = _exists(
+        Enrollment.lead_id,
         Enrollment.lead_id == Lead.id,
         Enrollment.status == JourneyStatus.ACTIVE,
         Enrollment.started_at <= window.now,

@@ -96,7 +96,7 @@ def new_leads_csv(session: Session, scope: panels.Scope) -> bytes:
             Lead.created_at >= scope.period.start,
             Lead.created_at < scope.period.end,
         )
-        .order_by(Lead.created_at)
+        .order_by(Lead.created_at, Lead.id)  # leads that arrived together: a stable order
     ).all()
     return to_csv(
         ["First name", "Last name", "Source", "Segment", "Created (UTC)"],

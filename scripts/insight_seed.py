@@ -120,7 +120,8 @@ def seed_activity(
                 "updated_at": created,
             }
         )
-        enrollment_id = None
+        enrollment_id: uuid.UUID | None = None
+        key: str | None = None
         if rng.random() < 0.85:
             enrollment_id = _uuid(ids)
             key = rng.choice(SEQUENCES)
@@ -151,7 +152,10 @@ def seed_activity(
                 }
             )
         for step in range(messages_per_lead):
-            tables["touch"].append(_touch(rng, _uuid(ids), lead_id, enrollment_id, created, step))
+            journey = (enrollment_id, key)
+            tables["touch"].append(
+                _touch(rng, _uuid(ids), store_id, lead_id, journey, created, step)
+            )
         if rng.random() < 0.5:
             tables["task"].append(_task(rng, _uuid(ids), store_id, lead_id, created, staff_ids))
         if bought:
@@ -216,17 +220,22 @@ _REASONS = ("no_consent", "quiet_hours", "frequency_cap", "window_closed")
 def _touch(
     rng: random.Random,
     touch_id: uuid.UUID,
+    store_id: uuid.UUID,
     lead_id: uuid.UUID,
-    enrollment_id: uuid.UUID | None,
+    journey: tuple[uuid.UUID | None, str | None],
     created: datetime,
     step: int,
 ) -> dict[str, Any]:
+    """One message of a journey (enrollment id, sequence key), or of none."""
     (status,) = rng.choices(_STATUS_VALUES, cum_weights=_STATUS_CUMULATIVE)
     at = created + timedelta(seconds=rng.randint(5, 600) + step * 3 * 86_400)
+    enrollment_id, sequence_key = journey
     return {
         "id": touch_id,
+        "store_id": store_id,
         "lead_id": lead_id,
         "enrollment_id": enrollment_id,
+        "sequence_key": sequence_key,
         "staff_id": None,
         "step_id": f"step_{step}",
         "channel": rng.choice(["email", "sms", "whatsapp"]),

@@ -33,7 +33,7 @@ from providers.base import (
 from providers.outbox.adapter import OutboxProvider
 from providers.registry import configured
 from sequences.vocabulary import Channel, Purpose
-from tests.factories import make_lead, set_caps, touches
+from tests.factories import enroll, make_lead, set_caps, touches
 from tests.standin import Reply, settings_for, twilio_error
 
 KOLKATA = "Asia/Kolkata"
@@ -112,6 +112,22 @@ def test_a_retried_send_finds_its_touch_and_does_not_send_again(
     assert touch.provider == "sendgrid" and touch.provider_message_id
 
 
+def test_a_message_carries_its_leads_branch_and_its_journeys_sequence(database, store, messaging):
+    """The dashboards count a branch's messages, split by sequence, from the message row
+    alone: both are written with it, whether the message was sent or held back."""
+    lead_id = lead_in_kolkata(database, store, preferred=Channel.EMAIL)
+    _workflow_id, journey = enroll(database, lead_id)
+    in_journey = request_for(lead_id).model_copy(update={"enrollment_id": journey.enrollment_id})
+    run_at(messaging, in_journey, AFTERNOON)
+    run_at(messaging, request_for(lead_id, step_id="outside"), AFTERNOON + timedelta(minutes=1))
+
+    written = {
+        t.step_id: (t.store_id, t.sequence_key, t.status) for t in touches(database, lead_id)
+    }
+    assert written["welcome"] == (store.id, journey.sequence.key, TouchStatus.SENT)
+    assert written["outside"][:2] == (store.id, None)
+
+
 def test_an_attempt_that_died_after_claiming_is_finished_by_the_retry(
     database, store, messaging, standin
 ):
@@ -121,6 +137,7 @@ def test_an_attempt_that_died_after_claiming_is_finished_by_the_retry(
         lambda session: TouchRepository(session).claim(
             Touch(
                 lead_id=lead_id,
+                store_id=store.id,
                 step_id=request.step_id,
                 channel=Channel.SMS,
                 purpose=Purpose.MARKETING,
@@ -147,6 +164,7 @@ def test_an_attempt_that_died_while_calling_the_provider_is_never_sent_again(
         lambda session: TouchRepository(session).claim(
             Touch(
                 lead_id=lead_id,
+                store_id=store.id,
                 step_id=request.step_id,
                 channel=Channel.SMS,
                 purpose=Purpose.MARKETING,
@@ -171,6 +189,7 @@ def test_the_outbox_finishes_a_send_that_died_mid_call_because_nothing_left_face
         lambda session: TouchRepository(session).claim(
             Touch(
                 lead_id=lead_id,
+                store_id=store.id,
                 step_id=request.step_id,
                 channel=Channel.SMS,
                 purpose=Purpose.MARKETING,

@@ -153,6 +153,7 @@ async def test_a_staff_member_clicking_their_task_notice_is_no_engagement_of_the
         touch, _new = TouchRepository(session).claim(
             Touch(
                 lead_id=lead_id,
+                store_id=store.id,
                 staff_id=priya.id,
                 step_id="notice",
                 channel=Channel.EMAIL,
@@ -320,6 +321,7 @@ async def test_an_email_reply_shows_on_the_newest_email_that_went_out_as_replied
             touch, _new = TouchRepository(session).claim(
                 Touch(
                     lead_id=lead_id,
+                    store_id=store.id,
                     step_id=step_id,
                     channel=Channel.EMAIL,
                     purpose=Purpose.MARKETING,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from core.vocabulary import ApiRole, TouchStatus
-from db.models import Touch
+from db.models import Lead, Touch
 from db.types import utcnow
 from sequences.vocabulary import Channel, Purpose
 from tests.conftest import bearer
@@ -23,6 +23,7 @@ def _touch(database, lead_id: uuid.UUID, step: str, at) -> None:
         session.add(
             Touch(
                 lead_id=lead_id,
+                store_id=session.get_one(Lead, lead_id).store_id,
                 step_id=step,
                 channel=Channel.EMAIL,
                 purpose=Purpose.MARKETING,

@@ -98,6 +98,7 @@ def sent_touch(database, lead_id, channel: Channel, provider: str, message_id: s
         lambda s: TouchRepository(s).claim(
             Touch(
                 lead_id=lead_id,
+                store_id=s.get_one(Lead, lead_id).store_id,
                 step_id="welcome",
                 channel=channel,
                 purpose=Purpose.MARKETING,

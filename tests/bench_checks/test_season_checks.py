@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench.season import Person, examine
 from core.vocabulary import TouchStatus
-from db.models import Touch
+from db.models import Lead, Touch
 from sequences.vocabulary import Channel, Purpose
 from tests.factories import make_lead
 
@@ -25,6 +25,7 @@ def _sent(database, lead_id: uuid.UUID, at: datetime, purpose=Purpose.MARKETING)
         session.add(
             Touch(
                 lead_id=lead_id,
+                store_id=session.get_one(Lead, lead_id).store_id,
                 step_id=f"step-{uuid.uuid4().hex[:6]}",
                 channel=Channel.EMAIL,
                 purpose=purpose,

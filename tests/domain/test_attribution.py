@@ -64,6 +64,7 @@ def _touched(database, lead_id, enrollment_id, days_ago: float, status=TouchStat
         lambda s: s.add(
             Touch(
                 lead_id=lead_id,
+                store_id=s.get_one(Lead, lead_id).store_id,
                 enrollment_id=enrollment_id,
                 step_id=f"step_{uuid.uuid4().hex[:6]}",
                 channel=Channel.EMAIL,

@@ -130,7 +130,9 @@ def seed_branch(session: Session, now: datetime, *, name: str | None = None) -> 
         session.add(
             Touch(
                 lead_id=row.id,
+                store_id=row.store_id,
                 enrollment_id=enrollment.id,
+                sequence_key=enrollment.sequence_key,
                 step_id=step,
                 channel=channel,
                 purpose=Purpose.MARKETING,
