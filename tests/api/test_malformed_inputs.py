@@ -278,7 +278,7 @@ def _signed_headers(valid: Valid, path: str, content: bytes) -> dict[str, str]:
 
 
 # Every table's row count in one statement: one round trip instead of one per table, read
-# twice for each of the table's cases (on PostgreSQL, late in the suite, that was minutes).
+# twice for each of the table's cases.
 ROW_COUNTS = select(
     *(
         select(func.count()).select_from(table).scalar_subquery().label(table.name)
