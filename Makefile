@@ -24,8 +24,11 @@ lint: $(INSTALLED)
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
+# pytest-xdist workers: each starts its own Temporal servers and databases (tests/conftest.py).
+TEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/bench.py

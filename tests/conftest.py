@@ -6,10 +6,17 @@
 - `time_skipping`: Temporal's time-skipping test server (a 7-day journey runs in moments).
 - `dev_server`: Temporal's dev server (real time), for restarts, continue-as-new, visibility.
 - `worker_for`: the worker as `worker.py` builds it, on a task queue of the test's own.
+
+`make test` runs the suite on two pytest-xdist workers (`-n 2`). Each worker is a session of
+its own: its own SQLite file and PostgreSQL database, its own Temporal servers on free ports,
+its own browser stack. A fixture that starts something must keep to that: no fixed port, file
+or database name shared between workers. Browser tests still run last in each worker
+(tests/browser/conftest.py), since xdist hands each worker its tests in collection order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import sysconfig
@@ -27,6 +34,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkerTuner
 
@@ -183,8 +191,24 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
             "limit.historyCount.suggestContinueAsNew=60",
         ],
     )
+    await namespace_ready(env.client)
     yield env
     await env.shutdown()
+
+
+async def namespace_ready(client: Client) -> None:
+    """Wait until a new dev server serves its namespace. It answers before its frontend has
+    the namespace cached: on a busy machine the first request could get "Namespace default
+    is not found"."""
+    for _ in range(600):
+        try:
+            await client.count_workflows()
+            return
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the dev server never served namespace {client.namespace!r}")
 
 
 @pytest.fixture(scope="session")

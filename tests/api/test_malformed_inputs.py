@@ -277,13 +277,18 @@ def _signed_headers(valid: Valid, path: str, content: bytes) -> dict[str, str]:
     return {}
 
 
-def _row_counts(database) -> dict[str, int]:
-    tables = Base.metadata.sorted_tables
-    return database.read(
-        lambda s: {
-            t.name: s.execute(select(func.count()).select_from(t)).scalar_one() for t in tables
-        }
+# Every table's row count in one statement: one round trip instead of one per table, read
+# twice for each of the table's cases.
+ROW_COUNTS = select(
+    *(
+        select(func.count()).select_from(table).scalar_subquery().label(table.name)
+        for table in Base.metadata.sorted_tables
     )
+)
+
+
+def _row_counts(database) -> dict[str, int]:
+    return database.read(lambda s: dict(s.execute(ROW_COUNTS).one()._mapping))
 
 
 def _documented(template: str, status: int) -> bool:

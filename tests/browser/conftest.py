@@ -44,7 +44,7 @@ from core.vocabulary import ApiRole
 from db.migrate import migrate
 from db.session import Database
 from providers import registry
-from tests.conftest import SCRIPTS, STARTUP, test_settings
+from tests.conftest import SCRIPTS, STARTUP, namespace_ready, test_settings
 from worker import build_worker
 
 T = TypeVar("T")
@@ -152,6 +152,7 @@ def live_stack(live_database: Database) -> Iterator[Stack]:
             dev_server_existing_path=str(SCRIPTS / "temporal"),
             dev_server_startup_timeout=STARTUP,
         )
+        await namespace_ready(env.client)
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(settings, database=live_database, temporal=env.client),
