@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from temporalio import workflow  # noqa: E402
-from temporalio.api.enums.v1 import WorkflowExecutionStatus  # noqa: E402
+from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus  # noqa: E402
 from temporalio.api.history.v1 import HistoryEvent  # noqa: E402
 from temporalio.api.testservice.v1 import UnlockTimeSkippingRequest  # noqa: E402
 from temporalio.api.workflowservice.v1 import (  # noqa: E402
@@ -74,7 +74,7 @@ TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 VERBOSE = False
 STALL_S = 180  # a clock that has not jumped ahead for this long has stalled
 LOOK_S = 2.0  # while the clock runs, look for leaked time-skipping locks this often
-IDLE_S = 45  # a clock that has not jumped for this long: is anything in flight at all?
+IDLE_S = 60  # a clock that has not jumped for this long: is anything in flight at all?
 TICK_DAYS = 3  # associates close their tasks at least this often
 CONCURRENCY = 16  # requests the simulated customers and associates have in flight at once
 SEASON_TARGET_S = 60.0  # the engagement season's wall time, the issue's target
@@ -120,6 +120,16 @@ _CHILD_CLOSED = (
     "child_workflow_execution_terminated_event_attributes",
 )
 _RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+_WORKFLOW_TASK_PENDING = (
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+)
+_WORKFLOW_TASK_EVENTS = (
+    *_WORKFLOW_TASK_PENDING,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+)
 # The workflows Facet starts as children (ParentClosePolicy.ABANDON): a task's
 # EscalationTask, and a journey an `enroll` step or a segment change starts.
 CHILD_TYPES = frozenset({"EscalationTask", "NurtureJourney"})
@@ -146,8 +156,9 @@ class LeakedLocks:
     (UnlockTimeSkipping). Nothing else is unlocked: locks for work in flight stay.
     """
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, child_types: frozenset[str] = CHILD_TYPES) -> None:
         self._client = client
+        self._child_types = child_types
         self._decided: set[str] = set()  # run ids of closed workflows already accounted for
         self._parents: dict[str, datetime | None] = {}  # run id -> close time (closed only)
         self.given_back = 0
@@ -162,7 +173,7 @@ class LeakedLocks:
         fresh = [
             info.execution
             for info in closed.executions
-            if info.type.name in CHILD_TYPES and info.execution.run_id not in self._decided
+            if info.type.name in self._child_types and info.execution.run_id not in self._decided
         ]
         gate = asyncio.Semaphore(16)
 
@@ -191,11 +202,17 @@ class LeakedLocks:
             async with gate:
                 handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
                 described = (await handle.describe()).raw_description
-                return bool(
-                    described.pending_activities
-                    or described.HasField("pending_workflow_task")
-                    or any(not child.run_id for child in described.pending_children)
-                )
+                if described.pending_activities or any(
+                    not child.run_id for child in described.pending_children
+                ):
+                    return True
+                # The test server's describe leaves out the pending workflow task: its history
+                # shows it (the last workflow task event, if scheduled or started).
+                last = None
+                async for event in handle.fetch_history_events():
+                    if event.event_type in _WORKFLOW_TASK_EVENTS:
+                        last = event.event_type
+                return last in _WORKFLOW_TASK_PENDING
 
         found = await asyncio.gather(
             *(busy(info.execution.workflow_id, info.execution.run_id) for info in listed.executions)
