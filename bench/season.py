@@ -715,6 +715,7 @@ async def engagement_season(leads: int, seed: int = 7) -> dict[str, float]:
         outcome = examine(h.database, h.store_id, h.started, people)
         journeys = h.database.read(lambda s: len(s.scalars(select(Enrollment.id)).all()))
         given_back = h.locks.given_back
+        spent = dict(h.spent)
     _check(outcome, "engagement season")
     return {
         "season_sim_wall_s": wall,
@@ -724,6 +725,7 @@ async def engagement_season(leads: int, seed: int = 7) -> dict[str, float]:
         "season_sim_still_running": still,
         "season_sim_locks_given_back": given_back,
         "season_sim_idle_unlocks": h.locks.idle_unlocks,
+        **{f"season_sim_{what}_s": seconds for what, seconds in spent.items()},
     }
 
 
@@ -769,6 +771,7 @@ async def whole_year(leads: int, seed: int = 11) -> dict[str, float]:
             )
             enrolled = int(shown.json()["enrolled"])
         given_back = h.locks.given_back
+        spent = dict(h.spent)
     _check(outcome, "year")
     return {
         "year_sim_wall_s": wall,
@@ -782,6 +785,7 @@ async def whole_year(leads: int, seed: int = 11) -> dict[str, float]:
         "year_campaign_enrolled": enrolled,
         "year_locks_given_back": given_back,
         "year_idle_unlocks": h.locks.idle_unlocks,
+        **{f"year_sim_{what}_s": seconds for what, seconds in spent.items()},
     }
 
 
