@@ -37,7 +37,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,6 +54,7 @@ from temporalio.api.workflowservice.v1 import (  # noqa: E402
 )
 from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.service import RPCError  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
@@ -74,6 +75,7 @@ TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 VERBOSE = False
 STALL_S = 180  # a clock that has not jumped ahead for this long has stalled
 LOOK_S = 2.0  # while the clock runs, look for leaked time-skipping locks this often
+LIST_ATTEMPTS = 5  # a list of workflows is asked for this often before the run gives up
 IDLE_S = 60  # a clock that has not jumped for this long: is anything in flight at all?
 TICK_DAYS = 3  # associates close their tasks at least this often
 CONCURRENCY = 16  # requests the simulated customers and associates have in flight at once
@@ -167,8 +169,10 @@ class LeakedLocks:
     async def give_back(self, now: datetime) -> int:
         """Unlock once for every child that closed after its parent since the last call."""
         service = self._client.workflow_service
-        closed = await service.list_closed_workflow_executions(
-            ListClosedWorkflowExecutionsRequest(namespace=self._client.namespace)
+        closed = await _listing(
+            lambda: service.list_closed_workflow_executions(
+                ListClosedWorkflowExecutionsRequest(namespace=self._client.namespace)
+            )
         )
         fresh = [
             info.execution
@@ -193,8 +197,10 @@ class LeakedLocks:
         in flight (a workflow task, an activity, a child being started) and the clock still
         does not jump, whatever holds it belongs to no running work: unlock once."""
         service = self._client.workflow_service
-        listed = await service.list_open_workflow_executions(
-            ListOpenWorkflowExecutionsRequest(namespace=self._client.namespace)
+        listed = await _listing(
+            lambda: service.list_open_workflow_executions(
+                ListOpenWorkflowExecutionsRequest(namespace=self._client.namespace)
+            )
         )
         gate = asyncio.Semaphore(16)
 
@@ -263,6 +269,21 @@ class LeakedLocks:
             return None
         self._parents[run_id] = info.close_time.ToDatetime(tzinfo=UTC)
         return self._parents[run_id]
+
+
+Listed = TypeVar("Listed")
+
+
+async def _listing(call: Callable[[], Awaitable[Listed]]) -> Listed:
+    """A list call, asked again when it fails: the test server walks its workflows without
+    a lock, so a list made while a workflow starts can fail (ConcurrentModificationException,
+    "Application error processing RPC")."""
+    for _ in range(LIST_ATTEMPTS - 1):
+        try:
+            return await call()
+        except RPCError:
+            continue
+    return await call()
 
 
 def _closed_child(event: HistoryEvent) -> str | None:
@@ -400,6 +421,10 @@ def spawn_worker(
             # to intake): the simulation keeps the machine busy all the time, so the default
             # intake-first tuner would hold the worker to one activity at a time throughout.
             "WORKER_TARGET_CPU": "0",
+            # Every open workflow stays in the worker's cache (TEMPORAL_NOTES: above the
+            # journeys in flight): 1,000 leads keep ~2,200 journeys, tasks and qualifications
+            # open at once, past the default 2,000, and an evicted one is replayed in full.
+            "WORKER_MAX_CACHED_WORKFLOWS": "10000",
         },
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
