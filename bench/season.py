@@ -15,8 +15,10 @@ of it.
    checks, over every message that went out, that none reached a lead after a full opt-out,
    none broke the store's frequency caps and none left inside quiet hours.
 
-`python bench/season.py [--leads N] [--only engagement|year]` runs it alone; `make bench` runs
-it after the stack benchmarks.
+`python bench/season.py [--leads N] [--only engagement|year] [--verbose]` runs it alone
+(`--verbose`: where the wall time went, every tick; `SEASON_KEEP=1` keeps each run's folder,
+its SQLite file and worker log, for a look afterwards); `make bench` runs it after the stack
+benchmarks.
 """
 
 from __future__ import annotations
