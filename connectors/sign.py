@@ -32,8 +32,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _secret_joined(argv: list[str]) -> list[str]:
+    """`--secret VALUE` as `--secret=VALUE`: a generated secret may begin with `-`, which
+    argparse would otherwise take for an option and refuse."""
+    joined: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word == "--secret":
+            value = next(words, None)
+            joined.append(word if value is None else f"--secret={value}")
+        else:
+            joined.append(word)
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_secret_joined(sys.argv[1:] if argv is None else argv))
     try:
         body = args.body.read_bytes()
     except OSError as error:

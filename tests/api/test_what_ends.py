@@ -163,6 +163,12 @@ async def test_a_segment_change_supersedes_the_old_journey_and_the_countdown_run
     [countdown] = lead["countdown_workflow_ids"]
     assert countdown.endswith(":anniversary")
     engagement = f"journey:{lead_id}:engagement_ring"
+    # The anniversary journey asks for the date; this lead gave it, so it hands over to the
+    # countdown and ends. (Asked before it ended, the segment change would supersede it.)
+    handed_over = await dev_server.client.get_workflow_handle(
+        f"journey:{lead_id}:anniversary"
+    ).result()
+    assert handed_over["status"] == "completed"
 
     ring = await _say(http, database, dev_server, lead_id, associate, "Looking at solitaires")
     assert (ring["enrolled"], ring["superseded"]) == ("enrolled", []), "the countdown runs beside"
@@ -176,7 +182,6 @@ async def test_a_segment_change_supersedes_the_old_journey_and_the_countdown_run
     listed = (await http.get(f"/v1/leads/{lead_id}/journeys", headers=bearer(associate))).json()
     statuses = {j["sequence_key"]: j["status"] for j in listed}
     assert statuses == {
-        # The anniversary journey asks for the date; this lead gave it, so it handed over.
         "anniversary": "completed",
         "engagement_ring": "superseded",
         "bridal": "active",

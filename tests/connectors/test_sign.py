@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from connectors import secrets as secrets_command
 from connectors import sign
+from connectors.signature import facet_signature
 from db.models import IntegrationSecret
 from tests.api.test_contract_events import envelope
 
@@ -54,3 +55,12 @@ async def test_the_signers_header_is_accepted_by_facet(http, database, store, tm
 def test_the_signer_says_when_it_cannot_read_the_body(tmp_path, capsys):
     assert sign.main(["--secret", "s", "--body", str(tmp_path / "missing.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_a_secret_that_begins_with_a_dash_signs_as_any_other(tmp_path, capsys):
+    # One generated secret in 64 begins with "-"; argparse alone took it for an option.
+    body = tmp_path / "sale.json"
+    body.write_text("{}")
+    assert sign.main(["--secret", "-Fr2P7tu", "--body", str(body), "--timestamp", "1"]) == 0
+    said = capsys.readouterr().out.strip()
+    assert said == f"Facet-Signature: {facet_signature('-Fr2P7tu', b'{}', 1)}"

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError
 
 from core.vocabulary import ApiRole, JourneyStatus
 from db.models import Campaign, CampaignMember, Enrollment, Lead, Touch
@@ -23,7 +22,7 @@ from domain.access import Actor
 from domain.campaigns import Audience
 from domain.reference import Reference
 from sequences.vocabulary import Channel
-from tests.factories import make_lead, set_caps
+from tests.factories import make_lead, set_caps, skip_ahead
 from tests.workflows.replay import keep_history
 from workflows import handles
 from workflows.campaign import CampaignInput, CampaignWorkflow
@@ -96,17 +95,6 @@ async def _outcome(handle):
     raise AssertionError("the campaign workflow never completed")
 
 
-async def _advance(env, span: timedelta) -> None:
-    """Skip `span` ahead. The server skips only while no activity is in flight, and 500 sends
-    due at one moment take a while on a busy machine: a sleep whose call times out is simply
-    asked again (the caller checks what it waits for, not the clock)."""
-    try:
-        await env.sleep(span)
-    except RPCError as error:
-        if "Timeout" not in str(error):
-            raise
-
-
 async def _nothing() -> list[str]:
     return []
 
@@ -136,7 +124,7 @@ async def test_a_500_lead_campaign_enrolls_the_previewed_audience_within_caps_an
         progress = await _outcome(handle)
         assert (progress.enrolled, progress.batches_done) == (500, 6)  # the sixth finds none
         for _ in range(40):  # each journey's last message is due a day in, plus quiet hours
-            await _advance(env, timedelta(hours=6))
+            await skip_ahead(env, timedelta(hours=6))
             running = database.read(
                 lambda s: s.scalar(
                     select(Enrollment.id).where(
@@ -190,7 +178,7 @@ async def test_cancelling_halfway_leaves_the_rest_of_the_audience_untouched(
         await keep_history(handle, "campaign_cancelled_halfway")
         sent_before = {t.id for t in _sent(database, leads)}
         for _ in range(12):  # the journeys' day-1 step would be due by now
-            await _advance(env, timedelta(hours=6))
+            await skip_ahead(env, timedelta(hours=6))
 
     assert result.cancelled and result.enrolled == 300
     members = {m.lead_id for m in _members(database, campaign_id)}
