@@ -144,12 +144,12 @@ class LeadIndex:
         self.leads.add(lead, flush=False)
 
     def linked(self, lead_id: uuid.UUID, key: tuple[str, str]) -> None:
+        self.external.add(self._link(lead_id, key), flush=False)
+
+    def _link(self, lead_id: uuid.UUID, key: tuple[str, str]) -> LeadExternalId:
         source, external_id = key
-        self.external.add(
-            LeadExternalId(
-                store_id=self.store_id, source=source, external_id=external_id, lead_id=lead_id
-            ),
-            flush=False,
+        return LeadExternalId(
+            store_id=self.store_id, source=source, external_id=external_id, lead_id=lead_id
         )
 
     def learned(self, lead: Lead) -> None:
@@ -210,12 +210,7 @@ class _LoadedLeadIndex(LeadIndex):
         self.learned(lead)
 
     def linked(self, lead_id: uuid.UUID, key: tuple[str, str]) -> None:
-        source, external_id = key
-        self._links.append(
-            LeadExternalId(
-                store_id=self.store_id, source=source, external_id=external_id, lead_id=lead_id
-            )
-        )
+        self._links.append(self._link(lead_id, key))
         self._external_ids[key] = lead_id
 
     def flush(self) -> None:
