@@ -62,7 +62,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from core.vocabulary import JourneyStatus, Stage, TaskStatus, TouchStatus
+from core.vocabulary import Stage, TaskStatus, TouchStatus
 from db.models import Enrollment, Event, Lead, Purchase, Staff, Task, Touch
 from insight.period import Period
 from qualification.cold import COLD_AFTER_DAYS, DEFAULT_COLD_AFTER_DAYS
@@ -387,26 +387,26 @@ def _fold_money(metric, period, dims, filters, fetched, sql) -> Result:  # type:
 
 
 def _fold_duration(metric, period, dims, filters, fetched, sql) -> Result:  # type: ignore[no-untyped-def]
-    # each row's duration computed once; the whole and every group folded from those
+    # Each row's duration computed once, a column at a time (a cohort is tens of thousands
+    # of rows, and a call per row cost more than the query); the whole and every group are
+    # folded from those. A duration is in seconds, never negative; None while still waiting.
     width = len(dims)
-    measured = [(tuple(_text(v) for v in row[:width]), _seconds(row)) for row in fetched]
-    groups: dict[tuple[str | None, ...], list[float | None]] = {}
-    for key, seconds in measured:
-        groups.setdefault(key, []).append(seconds)
+    columns = list(zip(*fetched, strict=True)) or [()] * (width + 1)
+    measured = [None if ms is None else ms / 1000 if ms > 0 else 0.0 for ms in columns[width]]
+    groups: dict[tuple[Any, ...], list[float | None]] = {}
+    if width:
+        for key, seconds in zip(zip(*columns[:width], strict=True), measured, strict=True):
+            groups.setdefault(key, []).append(seconds)
+    named: dict[tuple[str | None, ...], list[float | None]] = {}
+    for key, members in groups.items():
+        named.setdefault(tuple(_text(value) for value in key), []).extend(members)
     rows = [
         Row(dict(zip(dims, key, strict=True)), *_row_durations(metric, members))
-        for key, members in groups.items()
+        for key, members in named.items()
     ]
-    value, extra = _durations(metric, [seconds for _, seconds in measured])
+    value, extra = _durations(metric, measured)
     rows = _ordered(rows) if dims else []
     return Result(metric, period, value, None, None, rows, sql, dims, filters, extra=extra)
-
-
-def _seconds(row: Any) -> float | None:
-    """The row's duration in seconds (never negative); None while it is still waiting."""
-    if row.milliseconds is None:
-        return None
-    return max(0.0, int(row.milliseconds) / 1000)
 
 
 def _row_durations(metric: Metric, durations: list[float | None]) -> tuple[Any, ...]:
@@ -551,30 +551,45 @@ def _first(column: Any, *where: ColumnElement[bool]) -> Any:
     return select(func.min(column)).where(*where).scalar_subquery()
 
 
+# The instants below are kept on the lead row over its whole history (db/instants.py): the
+# first of a lead's rows before `now` is its first instant when that came before now, and
+# there is none otherwise, so a cohort is read from the lead index alone.
+
+
+def _before_now(window: Window, first: Any) -> Any:
+    """A lead's first instant as of `window.now`: NULL when it had not come yet."""
+    return case((first < window.now, first))
+
+
 def speed_automated(window: Window) -> Select[Any]:
-    first_sent = _first(
-        Touch.sent_at,
-        Touch.lead_id == Lead.id,
-        Touch.staff_id.is_(None),
-        Touch.sent_at < window.now,
-    )
+    """From arrival to the first message Facet sent (min touch.sent_at, staff notices not
+    counted), before now."""
+    first_sent = _before_now(window, Lead.first_message_at)
     return _cohort(window, Lead.created_at.label("began"), first_sent.label("ended"))
 
 
 def speed_human(window: Window) -> Select[Any]:
-    answered = func.coalesce(Task.acknowledged_at, Task.completed_at)
-    first_ack = _first(answered, Task.lead_id == Lead.id, answered < window.now)
-    return _cohort(window, Lead.created_at.label("began"), first_ack.label("ended"))
+    """From arrival to the first task about the lead a person answered (acknowledged, else
+    completed), before now."""
+    first_answer = _before_now(window, Lead.first_contact_at)
+    return _cohort(window, Lead.created_at.label("began"), first_answer.label("ended"))
 
 
 def time_to_purchase(window: Window) -> Select[Any]:
-    first = _first(
+    """From arrival to the first purchase at or after it, before now. A lead whose first
+    purchase came before it arrived (an import of old sales) is read from its purchases."""
+    first = Lead.first_purchase_at
+    counted = _first(
         Purchase.purchased_at,
         Purchase.lead_id == Lead.id,
         Purchase.purchased_at >= Lead.created_at,
         Purchase.purchased_at < window.now,
     )
-    return _cohort(window, Lead.created_at.label("began"), first.label("ended"))
+    bought = case(
+        (first >= Lead.created_at, _before_now(window, first)),
+        (first < Lead.created_at, counted),
+    )
+    return _cohort(window, Lead.created_at.label("began"), bought.label("ended"))
 
 
 def _lead_events(window: Window, kind: str, *measures: Any) -> Select[Any]:
@@ -765,7 +780,19 @@ def sla_breaches_open(window: Window) -> Select[Any]:
 def _silent_since(window: Window, since: datetime) -> ColumnElement[bool]:
     """The lead's last engagement up to now (or, with none, its arrival) is at or before
     `since`: nothing engaged after it, and it arrived by then or engaged at some point.
-    Two index seeks a lead, where the latest of a dozen kinds took a seek per kind."""
+
+    Read off the lead row (`last_engaged_at`, over its whole history: db/instants.py) when
+    its last engagement is not after now; a lead that engaged after now (a period in the
+    past) is asked of its events, two index seeks."""
+    last = Lead.last_engaged_at
+    return or_(
+        and_(last.is_(None), Lead.created_at <= since),
+        last <= since,
+        and_(last > window.now, _silent_since_by_events(window, since)),
+    )
+
+
+def _silent_since_by_events(window: Window, since: datetime) -> ColumnElement[bool]:
     kinds = sorted(ENGAGEMENT_KINDS)
 
     def engaged(*when: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -799,12 +826,9 @@ def going_cold(window: Window) -> Select[Any]:
             _silent_since(window, default),
         ),
     )
-    in_journey = _exists(
-        Enrollment.lead_id,
-        Enrollment.lead_id == Lead.id,
-        Enrollment.status == JourneyStatus.ACTIVE,
-        Enrollment.started_at <= window.now,
-    )
+    # In an active journey that had begun by now: the earliest running journey's start, kept
+    # on the lead row (db/instants.py), is at or before now.
+    in_journey = Lead.in_journey_since <= window.now
     return (
         select(*_lead_columns())
         .select_from(Lead)
