@@ -19,7 +19,7 @@ from activities.payloads import SendRequest
 from activities.qualification_payloads import NotifyRequest
 from activities.tasks import TaskActivities
 from core.vocabulary import ApiRole, JourneyStatus, TaskOutcome
-from db.models import LEAD_INSTANTS, Enrollment, Event, Lead, Purchase, Staff, Task, Touch
+from db.models import LEAD_INSTANTS, Enrollment, Lead, Staff
 from db.repositories import EnrollmentRepository
 from domain import merging, tasks
 from domain.access import Actor
@@ -33,6 +33,7 @@ from providers.registry import configured
 from qualification.config import QualificationConfig
 from qualification.scoring import ENGAGEMENT_KINDS
 from sequences.vocabulary import Channel, EventKind, Purpose, StaffRole
+from tests.branch_rows import branch_rows
 from tests.factories import afternoon_zone, indian_mobile
 from tests.standin import settings_for
 from tests.web.tasks import open_task
@@ -44,16 +45,9 @@ def _recounted(database, store_id: uuid.UUID) -> tuple[dict[uuid.UUID, dict[str,
     """Each lead's instants as kept on its row, and as its rows give them (counted here in
     Python, not by the statement that keeps them)."""
 
-    def read(session):
-        leads = session.scalars(select(Lead).where(Lead.store_id == store_id)).all()
-        ids = [lead.id for lead in leads]
-
-        def rows(model):
-            return session.scalars(select(model).where(model.lead_id.in_(ids))).all()
-
-        return leads, rows(Touch), rows(Task), rows(Purchase), rows(Event), rows(Enrollment)
-
-    leads, touches, task_rows, purchases, events, journeys = database.read(read)
+    rows = branch_rows(database, store_id)
+    leads, touches, task_rows = rows.leads, rows.touches, rows.tasks
+    purchases, events, journeys = rows.purchases, rows.events, rows.enrollments
 
     def first(values):
         found = [value for value in values if value is not None]

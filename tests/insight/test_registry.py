@@ -13,12 +13,13 @@ from sqlalchemy import func, select, text
 
 from core.vocabulary import JourneyStatus, Stage
 from db.migrate import migrate
-from db.models import Enrollment, Event, Lead, Purchase, Task, Touch
+from db.models import Enrollment, Lead, Purchase
 from db.session import Database
 from insight.period import Period
 from insight.registry import METRICS, PANELS, Result, evaluate, nearest_rank
 from qualification.cold import cold_after_days
 from qualification.scoring import ENGAGEMENT_KINDS
+from tests.branch_rows import branch_rows
 from tests.conftest import _fresh_postgres_database
 from tests.insight.conftest import NOW, SeededStore, seed_store
 
@@ -88,6 +89,19 @@ def test_every_metric_gives_the_same_answer_on_sqlite_and_postgres(tmp_path):
         drop()
 
 
+def _november_by(database, seeded_store, name: str, dimension: str) -> dict[Any, Any]:
+    """The metric over NOVEMBER as of NOW, per value of `dimension` (its rows add up to it)."""
+    result = database.read(
+        lambda s: evaluate(
+            s, METRICS[name], NOVEMBER, store_ids=[seeded_store.store_id],
+            dimensions=(dimension,), now=NOW,
+        )
+    )  # fmt: skip
+    counted = {row.keys[dimension]: row.value for row in result.rows}
+    assert result.value == sum(counted.values())
+    return counted
+
+
 def test_new_leads_this_month_are_the_leads_created_in_november_store_time(database, seeded_store):
     start, end = NOVEMBER.start, NOVEMBER.end
     rows = database.read(
@@ -96,14 +110,8 @@ def test_new_leads_this_month_are_the_leads_created_in_november_store_time(datab
         ).all()
     )
     expected = Counter(source for at, source in rows if start <= at < end)
-    result = database.read(
-        lambda s: evaluate(
-            s, METRICS["leads_created"], NOVEMBER, store_ids=[seeded_store.store_id],
-            dimensions=("source",), now=NOW,
-        )
-    )  # fmt: skip
-    assert result.value == sum(expected.values()) > 0
-    assert {row.keys["source"]: row.value for row in result.rows} == dict(expected)
+    assert _november_by(database, seeded_store, "leads_created", "source") == dict(expected)
+    assert sum(expected.values()) > 0
 
 
 def test_conversion_counts_cohort_leads_who_bought_after_arriving(database, seeded_store):
@@ -209,21 +217,6 @@ def test_going_cold_counts_silent_leads_in_a_journey(database, seeded_store):
     assert result.value == database.read(expected) > 0
 
 
-def _history(database, store_id):
-    """Every lead of the branch with what the lead metrics read of its rows."""
-
-    def read(session):
-        leads = session.scalars(select(Lead).where(Lead.store_id == store_id)).all()
-        ids = [lead.id for lead in leads]
-
-        def of(model):
-            return session.scalars(select(model).where(model.lead_id.in_(ids))).all()
-
-        return leads, of(Touch), of(Task), of(Purchase), of(Event), of(Enrollment)
-
-    return database.read(read)
-
-
 def _old_sales(database, seeded_store, leads, purchases):
     """Two sales from the till's past, dated a day before their buyer arrived in Facet: one of
     a lead who also bought after arriving, one of a lead who never did."""
@@ -255,9 +248,10 @@ def test_speed_to_lead_and_time_to_purchase_are_each_cohort_leads_first_rows(
     """Counted here from each lead's messages, tasks and purchases (an old sale from before
     the lead arrived included), as of NOW: the registry, which reads what the lead row keeps,
     gives the same percentiles, waiting counts and bands."""
-    leads, touches, tasks, purchases, _, _ = _history(database, seeded_store.store_id)
-    _old_sales(database, seeded_store, leads, purchases)
-    leads, touches, tasks, purchases, _, _ = _history(database, seeded_store.store_id)
+    before = branch_rows(database, seeded_store.store_id)
+    _old_sales(database, seeded_store, before.leads, before.purchases)
+    rows = branch_rows(database, seeded_store.store_id)
+    leads, touches, tasks, purchases = rows.leads, rows.touches, rows.tasks, rows.purchases
 
     def first(values):
         found = [v for v in values if v is not None and v < NOW]
@@ -300,7 +294,8 @@ def test_going_cold_as_of_a_day_in_the_past_is_each_open_leads_silence(database,
     """As of NOW, with engagement recorded after it (the registry then asks the events, not
     the lead row), per segment: leads in a journey begun by now, not buyers, whose last
     engagement up to now (or arrival, with none) is at least their segment's days old."""
-    leads, _, _, _, events, journeys = _history(database, seeded_store.store_id)
+    rows = branch_rows(database, seeded_store.store_id)
+    leads, events, journeys = rows.leads, rows.events, rows.enrollments
     assert any(e.occurred_at > NOW for e in events)  # the row's last engagement is too late
 
     def cold(lead) -> bool:
@@ -323,11 +318,5 @@ def test_going_cold_as_of_a_day_in_the_past_is_each_open_leads_silence(database,
         )
 
     expected = Counter(lead.segment for lead in leads if cold(lead))
-    result = database.read(
-        lambda s: evaluate(
-            s, METRICS["going_cold"], NOVEMBER, store_ids=[seeded_store.store_id],
-            dimensions=("segment",), now=NOW,
-        )
-    )  # fmt: skip
-    assert result.value == sum(expected.values()) > 0
-    assert {row.keys["segment"]: row.value for row in result.rows} == dict(expected)
+    assert _november_by(database, seeded_store, "going_cold", "segment") == dict(expected)
+    assert sum(expected.values()) > 0
