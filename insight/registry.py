@@ -314,8 +314,11 @@ def _evaluate_once(
     stmt = statement(metric, period, store_ids=store_ids, dimensions=dims, filters=filters, now=now)
     sql = compiled_sql(session, stmt)
     # Core, not the ORM: these are plain columns, and the ORM's row loading cost more than
-    # the query on tens of thousands of rows
-    fetched = session.connection().execute(stmt).all()
+    # the query on tens of thousands of rows. A duration's rows (one a lead) stream through
+    # its fold, each let go once read: tens of thousands of row objects held at once set off
+    # a full sweep of the garbage collector, call after call.
+    result = session.connection().execute(stmt)
+    fetched = result if metric.kind == "duration" else result.all()
     fold = _FOLDS[metric.kind]
     return fold(metric, period, dims, filters, fetched, sql)
 
@@ -387,19 +390,26 @@ def _fold_money(metric, period, dims, filters, fetched, sql) -> Result:  # type:
 
 
 def _fold_duration(metric, period, dims, filters, fetched, sql) -> Result:  # type: ignore[no-untyped-def]
-    # Each row's duration computed once, a column at a time (a cohort is tens of thousands
-    # of rows, and a call per row cost more than the query); the whole and every group are
-    # folded from those. A duration is in seconds, never negative; None while still waiting.
+    # Each row's duration computed once, in seconds, never negative (None: still waiting);
+    # the whole and every group are folded from those. The rows are read once, in order.
     width = len(dims)
-    columns = list(zip(*fetched, strict=True)) or [()] * (width + 1)
-    measured = [None if ms is None else ms / 1000 if ms > 0 else 0.0 for ms in columns[width]]
-    groups: dict[tuple[Any, ...], list[float | None]] = {}
-    if width:
-        for key, seconds in zip(zip(*columns[:width], strict=True), measured, strict=True):
-            groups.setdefault(key, []).append(seconds)
+    measured: list[float | None] = []
+    groups: dict[Any, list[float | None]] = {}
+    for row in fetched:
+        ms = row[width]
+        seconds = None if ms is None else ms / 1000 if ms > 0 else 0.0
+        measured.append(seconds)
+        if width:
+            key = row[0] if width == 1 else tuple(row[:width])
+            found = groups.get(key)
+            if found is None:
+                groups[key] = [seconds]
+            else:
+                found.append(seconds)
     named: dict[tuple[str | None, ...], list[float | None]] = {}
     for key, members in groups.items():
-        named.setdefault(tuple(_text(value) for value in key), []).extend(members)
+        values = (key,) if width == 1 else key
+        named.setdefault(tuple(_text(value) for value in values), []).extend(members)
     rows = [
         Row(dict(zip(dims, key, strict=True)), *_row_durations(metric, members))
         for key, members in named.items()
@@ -777,68 +787,53 @@ def sla_breaches_open(window: Window) -> Select[Any]:
     )
 
 
-def _silent_since(window: Window, since: datetime) -> ColumnElement[bool]:
-    """The lead's last engagement up to now (or, with none, its arrival) is at or before
-    `since`: nothing engaged after it, and it arrived by then or engaged at some point.
+def _quiet_since(window: Window) -> ColumnElement[datetime]:
+    """When the lead last engaged up to now or, never having engaged by then, when it arrived.
 
-    Read off the lead row (`last_engaged_at`, over its whole history: db/instants.py) when
-    its last engagement is not after now; a lead that engaged after now (a period in the
-    past) is asked of its events, two index seeks."""
+    Read off the lead row (`last_engaged_at`, its latest engagement over its whole history:
+    db/instants.py) unless that came after now (a period in the past), when the lead's
+    events up to now are asked, one index seek."""
     last = Lead.last_engaged_at
-    return or_(
-        and_(last.is_(None), Lead.created_at <= since),
-        last <= since,
-        and_(last > window.now, _silent_since_by_events(window, since)),
-    )
-
-
-def _silent_since_by_events(window: Window, since: datetime) -> ColumnElement[bool]:
-    kinds = sorted(ENGAGEMENT_KINDS)
-
-    def engaged(*when: ColumnElement[bool]) -> ColumnElement[bool]:
-        return _exists(
-            Event.lead_id,
+    up_to_now = (
+        select(func.max(Event.occurred_at))
+        .where(
             Event.lead_id == Lead.id,
-            *when,
             Event.occurred_at <= window.now,
-            Event.kind.in_(kinds),
+            Event.kind.in_(sorted(ENGAGEMENT_KINDS)),
         )
-
-    return and_(
-        not_(engaged(Event.occurred_at > since)),
-        or_(Lead.created_at <= since, engaged()),
+        .scalar_subquery()
     )
+    return func.coalesce(case((last > window.now, up_to_now), else_=last), Lead.created_at)
 
 
 def going_cold(window: Window) -> Select[Any]:
-    """Leads in an active journey, not yet buyers, silent for their segment's days."""
+    """Leads in an active journey, not yet buyers, silent for their segment's days: quiet
+    (last engaged, or arrived) since at least that many days before now."""
+    # In an active journey that had begun by now: the earliest running journey's start, kept
+    # on the lead row (db/instants.py), is at or before now.
+    open_leads = (
+        select(*_lead_columns(), _quiet_since(window).label("quiet_since"))
+        .select_from(Lead)
+        .where(
+            Lead.in_journey_since <= window.now,
+            Lead.created_at <= window.now,
+            Lead.stage.not_in((Stage.PURCHASE, Stage.POST_SALE)),
+        )
+        .subquery("open_leads")
+    )
+    segment, quiet = open_leads.c.segment, open_leads.c.quiet_since
     # One comparison per segment (a CASE of instants would be text to PostgreSQL once the
     # SQL is written out with its values for display).
     known = sorted(COLD_AFTER_DAYS.items())
     default = window.now - timedelta(days=DEFAULT_COLD_AFTER_DAYS)
     silent = or_(
         *[
-            and_(Lead.segment == segment, _silent_since(window, window.now - timedelta(days=days)))
-            for segment, days in known
+            and_(segment == name, quiet <= window.now - timedelta(days=days))
+            for name, days in known
         ],
-        and_(
-            or_(Lead.segment.is_(None), Lead.segment.not_in([s for s, _ in known])),
-            _silent_since(window, default),
-        ),
+        and_(or_(segment.is_(None), segment.not_in([s for s, _ in known])), quiet <= default),
     )
-    # In an active journey that had begun by now: the earliest running journey's start, kept
-    # on the lead row (db/instants.py), is at or before now.
-    in_journey = Lead.in_journey_since <= window.now
-    return (
-        select(*_lead_columns())
-        .select_from(Lead)
-        .where(
-            in_journey,
-            Lead.created_at <= window.now,
-            Lead.stage.not_in((Stage.PURCHASE, Stage.POST_SALE)),
-            silent,
-        )
-    )
+    return select(*[column for column in open_leads.c if column is not quiet]).where(silent)
 
 
 def pipeline(window: Window) -> Select[Any]:
