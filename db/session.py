@@ -32,6 +32,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.instants import keep_in_step
+
 try:
     import fcntl
 except ImportError:  # not POSIX: writers of one process still take turns on the mutex
@@ -147,6 +149,8 @@ class Database:
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
         event.listen(self._readers, "before_flush", _refuse_flush)
+        # Every write keeps the instants the dashboards read off a lead row (db/instants.py).
+        event.listen(self._sessions, "after_flush", keep_in_step)
         # SQLite has one writer at a time: writers take turns here first.
         self._writers = _WriterTurn(self.engine.url.database, sqlite=self.dialect == "sqlite")
 

@@ -62,7 +62,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from core.vocabulary import JourneyStatus, Stage, TaskStatus, TouchStatus
+from core.vocabulary import Stage, TaskStatus, TouchStatus
 from db.models import Enrollment, Event, Lead, Purchase, Staff, Task, Touch
 from insight.period import Period
 from qualification.cold import COLD_AFTER_DAYS, DEFAULT_COLD_AFTER_DAYS
@@ -314,8 +314,11 @@ def _evaluate_once(
     stmt = statement(metric, period, store_ids=store_ids, dimensions=dims, filters=filters, now=now)
     sql = compiled_sql(session, stmt)
     # Core, not the ORM: these are plain columns, and the ORM's row loading cost more than
-    # the query on tens of thousands of rows
-    fetched = session.connection().execute(stmt).all()
+    # the query on tens of thousands of rows. A duration's rows (one a lead) stream through
+    # its fold, each let go once read: tens of thousands of row objects held at once set off
+    # a full sweep of the garbage collector, call after call.
+    result = session.connection().execute(stmt)
+    fetched = result if metric.kind == "duration" else result.all()
     fold = _FOLDS[metric.kind]
     return fold(metric, period, dims, filters, fetched, sql)
 
@@ -387,26 +390,33 @@ def _fold_money(metric, period, dims, filters, fetched, sql) -> Result:  # type:
 
 
 def _fold_duration(metric, period, dims, filters, fetched, sql) -> Result:  # type: ignore[no-untyped-def]
-    # each row's duration computed once; the whole and every group folded from those
+    # Each row's duration computed once, in seconds, never negative (None: still waiting);
+    # the whole and every group are folded from those. The rows are read once, in order.
     width = len(dims)
-    measured = [(tuple(_text(v) for v in row[:width]), _seconds(row)) for row in fetched]
-    groups: dict[tuple[str | None, ...], list[float | None]] = {}
-    for key, seconds in measured:
-        groups.setdefault(key, []).append(seconds)
+    measured: list[float | None] = []
+    groups: dict[Any, list[float | None]] = {}
+    for row in fetched:
+        ms = row[width]
+        seconds = None if ms is None else ms / 1000 if ms > 0 else 0.0
+        measured.append(seconds)
+        if width:
+            key = row[0] if width == 1 else tuple(row[:width])
+            found = groups.get(key)
+            if found is None:
+                groups[key] = [seconds]
+            else:
+                found.append(seconds)
+    named: dict[tuple[str | None, ...], list[float | None]] = {}
+    for key, members in groups.items():
+        values = (key,) if width == 1 else key
+        named.setdefault(tuple(_text(value) for value in values), []).extend(members)
     rows = [
         Row(dict(zip(dims, key, strict=True)), *_row_durations(metric, members))
-        for key, members in groups.items()
+        for key, members in named.items()
     ]
-    value, extra = _durations(metric, [seconds for _, seconds in measured])
+    value, extra = _durations(metric, measured)
     rows = _ordered(rows) if dims else []
     return Result(metric, period, value, None, None, rows, sql, dims, filters, extra=extra)
-
-
-def _seconds(row: Any) -> float | None:
-    """The row's duration in seconds (never negative); None while it is still waiting."""
-    if row.milliseconds is None:
-        return None
-    return max(0.0, int(row.milliseconds) / 1000)
 
 
 def _row_durations(metric: Metric, durations: list[float | None]) -> tuple[Any, ...]:
@@ -551,30 +561,45 @@ def _first(column: Any, *where: ColumnElement[bool]) -> Any:
     return select(func.min(column)).where(*where).scalar_subquery()
 
 
+# The instants below are kept on the lead row over its whole history (db/instants.py): the
+# first of a lead's rows before `now` is its first instant when that came before now, and
+# there is none otherwise, so a cohort is read from the lead index alone.
+
+
+def _before_now(window: Window, first: Any) -> Any:
+    """A lead's first instant as of `window.now`: NULL when it had not come yet."""
+    return case((first < window.now, first))
+
+
 def speed_automated(window: Window) -> Select[Any]:
-    first_sent = _first(
-        Touch.sent_at,
-        Touch.lead_id == Lead.id,
-        Touch.staff_id.is_(None),
-        Touch.sent_at < window.now,
-    )
+    """From arrival to the first message Facet sent (min touch.sent_at, staff notices not
+    counted), before now."""
+    first_sent = _before_now(window, Lead.first_message_at)
     return _cohort(window, Lead.created_at.label("began"), first_sent.label("ended"))
 
 
 def speed_human(window: Window) -> Select[Any]:
-    answered = func.coalesce(Task.acknowledged_at, Task.completed_at)
-    first_ack = _first(answered, Task.lead_id == Lead.id, answered < window.now)
-    return _cohort(window, Lead.created_at.label("began"), first_ack.label("ended"))
+    """From arrival to the first task about the lead a person answered (acknowledged, else
+    completed), before now."""
+    first_answer = _before_now(window, Lead.first_contact_at)
+    return _cohort(window, Lead.created_at.label("began"), first_answer.label("ended"))
 
 
 def time_to_purchase(window: Window) -> Select[Any]:
-    first = _first(
+    """From arrival to the first purchase at or after it, before now. A lead whose first
+    purchase came before it arrived (an import of old sales) is read from its purchases."""
+    first = Lead.first_purchase_at
+    counted = _first(
         Purchase.purchased_at,
         Purchase.lead_id == Lead.id,
         Purchase.purchased_at >= Lead.created_at,
         Purchase.purchased_at < window.now,
     )
-    return _cohort(window, Lead.created_at.label("began"), first.label("ended"))
+    bought = case(
+        (first >= Lead.created_at, _before_now(window, first)),
+        (first < Lead.created_at, counted),
+    )
+    return _cohort(window, Lead.created_at.label("began"), bought.label("ended"))
 
 
 def _lead_events(window: Window, kind: str, *measures: Any) -> Select[Any]:
@@ -762,59 +787,53 @@ def sla_breaches_open(window: Window) -> Select[Any]:
     )
 
 
-def _silent_since(window: Window, since: datetime) -> ColumnElement[bool]:
-    """The lead's last engagement up to now (or, with none, its arrival) is at or before
-    `since`: nothing engaged after it, and it arrived by then or engaged at some point.
-    Two index seeks a lead, where the latest of a dozen kinds took a seek per kind."""
-    kinds = sorted(ENGAGEMENT_KINDS)
+def _quiet_since(window: Window) -> ColumnElement[datetime]:
+    """When the lead last engaged up to now or, never having engaged by then, when it arrived.
 
-    def engaged(*when: ColumnElement[bool]) -> ColumnElement[bool]:
-        return _exists(
-            Event.lead_id,
+    Read off the lead row (`last_engaged_at`, its latest engagement over its whole history:
+    db/instants.py) unless that came after now (a period in the past), when the lead's
+    events up to now are asked, one index seek."""
+    last = Lead.last_engaged_at
+    up_to_now = (
+        select(func.max(Event.occurred_at))
+        .where(
             Event.lead_id == Lead.id,
-            *when,
             Event.occurred_at <= window.now,
-            Event.kind.in_(kinds),
+            Event.kind.in_(sorted(ENGAGEMENT_KINDS)),
         )
-
-    return and_(
-        not_(engaged(Event.occurred_at > since)),
-        or_(Lead.created_at <= since, engaged()),
+        .scalar_subquery()
     )
+    return func.coalesce(case((last > window.now, up_to_now), else_=last), Lead.created_at)
 
 
 def going_cold(window: Window) -> Select[Any]:
-    """Leads in an active journey, not yet buyers, silent for their segment's days."""
+    """Leads in an active journey, not yet buyers, silent for their segment's days: quiet
+    (last engaged, or arrived) since at least that many days before now."""
+    # In an active journey that had begun by now: the earliest running journey's start, kept
+    # on the lead row (db/instants.py), is at or before now.
+    open_leads = (
+        select(*_lead_columns(), _quiet_since(window).label("quiet_since"))
+        .select_from(Lead)
+        .where(
+            Lead.in_journey_since <= window.now,
+            Lead.created_at <= window.now,
+            Lead.stage.not_in((Stage.PURCHASE, Stage.POST_SALE)),
+        )
+        .subquery("open_leads")
+    )
+    segment, quiet = open_leads.c.segment, open_leads.c.quiet_since
     # One comparison per segment (a CASE of instants would be text to PostgreSQL once the
     # SQL is written out with its values for display).
     known = sorted(COLD_AFTER_DAYS.items())
     default = window.now - timedelta(days=DEFAULT_COLD_AFTER_DAYS)
     silent = or_(
         *[
-            and_(Lead.segment == segment, _silent_since(window, window.now - timedelta(days=days)))
-            for segment, days in known
+            and_(segment == name, quiet <= window.now - timedelta(days=days))
+            for name, days in known
         ],
-        and_(
-            or_(Lead.segment.is_(None), Lead.segment.not_in([s for s, _ in known])),
-            _silent_since(window, default),
-        ),
+        and_(or_(segment.is_(None), segment.not_in([s for s, _ in known])), quiet <= default),
     )
-    in_journey = _exists(
-        Enrollment.lead_id,
-        Enrollment.lead_id == Lead.id,
-        Enrollment.status == JourneyStatus.ACTIVE,
-        Enrollment.started_at <= window.now,
-    )
-    return (
-        select(*_lead_columns())
-        .select_from(Lead)
-        .where(
-            in_journey,
-            Lead.created_at <= window.now,
-            Lead.stage.not_in((Stage.PURCHASE, Stage.POST_SALE)),
-            silent,
-        )
-    )
+    return select(*[column for column in open_leads.c if column is not quiet]).where(silent)
 
 
 def pipeline(window: Window) -> Select[Any]:

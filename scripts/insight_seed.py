@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 
 from core.vocabulary import JourneyStatus, Stage, TaskStatus, TouchStatus
+from db.instants import recount_where
 from db.models import Enrollment, Event, Lead, Purchase, SequenceVersion, Task, Touch
 
 SOURCES = ("instagram", "web_form", "walk_in", "whatsapp", "qr", "referral")
@@ -179,6 +180,8 @@ def seed_activity(
                 tables["enrollment"][-1]["ended_at"] = at
         flush()
     flush(force=True)
+    # Raw rows pass by what keeps each lead's instants as rows are written: count them here.
+    recount_where(connection, Lead.store_id == store_id)
     return Seeded(
         counts["lead"],
         counts["event"],

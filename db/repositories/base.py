@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Insert, insert, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from db.instants import rows_inserted
 from db.models import Base
 from db.types import utcnow
 
@@ -89,6 +90,7 @@ class Repository(Generic[M]):
                 for row in rows
             ],
         )
+        rows_inserted(self.session, rows)  # past the flush that keeps leads' instants
 
     def insert_once(self, row: M, key: InstrumentedAttribute[Any]) -> tuple[M, bool]:
         """Insert `row` unless a row with the same unique `key` exists (INSERT … ON CONFLICT
@@ -107,4 +109,6 @@ class Repository(Generic[M]):
             insert_ignoring_conflicts(self.session, self.model, values).returning(self.model.id)
         ).scalar()
         stored: M = self.session.scalars(select(self.model).where(key == values[key.key])).one()
+        if inserted is not None:
+            rows_inserted(self.session, [stored])  # past the flush that keeps leads' instants
         return stored, inserted is not None

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from core.vocabulary import JourneyStatus, TouchStatus
+from db.instants import recount
 from db.models import Enrollment, SequenceVersion, Touch
 from db.repositories.base import Repository
 from db.types import utcnow
@@ -149,7 +150,7 @@ class EnrollmentRepository(Repository[Enrollment]):
         """Record how a journey ended (converted, exited, completed or superseded) and its
         revenue. Revenue a sale's attribution wrote first (and a refund may have reduced)
         stands: the journey only fills it in where none was credited."""
-        self.session.execute(
+        ended = self.session.execute(
             update(Enrollment)
             .where(Enrollment.workflow_id == workflow_id)
             .values(
@@ -159,4 +160,7 @@ class EnrollmentRepository(Repository[Enrollment]):
                 currency=func.coalesce(Enrollment.currency, currency),
                 ended_at=utcnow(),
             )
+            .returning(Enrollment.lead_id)
         )
+        # past the flush that keeps leads' instants: is the lead still in a journey, since when
+        recount(self.session.connection(), ended.scalars().all())

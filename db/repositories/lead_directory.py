@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select, update
 
+from db.instants import recount
 from db.models import Enrollment, Event, IntegrationEvent, Lead, Purchase, Task, Touch
 from db.repositories.base import Repository
 
@@ -71,6 +72,8 @@ class LeadDirectory(Repository[Lead]):
             self.session.execute(
                 update(model).where(model.lead_id == source).values(lead_id=target)
             )
+        # moved past the flush that keeps leads' instants: both recounted from their rows now
+        recount(self.session.connection(), [source, target])
 
     def purchases(self, lead_id: uuid.UUID) -> Seq[Purchase]:
         return self.session.scalars(

@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Uuid, bindparam, inspect, select, text
+from sqlalchemy import Table, Uuid, bindparam, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
-from core.vocabulary import ConsentStatus
+from core.vocabulary import ConsentStatus, JourneyStatus, TouchStatus
 from db.migrate import alembic_config
 from db.models import (
+    LEAD_INSTANTS,
     Base,
     Consent,
     ConsentRecord,
     Enrollment,
+    Event,
     Lead,
+    Purchase,
     SequenceVersion,
+    Staff,
     Store,
+    Task,
     Touch,
 )
 from db.session import make_engine
 from db.types import UTCDateTime
-from sequences.vocabulary import Channel, Purpose
+from sequences.vocabulary import Channel, Purpose, StaffRole
 from tests.conftest import _backends, _fresh_postgres_database
 
 
@@ -84,13 +90,11 @@ def test_existing_consent_becomes_ledger_records_and_a_stop_keeps_stopping_recei
     try:
         with Session(engine) as session, session.begin():
             store_id = _store_as_of_0009(session)
-            lead = Lead(store_id=store_id, first_name="Asha", source="instagram")
-            session.add(lead)
-            session.flush()
+            lead_id = _lead_before_0019(session, store_id, source="instagram")
 
             def row(channel: Channel, status: ConsentStatus, via: str | None) -> Consent:
                 return Consent(
-                    lead_id=lead.id,
+                    lead_id=lead_id,
                     channel=channel,
                     purpose=Purpose.MARKETING,
                     status=status,
@@ -108,7 +112,6 @@ def test_existing_consent_becomes_ledger_records_and_a_stop_keeps_stopping_recei
                     row(Channel.EMAIL, ConsentStatus.REVOKED, "one_click_unsubscribe"),
                 ]
             )
-            lead_id = lead.id
         command.upgrade(config, "head")
         with Session(engine) as session:
             records = [
@@ -137,6 +140,17 @@ def test_existing_consent_becomes_ledger_records_and_a_stop_keeps_stopping_recei
     ]
     assert states[(Channel.WHATSAPP, service)] == "revoked"  # a STOP still stops receipts
     assert (Channel.EMAIL, service) not in states  # an unsubscribe no longer does
+
+
+def _lead_before_0019(session: Session, store_id: uuid.UUID, *, source: str) -> uuid.UUID:
+    """A lead row without the instants schema 0019 adds (the model has them since)."""
+    lead_id = uuid.uuid4()
+    session.execute(
+        insert(cast(Table, Lead.__table__)).values(
+            id=lead_id, store_id=store_id, first_name="Asha", source=source
+        )
+    )
+    return lead_id
 
 
 def _message_as_of_0016(session: Session, lead_id: uuid.UUID, enrollment_id, step: str) -> None:
@@ -178,21 +192,21 @@ def test_existing_messages_get_their_leads_branch_and_journeys_sequence(empty_da
             ]
             session.add_all(stores)
             session.flush()
-            leads = [Lead(store_id=s.id, first_name="Asha", source="walk_in") for s in stores]
+            leads = [_lead_before_0019(session, s.id, source="walk_in") for s in stores]
             version = SequenceVersion(
                 key="engagement_ring", version=1, name="Engagement ring", body={},
                 content_hash="x", published_by="tests",
             )  # fmt: skip
-            session.add_all([*leads, version])
+            session.add(version)
             session.flush()
             journey = Enrollment(
-                lead_id=leads[0].id, sequence_version_id=version.id,
+                lead_id=leads[0], sequence_version_id=version.id,
                 sequence_key="engagement_ring", workflow_id=f"journey:{uuid.uuid4()}",
             )  # fmt: skip
             session.add(journey)
             session.flush()
-            _message_as_of_0016(session, leads[0].id, journey.id, "welcome")
-            _message_as_of_0016(session, leads[1].id, None, "notice")
+            _message_as_of_0016(session, leads[0], journey.id, "welcome")
+            _message_as_of_0016(session, leads[1], None, "notice")
             expected = {
                 "welcome": (stores[0].id, "engagement_ring"),
                 "notice": (stores[1].id, None),
@@ -214,3 +228,97 @@ def test_existing_messages_get_their_leads_branch_and_journeys_sequence(empty_da
             assert "ix_touch_lead_timeline" in indexes
     finally:
         engine.dispose()
+
+
+def test_existing_leads_get_their_instants_counted_from_their_rows(empty_database_url):
+    """0019 counts each lead's kept instants from what was written before it: the first
+    message to the lead (not a notice to staff), the first answer to a task, the first
+    purchase, the last engagement (a stop is none) and its earliest running journey."""
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0018")
+    engine = make_engine(empty_database_url)
+    day = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    try:
+        with Session(engine) as session, session.begin():
+            store = Store(name="Anna Nagar", timezone="Asia/Kolkata", country="IN", currency="INR")
+            session.add(store)
+            session.flush()
+            staff = Staff(store_id=store.id, name="Priya", role=StaffRole.ASSOCIATE)
+            version = SequenceVersion(
+                key="engagement_ring", version=1, name="Engagement ring", body={},
+                content_hash="x", published_by="tests",
+            )  # fmt: skip
+            session.add_all([staff, version])
+            session.flush()
+            busy = _lead_before_0019(session, store.id, source="web_form")
+            quiet = _lead_before_0019(session, store.id, source="walk_in")
+
+            def at(hours: float) -> datetime:
+                return day + timedelta(hours=hours)
+
+            def touch(step: str, sent: datetime | None, staff_id=None) -> Touch:
+                return Touch(
+                    lead_id=busy, store_id=store.id, staff_id=staff_id, step_id=step,
+                    channel=Channel.EMAIL, purpose=Purpose.MARKETING, template="x/a",
+                    idempotency_key=f"test:{uuid.uuid4()}", status=TouchStatus.DELIVERED,
+                    created_at=at(0), sent_at=sent,
+                )  # fmt: skip
+
+            def task(acknowledged, completed) -> Task:
+                return Task(
+                    store_id=store.id, lead_id=busy, kind="call", role_needed=StaffRole.ASSOCIATE,
+                    reason="Call her", acknowledged_at=acknowledged, completed_at=completed,
+                )  # fmt: skip
+
+            def event(kind: str, when: datetime) -> Event:
+                return Event(
+                    store_id=store.id, lead_id=busy, kind=kind, source="test", payload={},
+                    occurred_at=when, idempotency_key=f"test:{uuid.uuid4()}",
+                )  # fmt: skip
+
+            def journey(status: JourneyStatus, started: datetime) -> Enrollment:
+                return Enrollment(
+                    lead_id=busy, sequence_version_id=version.id, sequence_key="engagement_ring",
+                    workflow_id=f"journey:{uuid.uuid4()}", status=status, started_at=started,
+                )  # fmt: skip
+
+            def sale(when: datetime) -> Purchase:
+                return Purchase(
+                    store_id=store.id, lead_id=busy, pos_transaction_id=uuid.uuid4().hex,
+                    amount_minor=1_000_00, currency="INR", purchased_at=when,
+                )  # fmt: skip
+
+            session.add_all(
+                [
+                    touch("notice", at(0.5), staff_id=staff.id),  # to Priya, about the lead
+                    touch("held", None),
+                    touch("welcome", at(2)),
+                    touch("follow_up", at(50)),
+                    task(None, None),
+                    task(None, at(9)),
+                    task(at(6), at(20)),
+                    event("captured", at(0)),
+                    event("reply", at(30)),
+                    event("opted_out", at(40)),
+                    journey(JourneyStatus.EXITED, at(-100)),
+                    journey(JourneyStatus.ACTIVE, at(1)),
+                    journey(JourneyStatus.ACTIVE, at(3)),
+                    sale(at(-2000)),  # an old sale, imported
+                    sale(at(70)),
+                ]
+            )
+
+        command.upgrade(config, "head")
+
+        with Session(engine) as session:
+            instants = {
+                lead.id: tuple(getattr(lead, name) for name in LEAD_INSTANTS)
+                for lead in session.scalars(select(Lead))
+            }
+    finally:
+        engine.dispose()
+
+    assert instants == {
+        busy: (at(2), at(6), at(-2000), at(30), at(1)),
+        quiet: (None, None, None, None, None),
+    }

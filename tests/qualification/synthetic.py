@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from db.instants import recount_where
 from db.models import Event, Lead
 from db.session import Database
 from qualification.facts import LeadFacts, Signal
@@ -106,6 +107,8 @@ def write_history(database: Database, store_id: uuid.UUID, n: int, seed: int) ->
     def write(session: Session) -> None:
         session.execute(insert(Lead), lead_rows)
         session.execute(insert(Event), event_rows)
+        # raw rows: the leads' kept instants are counted from them here
+        recount_where(session.connection(), Lead.store_id == store_id)
 
     database.run(write)
     return labels
