@@ -336,26 +336,6 @@ class Touch(Base):
             "created_at",
             *(name for name in _TOUCH_DIMENSIONS if name != "status"),
         ),
-        # insight: the same messages sent in a period, split by channel (the messaging panel)
-        # or by sequence (the journey panel) without sorting them: SQLite skip-scans the few
-        # channels or sequences in order (with its statistics, after ANALYZE), reading each
-        # one's range, where grouping the range above sorted a month of messages.
-        Index(
-            "ix_touch_channel_sent",
-            "channel",
-            "store_id",
-            "staff_id",
-            "sent_at",
-            *(name for name in _TOUCH_DIMENSIONS if name not in ("channel", "staff_id")),
-        ),
-        Index(
-            "ix_touch_sequence_sent",
-            "sequence_key",
-            "store_id",
-            "staff_id",
-            "sent_at",
-            *(name for name in _TOUCH_DIMENSIONS if name not in ("sequence_key", "staff_id")),
-        ),
     )
 
     id: Mapped[uuid.UUID] = _id()

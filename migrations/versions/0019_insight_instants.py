@@ -1,5 +1,4 @@
-"""The instants the slow dashboard panels measure a lead by, kept on its row; messages indexed
-by channel and by sequence
+"""The instants the slow dashboard panels measure a lead by, kept on its row
 
 Speed to lead, time to purchase and going cold looked, for every lead of a panel's cohort
 (going cold: every open lead of the branch), twice a panel, into its messages, tasks,
@@ -7,9 +6,6 @@ purchases, events or journeys: a seek per lead each. The lead row now keeps, ove
 history (db/instants.py keeps them as rows are written): first_message_at, first_contact_at,
 first_purchase_at, last_engaged_at and in_journey_since. They are counted here from the rows
 already written, and the cohort index carries them, so a panel reads that index alone.
-
-The messaging and journey panels grouped a month of messages by channel or sequence, which
-SQLite does by sorting them; an index led by each lets it skip-scan the few values in order.
 
 The engagement kinds are written out as they stand today (qualification.scoring
 ENGAGEMENT_KINDS): a migration replays the same way whatever the code says later.
@@ -53,18 +49,6 @@ ENGAGEMENT_KINDS = (
     "technical_question",
 )
 COHORT = ["store_id", "created_at", "id", "source", "segment", "stage", "owner_id"]
-MESSAGE_SPLITS = [
-    (
-        "ix_touch_channel_sent",
-        ["channel", "store_id", "staff_id", "sent_at", "status", "reason", "step_id",
-         "sequence_key"],
-    ),
-    (
-        "ix_touch_sequence_sent",
-        ["sequence_key", "store_id", "staff_id", "sent_at", "channel", "status", "reason",
-         "step_id"],
-    ),
-]  # fmt: skip
 
 BACKFILL = f"""
 UPDATE lead SET
@@ -97,13 +81,9 @@ def upgrade() -> None:
     op.execute(BACKFILL)  # before the index, which would otherwise be rewritten row by row
     op.drop_index("ix_lead_store_created", table_name="lead")
     op.create_index("ix_lead_store_created", "lead", [*COHORT, *INSTANTS])
-    for name, columns in MESSAGE_SPLITS:
-        op.create_index(name, "touch", columns)
 
 
 def downgrade() -> None:
-    for name, _ in reversed(MESSAGE_SPLITS):
-        op.drop_index(name, table_name="touch")
     op.drop_index("ix_lead_store_created", table_name="lead")
     op.create_index("ix_lead_store_created", "lead", COHORT)
     for name in reversed(INSTANTS):
