@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
@@ -33,8 +32,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.vocabulary import TaskOutcome, TaskStatus
     from core.workflow_ids import task_workflow_id
-    from sequences.vocabulary import Priority, StaffRole, WorkPurpose
     from workflows import policies
+    from workflows.escalation_model import (
+        Acknowledgement,
+        Completion,
+        EscalationInput,
+        EscalationResult,
+        EscalationView,
+        Handover,
+        OpenEscalation,
+    )
 
 
 # Patch id: a notice whose retries ran out is recorded as failed; the task's SLA runs on.
@@ -48,61 +55,6 @@ MANAGER_BREACH = 2
 HANDOVER_NOTICES = 100
 
 _ENDED = (TaskStatus.COMPLETED, TaskStatus.CANCELLED)
-
-
-class OpenEscalation(BaseModel):
-    """Ask for a person. `idempotency_key` names the reason, e.g. `f"{workflow_id}:{step_id}"`."""
-
-    lead_id: uuid.UUID
-    kind: str
-    role_needed: StaffRole
-    reason: str
-    sla: timedelta
-    priority: Priority = Priority.WARM
-    idempotency_key: str
-    # A lead that already has an open task of this kind for this role gets no second one.
-    reuse_open: bool = True
-    purpose: WorkPurpose = WorkPurpose.SALES
-
-
-class EscalationInput(BaseModel):
-    task_id: uuid.UUID
-    lead_id: uuid.UUID
-    sla: timedelta
-    sla_due_at: datetime | None
-    assignee_id: uuid.UUID | None = None
-
-
-class Acknowledgement(BaseModel):
-    staff_id: uuid.UUID | None
-
-
-class Completion(BaseModel):
-    staff_id: uuid.UUID | None
-    outcome: TaskOutcome
-
-
-class Handover(BaseModel):
-    """The task's row has a new assignee because a person handed it over: the `handover`-th
-    time (1, 2, …), which names the new assignee's notice."""
-
-    assignee_id: uuid.UUID
-    handover: int = Field(ge=1)
-
-
-class EscalationView(BaseModel):
-    task_id: uuid.UUID
-    status: TaskStatus
-    breaches: int
-    assignee_id: uuid.UUID | None
-    sla_due_at: datetime | None
-
-
-class EscalationResult(BaseModel):
-    status: TaskStatus
-    outcome: TaskOutcome | None
-    breaches: int
-    assignees: list[uuid.UUID] = Field(default_factory=list)
 
 
 async def open_escalation(request: OpenEscalation) -> uuid.UUID:

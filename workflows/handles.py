@@ -46,13 +46,8 @@ from sequences.model import Sequence as SequenceBody
 from sequences.vocabulary import EventKind, Occasion
 from workflows.campaign import CampaignCancel, CampaignInput, CampaignProgress, CampaignWorkflow
 from workflows.channel_check import ChannelCheck
-from workflows.escalation import (
-    Acknowledgement,
-    Completion,
-    EscalationInput,
-    EscalationTask,
-    Handover,
-)
+from workflows.escalation import EscalationTask
+from workflows.escalation_model import Acknowledgement, Completion, EscalationInput, Handover
 from workflows.journey import NurtureJourney
 from workflows.journey_model import (
     ChangeDate,
@@ -64,13 +59,8 @@ from workflows.journey_model import (
     SupersedeRequest,
 )
 from workflows.occasion import OccasionCountdown
-from workflows.qualification import (
-    NightlyInput,
-    NightlyQualification,
-    NightlyResult,
-    QualifyInput,
-    QualifyLead,
-)
+from workflows.qualification import NightlyQualification, QualifyLead
+from workflows.qualification_model import NightlyInput, NightlyResult, QualifyInput
 from workflows.valigara import SoldPieceLine, ValigaraSold, ValigaraSoldInput
 
 log = logging.getLogger(__name__)

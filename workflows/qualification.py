@@ -10,10 +10,8 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
@@ -36,31 +34,21 @@ with workflow.unsafe.imports_passed_through():
     from sequences.vocabulary import Priority, StaffRole
     from workflows import policies
     from workflows.enroll import enroll_in_sequence
-    from workflows.escalation import OpenEscalation, cancel_escalations, open_escalation
+    from workflows.escalation import cancel_escalations, open_escalation
+    from workflows.escalation_model import OpenEscalation
     from workflows.journey import NurtureJourney
     from workflows.journey_model import SupersedeRequest
+    from workflows.qualification_model import (
+        ColdSweepInput,
+        NightlyInput,
+        NightlyResult,
+        QualifyInput,
+        QualifyOutcome,
+        SweepResult,
+    )
 
 # Patch id: a segment change ends the old segment's journey as superseded.
 SUPERSEDE_OLD_SEGMENT = "segment-change-supersedes"
-
-
-class QualifyInput(BaseModel):
-    lead_id: uuid.UUID
-    event_id: uuid.UUID
-    # What the API's in-request scoring of this event decided. The workflow acts on it rather
-    # than scoring again: by then the lead's new segment and tier are saved, so a second
-    # scoring sees no change, and would neither enroll nor escalate. None: score here.
-    decided: Qualification | None = None
-
-
-class QualifyOutcome(BaseModel):
-    score: int
-    priority: Priority
-    model_version: str
-    task_id: uuid.UUID | None = None
-    enrolled: str | None = None  # what enrolling in the new segment's journey did
-    superseded: list[str] = Field(default_factory=list)  # old segment journeys told to end
-    cancelled_tasks: list[uuid.UUID] = Field(default_factory=list)
 
 
 @workflow.defn
@@ -122,17 +110,6 @@ class QualifyLead:
         )
 
 
-class NightlyInput(BaseModel):
-    store_id: uuid.UUID | None = None  # None: every store
-    rescore: bool = True
-    seed: int = 7
-
-
-class NightlyResult(BaseModel):
-    refits: list[Refit] = Field(default_factory=list)
-    rescored: int = 0
-
-
 @workflow.defn
 class NightlyQualification:
     """Refit each store's model on its outcomes, then rescore every lead with the winners.
@@ -173,14 +150,6 @@ class NightlyQualification:
             )
             result.rescored = rescored.leads
         return result
-
-
-class ColdSweepInput(BaseModel):
-    store_id: uuid.UUID | None = None  # None: every store (what the schedule runs)
-
-
-class SweepResult(BaseModel):
-    tasks: list[uuid.UUID] = Field(default_factory=list)
 
 
 @workflow.defn

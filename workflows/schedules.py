@@ -26,7 +26,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.qualification import ColdLeadSweep, NightlyInput, NightlyQualification
+from workflows.qualification import ColdLeadSweep, NightlyQualification
+from workflows.qualification_model import NightlyInput
 from workflows.valigara import CataloguePullInput, ValigaraCataloguePull
 from workflows.weekly_report import WeeklyReport, WeeklyReportInput
 

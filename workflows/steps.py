@@ -18,7 +18,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.enroll import enroll_in_sequence
-from workflows.escalation import OpenEscalation, open_escalation
+from workflows.escalation import open_escalation
+from workflows.escalation_model import OpenEscalation
 
 with workflow.unsafe.imports_passed_through():
     from activities.payloads import (

@@ -13,7 +13,7 @@ from api.idempotency import IdempotentRoute
 from api.scoring import service
 from api.scoring.schemas import ModelView, RefitIn
 from domain.access import Actor
-from workflows.qualification import NightlyResult
+from workflows.qualification_model import NightlyResult
 
 router = APIRouter(prefix="/v1/admin/scoring", tags=["scoring"], route_class=IdempotentRoute)
 

@@ -15,7 +15,7 @@ from db.session import Database
 from domain.access import Actor
 from domain.errors import InvalidField
 from workflows import handles
-from workflows.qualification import NightlyResult
+from workflows.qualification_model import NightlyResult
 
 
 async def refit(body: RefitIn, actor: Actor, backend: Backend) -> NightlyResult:

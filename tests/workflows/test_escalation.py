@@ -19,8 +19,10 @@ from domain.access import Actor
 from sequences.vocabulary import Priority, StaffRole
 from tests.factories import add_event, make_lead
 from workflows import handles
-from workflows.escalation import Completion, EscalationTask
-from workflows.qualification import QualifyInput, QualifyLead, QualifyOutcome
+from workflows.escalation import EscalationTask
+from workflows.escalation_model import Completion
+from workflows.qualification import QualifyLead
+from workflows.qualification_model import QualifyInput, QualifyOutcome
 
 
 def _question(database, store, lead_id) -> uuid.UUID:

@@ -15,7 +15,8 @@ from db.models import Enrollment, Lead, Task, Touch
 from sequences.vocabulary import EventKind
 from tests.factories import add_event, make_lead
 from workflows.escalation import EscalationTask
-from workflows.qualification import QualifyInput, QualifyLead, QualifyOutcome
+from workflows.qualification import QualifyLead
+from workflows.qualification_model import QualifyInput, QualifyOutcome
 
 
 async def _qualify(

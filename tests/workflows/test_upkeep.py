@@ -16,7 +16,8 @@ from db.models import Lead, Staff, Task
 from db.types import utcnow
 from sequences.vocabulary import StaffRole
 from tests.factories import add_event, enroll, make_lead
-from workflows.qualification import ColdLeadSweep, ColdSweepInput, NightlyQualification
+from workflows.qualification import ColdLeadSweep, NightlyQualification
+from workflows.qualification_model import ColdSweepInput
 from workflows.schedules import COLD_SWEEP, NIGHTLY, ensure_schedules
 
 
