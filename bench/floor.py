@@ -55,3 +55,47 @@ class SignalWaitWorkflow:
     @workflow.signal
     def poke(self, note: str) -> None:
         self._poked = True
+
+
+FLOOR_STEP = "bench_floor_step"
+
+
+@activity.defn(name=FLOOR_STEP)
+async def floor_step(done: int) -> int:
+    """A step's activity with nothing to do: no database, no provider, no template."""
+    return done + 1
+
+
+@workflow.defn
+class SeasonFloorTask:
+    """A task step, bare: a child workflow that runs one activity (Facet's EscalationTask also
+    routes, notifies and waits for a person)."""
+
+    @workflow.run
+    async def run(self, done: int) -> int:
+        result: int = await workflow.execute_activity(
+            FLOOR_STEP, done, result_type=int, start_to_close_timeout=timedelta(seconds=60)
+        )
+        return result
+
+
+@workflow.defn
+class SeasonFloorJourney:
+    """One lead's journey with the same steps as a real one, bare: before each step a timer
+    (its length costs nothing), then a send as one activity, a task or an enrolment as one
+    child workflow. The least the season simulation's journeys can cost in Temporal."""
+
+    @workflow.run
+    async def run(self, kinds: list[str], timer_s: float) -> int:
+        done = 0
+        for number, kind in enumerate(kinds):
+            await workflow.sleep(timedelta(seconds=timer_s))
+            if kind == "send":
+                done = await workflow.execute_activity(
+                    FLOOR_STEP, done, result_type=int, start_to_close_timeout=timedelta(seconds=60)
+                )
+            else:
+                done = await workflow.execute_child_workflow(
+                    SeasonFloorTask.run, done, id=f"{workflow.info().workflow_id}-{number}"
+                )
+        return done

@@ -1,10 +1,10 @@
 """The season simulation: months of a store's life on Temporal's time-skipping server.
 
-Two runs, each on a fresh SQLite file, with the real API (over httpx's ASGI transport), the
-real worker and the time-skipping test server, whose clock jumps ahead whenever nothing is in
-flight. Leads are captured, visit, reply, buy and opt out through the API the doors use, and
-associates close their tasks every day, so what is measured is Facet's own path, not a model
-of it.
+Two runs, each on a fresh SQLite file, and a floor under the first. The runs have the real
+API (over httpx's ASGI transport), the real worker and the time-skipping test server, whose
+clock jumps ahead whenever nothing is in flight. Leads are captured, visit, reply, buy and
+opt out through the API the doors use, and associates close their tasks every day, so what
+is measured is Facet's own path, not a model of it.
 
 1. The engagement season: 1,000 engagement leads captured on day 0, then 80 simulated days of
    random events (store visits, product views, appointment bookings, purchases, opt-outs).
@@ -14,8 +14,11 @@ of it.
    Reported: messages per lead per month (mean and the busiest lead's busiest month); it
    checks, over every message that went out, that none reached a lead after a full opt-out,
    none broke the store's frequency caps and none left inside quiet hours.
+3. The floor: 200 bare journeys of the engagement journey's shape (a timer and an activity
+   or a child workflow per step, nothing else) on the dev server, and their CPU per lead:
+   with the machine's cores, the least wall time the engagement season could take here.
 
-`python bench/season.py [--leads N] [--only engagement|year] [--verbose]` runs it alone
+`python bench/season.py [--leads N] [--only floor|engagement|year] [--verbose]` runs it alone
 (`--verbose`: where the wall time went, every tick; `SEASON_KEEP=1` keeps each run's folder,
 its SQLite file and worker log, for a look afterwards); `make bench` runs it after the stack
 benchmarks.
@@ -62,6 +65,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.auth import issue_api_key  # noqa: E402
+from bench.floor import SeasonFloorJourney, SeasonFloorTask, floor_step  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.vocabulary import ApiRole, JourneyStatus  # noqa: E402
 from db.migrate import migrate  # noqa: E402
@@ -70,10 +74,12 @@ from db.session import Database  # noqa: E402
 from domain.messages import recipient_of  # noqa: E402
 from scripts.demo import seed_demo  # noqa: E402
 from sequences.calendar import next_festival  # noqa: E402
+from sequences.loader import LIBRARY_DIR, load_sequence_file  # noqa: E402
 from sequences.send_window import is_within_window, local_day, zone_of  # noqa: E402
 from sequences.vocabulary import Festival, Purpose  # noqa: E402
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+DEV_SERVER = Path(sys.executable).parent / "temporal"
 VERBOSE = False
 STALL_S = 180  # a clock that has not jumped ahead for this long has stalled
 LOOK_S = 2.0  # while the clock runs, look for leaked time-skipping locks this often
@@ -82,6 +88,7 @@ IDLE_S = 60  # a clock that has not jumped for this long: is anything in flight 
 TICK_DAYS = 3  # associates close their tasks at least this often
 CONCURRENCY = 16  # requests the simulated customers and associates have in flight at once
 SEASON_TARGET_S = 60.0  # the engagement season's wall time, the issue's target
+FLOOR_LEADS = 200  # bare journeys the floor runs (its CPU per lead is what it reports)
 ZONES = ("Asia/Kolkata", "Asia/Kolkata", "Asia/Dubai", "Europe/London", "America/New_York")
 SEGMENTS = ("engagement", "bridal", "anniversary", "gifting", "daily_wear", "custom", "repair")
 
@@ -816,6 +823,102 @@ async def whole_year(leads: int, seed: int = 11) -> dict[str, float]:
     }
 
 
+# --- the floor under the engagement season ---------------------------------------------------
+
+
+def _process_cpu_s(pid: int) -> float:
+    """User and system CPU seconds a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _listening_on(port: int) -> int:
+    """The process started with `--port <port>` (the dev server the environment started)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--port" in arguments and str(port).encode() in arguments:
+            return int(entry.name)
+    raise RuntimeError(f"no process serves port {port}")
+
+
+def engagement_step_kinds() -> list[str]:
+    """The engagement-ring journey's steps, as the floor runs them: a send, or a child
+    workflow (a task, an enrolment); waits and jumps cost a timer only."""
+    sequence = load_sequence_file(LIBRARY_DIR / "engagement_ring.yaml")
+    kinds = []
+    for step in sequence.steps:
+        if step.send is not None:
+            kinds.append("send")
+        elif step.task is not None or step.enroll is not None:
+            kinds.append("child")
+    return kinds
+
+
+async def bare_floor(
+    leads: int, season_leads: int, *, timer_s: float = 1.0, kinds: list[str] | None = None
+) -> dict[str, float]:
+    """`leads` bare journeys of the engagement journey's shape on Temporal's dev server, with a
+    worker in this process: no database, API, template or provider. Their CPU per lead is
+    the least a season simulation of this sequence costs here; times `season_leads` over the
+    machine's cores, it bounds that run's wall time from below (`season_floor_min_wall_s`;
+    a low bound: the dev server's CPU per journey grows with the journeys open at once).
+    `kinds` (a test's shorter journey) replaces the engagement journey's steps."""
+    kinds = kinds or engagement_step_kinds()
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(DEV_SERVER),
+        dev_server_startup_timeout=timedelta(seconds=60),
+        dev_server_log_level="error",
+    )
+    try:
+        server = _listening_on(int(env.client.service_client.config.target_host.rsplit(":")[1]))
+        task_queue = f"season-floor-{uuid.uuid4().hex[:8]}"
+        async with Worker(
+            env.client,
+            task_queue=task_queue,
+            workflows=[SeasonFloorJourney, SeasonFloorTask],
+            activities=[floor_step],
+            max_cached_workflows=4 * leads,
+        ):
+            progress(f"floor: {leads} bare journeys of {len(kinds)} steps on the dev server")
+            own, served = time.process_time(), _process_cpu_s(server)
+            began = time.perf_counter()
+            handles = await asyncio.gather(
+                *(
+                    env.client.start_workflow(
+                        SeasonFloorJourney.run,
+                        args=[kinds, timer_s],
+                        id=f"floor-{i}",
+                        task_queue=task_queue,
+                    )
+                    for i in range(leads)
+                )
+            )
+            for handle in handles:
+                if await handle.result() != len(kinds):
+                    raise AssertionError(f"{handle.id} did not run all {len(kinds)} steps")
+            wall = time.perf_counter() - began
+            worker_cpu = time.process_time() - own
+            server_cpu = _process_cpu_s(server) - served
+    finally:
+        await env.shutdown()
+    per_lead = (worker_cpu + server_cpu) / leads
+    cores = os.cpu_count() or 1
+    return {
+        "season_floor_leads": leads,
+        "season_floor_wall_s": wall,
+        "season_floor_cpu_ms_per_lead": per_lead * 1000,
+        "season_floor_worker_cpu_ms_per_lead": worker_cpu / leads * 1000,
+        "season_floor_server_cpu_ms_per_lead": server_cpu / leads * 1000,
+        "season_floor_min_wall_s": per_lead * season_leads / cores,
+    }
+
+
 def _check(outcome: Outcome, run: str) -> None:
     broken = {
         "messages after an opt-out": outcome.after_opt_out,
@@ -828,9 +931,12 @@ def _check(outcome: Outcome, run: str) -> None:
 
 
 def simulate(leads: int = 1000, only: str | None = None) -> dict[str, float]:
-    """Both runs (or `only` one); a run whose clock stalls reports the day it stopped on
-    (`season_sim_stalled_on_day`, `year_sim_stalled_on_day`) instead of its figures."""
+    """The floor and both runs (or `only` one); a run whose clock stalls reports the day it
+    stopped on (`season_sim_stalled_on_day`, `year_sim_stalled_on_day`) instead of its
+    figures."""
     results: dict[str, float] = {}
+    if only in (None, "floor"):
+        results.update(asyncio.run(bare_floor(min(leads, FLOOR_LEADS), leads)))
     runs = (("engagement", "season_sim", engagement_season), ("year", "year_sim", whole_year))
     for name, prefix, run in runs:
         if only not in (None, name):
@@ -848,7 +954,7 @@ def simulate(leads: int = 1000, only: str | None = None) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Facet's season simulation")
     parser.add_argument("--leads", type=int, default=1000)
-    parser.add_argument("--only", choices=["engagement", "year"])
+    parser.add_argument("--only", choices=["floor", "engagement", "year"])
     parser.add_argument("--verbose", action="store_true", help="say where the time went, daily")
     arguments = parser.parse_args()
     global VERBOSE
