@@ -84,6 +84,7 @@ VERBOSE = False
 STALL_S = 180  # a clock that has not jumped ahead for this long has stalled
 LOOK_S = 2.0  # while the clock runs, look for leaked time-skipping locks this often
 LIST_ATTEMPTS = 5  # a list of workflows is asked for this often before the run gives up
+DAY_LIMIT_S = 900  # one simulated day's work that has not ended in this long has stalled
 IDLE_S = 60  # a clock that has not jumped for this long: is anything in flight at all?
 TICK_DAYS = 3  # associates close their tasks at least this often
 CONCURRENCY = 16  # requests the simulated customers and associates have in flight at once
@@ -601,9 +602,8 @@ async def live_through(
         arrivals[person.captured_on].append(person)
         for number, (day, what) in enumerate(person.plans):
             by_day[day].append((person, what, number))
-    for day in range(days):
-        if day not in arrivals and day not in by_day and day % TICK_DAYS:
-            continue  # nothing planned: let the clock run on to the next day that has
+
+    async def live(day: int) -> None:
         async with h.timed("clock"):
             await h.day(day)
         async with h.timed("captures"):
@@ -618,6 +618,16 @@ async def live_through(
         await on_day(day)
         async with h.timed("tasks"):
             await h.close_tasks()
+
+    for day in range(days):
+        if day not in arrivals and day not in by_day and day % TICK_DAYS:
+            continue  # nothing planned: let the clock run on to the next day that has
+        try:
+            # The clock's own stall check covers waiting for it; this covers a call to the
+            # server (a signal, a list) that never answers once its clock has stopped.
+            await asyncio.wait_for(live(day), timeout=DAY_LIMIT_S)
+        except TimeoutError:
+            raise SeasonStalled(day) from None
         if day % 10 == 0 or VERBOSE:
             progress(f"day {day}: " + ", ".join(f"{k} {v:.1f} s" for k, v in h.spent.items()))
 
