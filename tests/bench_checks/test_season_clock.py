@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from temporalio import workflow
+from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -53,7 +54,14 @@ async def _errand(env: WorkflowEnvironment, *, parent_waits: bool) -> None:
         Starter.run, args=[child_id, parent_waits], id=f"starter-{uuid.uuid4()}", task_queue="q"
     )
     await _result(parent)
-    assert await _result(env.client.get_workflow_handle(child_id)) == "done"
+    # A handle got by id, unlike one a start returned, does not unlock time skipping while it
+    # waits: without this, the Errand's hour passed only if the server skipped it in the
+    # moment between the Starter's result and the SDK locking the clock again (a flake).
+    await env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+    try:
+        assert await _result(env.client.get_workflow_handle(child_id)) == "done"
+    finally:
+        await env.client.test_service.lock_time_skipping(LockTimeSkippingRequest())
 
 
 async def _result(handle: WorkflowHandle[Any, Any]) -> Any:
