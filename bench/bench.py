@@ -22,9 +22,11 @@ user's .data/ is never touched), then measures:
    drain rate (welcomes a second, from the burst's first request to its last welcome).
 7. rescoring 100,000 leads (five events each) through the nightly path, on a temporary SQLite
    file, after the stack has stopped (bench/qualify.py says what is timed).
-8. the season simulation (bench/season.py): 1,000 engagement leads through 80 days of random
-   events on the time-skipping server, then a year of 1,000 leads of mixed segments, checked
-   for messages after an opt-out, over a cap or inside quiet hours.
+8. the season simulation (bench/season.py): its floor (200 bare journeys of the engagement
+   journey's shape, whose CPU bounds the season's wall time from below), 1,000 engagement
+   leads through 80 days of random events on the time-skipping server, then a year of 1,000
+   leads of mixed segments, checked for messages after an opt-out, over a cap or inside
+   quiet hours.
 9. insight (bench/insight.py): on a temporary SQLite file with 100,000 leads and 1,000,000
    messages, each dashboard panel's metric p95 (`dashboard_p95_ms`, the worst panel) and a
    plain-words question's p95 (`question_p95_ms`), after the stack has stopped.

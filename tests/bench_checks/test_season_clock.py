@@ -65,9 +65,9 @@ async def _errand(env: WorkflowEnvironment, *, parent_waits: bool) -> None:
 
 
 async def _result(handle: WorkflowHandle[Any, Any]) -> Any:
-    """The workflow's result. On a busy machine the test server's long poll for it can come
-    back empty ("No completion event found"): ask again, as a client would, for as long as
-    the guard allows (a hang still fails)."""
+    """The workflow's result. The test server's long poll for it comes back empty ("No
+    completion event found") when the workflow has not closed by the poll's deadline: ask
+    again, as a client would, for as long as the guard allows (a hang still fails)."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + CLOCK_GUARD_S
     while True:
