@@ -73,6 +73,7 @@ from db.models import Enrollment, Lead, Store, Touch  # noqa: E402
 from db.session import Database  # noqa: E402
 from domain.messages import recipient_of  # noqa: E402
 from scripts.demo import seed_demo  # noqa: E402
+from scripts.stack import process_cpu_seconds  # noqa: E402
 from sequences.calendar import next_festival  # noqa: E402
 from sequences.loader import LIBRARY_DIR, load_sequence_file  # noqa: E402
 from sequences.send_window import is_within_window, local_day, zone_of  # noqa: E402
@@ -837,9 +838,10 @@ async def whole_year(leads: int, seed: int = 11) -> dict[str, float]:
 
 
 def _process_cpu_s(pid: int) -> float:
-    """User and system CPU seconds a process has used (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    seconds = process_cpu_seconds(pid)
+    if seconds is None:
+        raise RuntimeError(f"no CPU reading for process {pid} (Linux /proc)")
+    return seconds
 
 
 def _listening_on(port: int) -> int:

@@ -95,6 +95,17 @@ def _die_with_launcher() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU the process `pid` has used so far (Linux /proc; None elsewhere or
+    once it has gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "(comm)": state is fields[0]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class StackFailed(RuntimeError):
     """A process of the stack exited, or did not come up in time."""
 
@@ -216,12 +227,9 @@ class Stack:
         """User + system CPU each running process has used so far (Linux /proc; else empty)."""
         used: dict[str, float] = {}
         for name, process in self.processes:
-            try:
-                stat = Path(f"/proc/{process.pid}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()  # after "(comm)": state is fields[0]
-            used[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            seconds = process_cpu_seconds(process.pid)
+            if seconds is not None:
+                used[name] = seconds
         return used
 
 
